@@ -1,0 +1,396 @@
+"""Load one raw table from the landing folder: typed checks, quarantine, manifest, lineage.
+
+Guarantees, per file:
+- lines read = rows loaded + rows quarantined, recorded in ``raw._load_files``;
+- a file whose content (SHA-256) was loaded before, under any name, loads nothing;
+- the file's rows, its quarantine rows and its manifest row commit in one transaction, so an
+  error or a kill mid-file leaves the raw tables as they were, and the next run loads it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from callshrink.ingest.readers import Line, read_file
+from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, Field, Kind, RawTable
+
+LINEAGE_COLUMNS = ("_load_id", "_source_file", "_line_number", "_file_sha256")
+PROBLEMS_KEPT_PER_FILE = 20
+
+Log = Callable[[str], None]
+
+
+class FieldError(ValueError):
+    """A field whose value cannot be typed; the message names the field."""
+
+
+@dataclass
+class FileResult:
+    path: str  # relative to the landing folder
+    sha256: str
+    skipped_as: str | None = None  # set when the same content was loaded before
+    lines_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    problems: list[str] = field(default_factory=list)  # first few, "path:line: reason"
+
+
+@dataclass
+class TableLoadResult:
+    table: RawTable
+    files: list[FileResult] = field(default_factory=list)
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(f, attr) for f in self.files)
+
+    @property
+    def files_skipped(self) -> int:
+        return sum(1 for f in self.files if f.skipped_as)
+
+    def metadata(self) -> dict[str, int]:
+        return {
+            "files_seen": len(self.files),
+            "files_skipped_already_loaded": self.files_skipped,
+            "lines_read": self.total("lines_read"),
+            "rows_loaded": self.total("rows_loaded"),
+            "rows_quarantined": self.total("rows_quarantined"),
+        }
+
+
+# --- schema -------------------------------------------------------------------------------
+
+_META_DDL = f"""
+create schema if not exists {RAW_SCHEMA};
+create table if not exists {RAW_SCHEMA}._loads (
+    load_id uuid primary key,
+    landing_dir text not null,
+    started_at timestamptz not null default now(),
+    finished_at timestamptz
+);
+create table if not exists {RAW_SCHEMA}._load_files (
+    raw_table text not null,
+    file_sha256 text not null,
+    source_file text not null,
+    size_bytes bigint not null,
+    lines_read integer not null,
+    rows_loaded integer not null,
+    rows_quarantined integer not null,
+    load_id uuid not null references {RAW_SCHEMA}._loads (load_id),
+    loaded_at timestamptz not null default now(),
+    primary key (raw_table, file_sha256),
+    check (lines_read = rows_loaded + rows_quarantined)
+);
+create table if not exists {RAW_SCHEMA}._quarantine (
+    raw_table text not null,
+    source_file text not null,
+    line_number integer not null,
+    file_sha256 text not null,
+    raw_text text not null,
+    reason text not null,
+    load_id uuid not null references {RAW_SCHEMA}._loads (load_id),
+    quarantined_at timestamptz not null default now()
+);
+"""
+
+
+def _table_ddl(table: RawTable) -> sql.Composed:
+    columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in table.columns]
+    if table.keeps_record:
+        columns[-1] = sql.SQL("_record jsonb not null")
+    columns += [
+        sql.SQL("_load_id uuid not null"),
+        sql.SQL("_source_file text not null"),
+        sql.SQL("_line_number integer not null"),
+        sql.SQL("_file_sha256 text not null"),
+        sql.SQL("_loaded_at timestamptz not null default now()"),
+    ]
+    return sql.SQL("create table if not exists {}.{} ({})").format(
+        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), sql.SQL(", ").join(columns)
+    )
+
+
+def ensure_raw_schema(conn: psycopg.Connection) -> None:
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(hashtext('callshrink.raw_schema'))")
+        conn.execute(_META_DDL)
+        for table in RAW_TABLES:
+            conn.execute(_table_ddl(table))
+
+
+def start_load(
+    conn: psycopg.Connection, landing: Path, load_id: uuid.UUID | None = None
+) -> uuid.UUID:
+    """Record a load (one per pipeline run; its assets share it) and return its id."""
+    load_id = load_id or uuid.uuid4()
+    with conn.transaction():
+        conn.execute(
+            f"insert into {RAW_SCHEMA}._loads (load_id, landing_dir) values (%s, %s) "
+            "on conflict (load_id) do nothing",
+            (load_id, str(landing)),
+        )
+    return load_id
+
+
+def finish_load(conn: psycopg.Connection, load_id: uuid.UUID) -> None:
+    with conn.transaction():
+        conn.execute(
+            f"update {RAW_SCHEMA}._loads set finished_at = now() where load_id = %s", (load_id,)
+        )
+
+
+# --- typing ---------------------------------------------------------------------------------
+
+
+def _dig(record: Any, path: tuple[str | int, ...]) -> Any:
+    value = record
+    for key in path:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif isinstance(value, list) and isinstance(key, int):
+            value = value[key] if key < len(value) else None
+        else:
+            return None
+        if value is None:
+            return None
+    return value
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+_TRUE = {"true", "t", "1", "yes"}
+_FALSE = {"false", "f", "0", "no"}
+
+
+def _typed(spec: Field, value: Any) -> str | None:
+    """The field's value as text for the raw column; FieldError when it does not fit its kind."""
+    if value is None or (isinstance(value, str) and not value.strip() and spec.kind != Kind.TEXT):
+        if spec.required:
+            raise FieldError(f"field '{spec.column}' is missing")
+        return None
+    kind = spec.kind
+    if kind is Kind.TEXT:
+        text = _as_text(value)
+        if spec.required and not text.strip():
+            raise FieldError(f"field '{spec.column}' is empty")
+        return text
+    if kind is Kind.JSON:
+        if isinstance(value, str):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError:
+                # CSV exports write lists as comma-separated text
+                return json.dumps([part.strip() for part in value.split(",") if part.strip()])
+            return value
+        return json.dumps(value, default=str)
+    text = _as_text(value).strip()
+    try:
+        if kind is Kind.BOOLEAN:
+            lowered = text.lower()
+            if lowered in _TRUE:
+                return "true"
+            if lowered in _FALSE:
+                return "false"
+            raise ValueError
+        if kind in (Kind.INTEGER, Kind.EPOCH):
+            if isinstance(value, bool):
+                raise ValueError
+            int(text)
+            return text
+        if kind is Kind.DECIMAL:
+            if isinstance(value, bool) or not Decimal(text).is_finite():
+                raise ValueError
+            return text
+        if kind is Kind.TIMESTAMP:
+            if datetime.fromisoformat(text).tzinfo is None:
+                raise FieldError(f"field '{spec.column}': {text!r} has no UTC offset")
+            return text
+        if kind is Kind.LOCAL_TIMESTAMP:
+            if len(text) != 19:
+                raise ValueError
+            datetime.fromisoformat(text)
+            return text
+    except (ValueError, InvalidOperation) as exc:
+        if isinstance(exc, FieldError):
+            raise
+        raise FieldError(f"field '{spec.column}': {text[:60]!r} is not a valid {kind}") from None
+    raise AssertionError(kind)
+
+
+def typed_row(table: RawTable, line: Line, pbx_id: str | None) -> list[str | None]:
+    """The row to load for one readable line; FieldError names the first field that fails."""
+    row: list[str | None] = [pbx_id] if table.has_pbx_id else []
+    row += [_typed(spec, _dig(line.record, spec.path)) for spec in table.fields]
+    if table.keeps_record:
+        row.append(line.text if line.text_is_json else json.dumps(line.record, default=str))
+    return row
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def _files(table: RawTable, landing: Path) -> list[Path]:
+    folder_pattern = table.folder
+    files = [
+        p
+        for d in sorted(landing.glob(folder_pattern))
+        if d.is_dir()
+        for p in sorted(d.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    ]
+    return files
+
+
+def _pbx_id(table: RawTable, landing: Path, path: Path) -> str | None:
+    if not table.has_pbx_id:
+        return None
+    return path.relative_to(landing).parts[1]  # pbx/<pbx_id>/cdr/...
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_table(
+    conn: psycopg.Connection,
+    table: RawTable,
+    landing: Path,
+    load_id: uuid.UUID,
+    log: Log = print,
+) -> TableLoadResult:
+    """Load every file of ``table`` under ``landing`` that was not loaded before."""
+    result = TableLoadResult(table)
+    for path in _files(table, landing):
+        file_result = _load_file(conn, table, landing, path, load_id)
+        result.files.append(file_result)
+        if file_result.skipped_as:
+            continue
+        for problem in file_result.problems:
+            log(f"quarantined {problem}")
+        hidden = file_result.rows_quarantined - len(file_result.problems)
+        if hidden > 0:
+            log(f"quarantined {hidden} more lines of {file_result.path}: `callshrink quarantine`")
+    return result
+
+
+def _load_file(
+    conn: psycopg.Connection, table: RawTable, landing: Path, path: Path, load_id: uuid.UUID
+) -> FileResult:
+    relative = str(path.relative_to(landing))
+    result = FileResult(relative, _sha256(path))
+    with conn.transaction():
+        # One loader per table at a time, so two runs cannot both load the same new file.
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.identifier,))
+        earlier = conn.execute(
+            f"select source_file from {RAW_SCHEMA}._load_files "
+            "where raw_table = %s and file_sha256 = %s",
+            (table.identifier, result.sha256),
+        ).fetchone()
+        if earlier:
+            result.skipped_as = earlier[0]
+            return result
+        quarantine = _copy_rows(
+            conn, table, read_file(table, path), result, _pbx_id(table, landing, path), load_id
+        )
+        _write_quarantine(conn, table, result, quarantine, load_id)
+        conn.execute(
+            f"insert into {RAW_SCHEMA}._load_files (raw_table, file_sha256, source_file, "
+            "size_bytes, lines_read, rows_loaded, rows_quarantined, load_id) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                table.identifier,
+                result.sha256,
+                relative,
+                path.stat().st_size,
+                result.lines_read,
+                result.rows_loaded,
+                result.rows_quarantined,
+                load_id,
+            ),
+        )
+    return result
+
+
+def _copy_rows(
+    conn: psycopg.Connection,
+    table: RawTable,
+    lines: Iterable[Line],
+    result: FileResult,
+    pbx_id: str | None,
+    load_id: uuid.UUID,
+) -> list[tuple[int, str, str]]:
+    columns = sql.SQL(", ").join(map(sql.Identifier, [*table.columns, *LINEAGE_COLUMNS]))
+    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
+        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), columns
+    )
+    quarantine: list[tuple[int, str, str]] = []
+    lineage = [str(load_id), result.path, None, result.sha256]
+    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+        for line in lines:
+            result.lines_read += 1
+            reason = line.problem
+            if reason is None:
+                try:
+                    row = typed_row(table, line, pbx_id)
+                except FieldError as exc:
+                    reason = str(exc)
+            if reason is not None:
+                quarantine.append((line.number, line.text, reason))
+                continue
+            lineage[2] = line.number
+            copy.write_row([*row, *lineage])
+            result.rows_loaded += 1
+    return quarantine
+
+
+def _write_quarantine(
+    conn: psycopg.Connection,
+    table: RawTable,
+    result: FileResult,
+    quarantine: list[tuple[int, str, str]],
+    load_id: uuid.UUID,
+) -> None:
+    result.rows_quarantined = len(quarantine)
+    result.problems = [
+        f"{result.path}:{number}: {reason}"
+        for number, _, reason in quarantine[:PROBLEMS_KEPT_PER_FILE]
+    ]
+    if not quarantine:
+        return
+    with conn.cursor() as cursor:
+        cursor.executemany(
+            f"insert into {RAW_SCHEMA}._quarantine (raw_table, source_file, line_number, "
+            "file_sha256, raw_text, reason, load_id) values (%s, %s, %s, %s, %s, %s, %s)",
+            [
+                (
+                    table.identifier,
+                    result.path,
+                    number,
+                    result.sha256,
+                    text.replace("\x00", ""),
+                    reason,
+                    load_id,
+                )
+                for number, text, reason in quarantine
+            ],
+        )

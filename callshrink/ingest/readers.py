@@ -1,0 +1,182 @@
+"""Readers: turn one landing file into numbered records, or numbered problems.
+
+A reader never raises for bad content. It yields ``Line`` items: the 1-based line number, the
+raw text (kept for quarantine), and either the parsed record or the reason it could not be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from callshrink.ingest.tables import Format, RawTable
+
+CDR_FIELD_COUNT = 21
+QUEUE_LOG_MIN_FIELDS = 5
+QUEUE_LOG_MAX_FIELDS = 10
+
+
+@dataclass(frozen=True)
+class Line:
+    number: int
+    text: str
+    record: dict[str, Any] | list[str] | None
+    problem: str | None = None
+    text_is_json: bool = False  # the raw text is the record's JSON (kept as _record verbatim)
+
+
+def read_file(table: RawTable, path: Path) -> Iterator[Line]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if table.format is Format.ASTERISK_CDR:
+        return _read_cdr(text)
+    if table.format is Format.ASTERISK_QUEUE_LOG:
+        return _read_queue_log(text)
+    if table.format is Format.CALLRAIL:
+        if path.suffix.lower() == ".csv":
+            return _read_csv_with_header(text)
+        if _is_single_document(text):
+            return _read_callrail_page(text)
+    return _read_json_lines(text)
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, line
+
+
+def _read_cdr(text: str) -> Iterator[Line]:
+    for number, line in _lines(text):
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error as exc:
+            yield Line(number, line, None, f"not a valid CSV line: {exc}")
+            continue
+        if len(fields) != CDR_FIELD_COUNT:
+            yield Line(
+                number, line, None, f"expected {CDR_FIELD_COUNT} fields, found {len(fields)}"
+            )
+            continue
+        yield Line(number, line, fields)
+
+
+def _read_queue_log(text: str) -> Iterator[Line]:
+    for number, line in _lines(text):
+        fields = line.split("|")
+        if not QUEUE_LOG_MIN_FIELDS <= len(fields) <= QUEUE_LOG_MAX_FIELDS:
+            yield Line(
+                number,
+                line,
+                None,
+                f"expected {QUEUE_LOG_MIN_FIELDS} to {QUEUE_LOG_MAX_FIELDS} '|'-separated "
+                f"fields, found {len(fields)}",
+            )
+            continue
+        yield Line(number, line, fields)
+
+
+def _read_json_lines(text: str) -> Iterator[Line]:
+    for number, line in _lines(text):
+        try:
+            record = json.loads(line, parse_float=Decimal)
+        except json.JSONDecodeError as exc:
+            yield Line(number, line, None, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        if not isinstance(record, dict):
+            yield Line(number, line, None, "a JSON line must be an object")
+            continue
+        yield Line(number, line, record, text_is_json=True)
+
+
+def _read_csv_with_header(text: str) -> Iterator[Line]:
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = next(rows)
+    except (StopIteration, csv.Error):
+        return
+    raw_lines = text.splitlines()
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number = rows.line_num
+            yield Line(number, _raw(raw_lines, number), None, f"not a valid CSV line: {exc}")
+            continue
+        number = rows.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            yield Line(
+                number,
+                _raw(raw_lines, number),
+                None,
+                f"expected {len(header)} fields as in the header, found {len(row)}",
+            )
+            continue
+        yield Line(number, _raw(raw_lines, number), dict(zip(header, row, strict=True)))
+
+
+def _raw(lines: list[str], number: int) -> str:
+    return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+def _is_single_document(text: str) -> bool:
+    """True for an API page (one JSON document over many lines), False for JSON lines."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if not first.lstrip().startswith("{"):
+        return False
+    try:
+        json.loads(first)
+    except json.JSONDecodeError:
+        return True
+    return False
+
+
+_CALLS_ARRAY = re.compile(r'"calls"\s*:\s*\[')
+
+
+def _read_callrail_page(text: str) -> Iterator[Line]:
+    """A CallRail API page: {"calls": [...], "page": 1, ...}. Each call keeps its line number."""
+    try:
+        page = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        yield Line(exc.lineno, text, None, f"invalid JSON page: {exc.msg} at column {exc.colno}")
+        return
+    calls = page.get("calls") if isinstance(page, dict) else None
+    if not isinstance(calls, list):
+        yield Line(1, text, None, 'a CallRail page must have a "calls" array')
+        return
+    for (number, raw), call in zip(_element_positions(text, len(calls)), calls, strict=True):
+        if isinstance(call, dict):
+            yield Line(number, raw, call, text_is_json=bool(raw))
+        else:
+            yield Line(number, raw, None, "a call must be a JSON object")
+
+
+def _element_positions(text: str, count: int) -> list[tuple[int, str]]:
+    """Line number and text of each element of the page's "calls" array."""
+    match = _CALLS_ARRAY.search(text)
+    decoder = json.JSONDecoder()
+    positions: list[tuple[int, str]] = []
+    pos = match.end() if match else 0
+    line, counted_to = 1, 0
+    for _ in range(count if match else 0):
+        while text[pos] in " \t\r\n,":
+            pos += 1
+        _, end = decoder.raw_decode(text, pos)
+        line += text.count("\n", counted_to, pos)
+        counted_to = pos
+        positions.append((line, text[pos:end]))
+        pos = end
+    if len(positions) != count:  # "calls" key not found where expected: fall back to indexes
+        return [(i, "") for i in range(1, count + 1)]
+    return positions

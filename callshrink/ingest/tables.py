@@ -1,0 +1,329 @@
+"""The raw tables: one per landing folder of SOURCES.md, declared once.
+
+Each raw table keeps the contract's fields as text columns (exactly as delivered; staging casts
+them), the whole record as ``_record`` jsonb for JSON sources (fields the contract does not use
+are kept, never rejected), and lineage columns on every row. The loader checks every field's
+type before a row is loaded, so staging's casts cannot fail; a row that does not pass goes to
+quarantine with its reason.
+
+A table's ``source`` and ``name`` are its dbt source and table names, and so also its Dagster
+asset key: lineage joins the raw assets to dbt without a translator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+RAW_SCHEMA = "raw"
+
+
+class Kind(StrEnum):
+    """How a field's text is checked before loading."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    BOOLEAN = "boolean"
+    TIMESTAMP = "ISO 8601 timestamp"
+    LOCAL_TIMESTAMP = "YYYY-MM-DD HH:MM:SS timestamp"
+    EPOCH = "epoch seconds"
+    JSON = "json"
+
+
+class Format(StrEnum):
+    CALLRAIL = "callrail"  # API pages (*.json), JSON lines, or CSV with the same field names
+    JSONL = "jsonl"  # one JSON object per line
+    ASTERISK_CDR = "asterisk_cdr"  # cdr-csv Master.csv, no header, 21 quoted columns
+    ASTERISK_QUEUE_LOG = "asterisk_queue_log"  # pipe-separated, trailing fields may be absent
+
+
+@dataclass(frozen=True)
+class Field:
+    """One raw column. ``path`` locates it in a JSON record (keys), or is its CSV position."""
+
+    column: str
+    path: tuple[str | int, ...]
+    kind: Kind = Kind.TEXT
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class RawTable:
+    source: str
+    name: str
+    folder: str  # glob below the landing folder; `*` in pbx/*/... is the pbx_id
+    format: Format
+    fields: tuple[Field, ...]
+    natural_key: tuple[str, ...]
+    description: str
+
+    @property
+    def identifier(self) -> str:
+        return f"{self.source}_{self.name}"
+
+    @property
+    def asset_key(self) -> tuple[str, str]:
+        return (self.source, self.name)
+
+    @property
+    def keeps_record(self) -> bool:
+        return self.format in (Format.CALLRAIL, Format.JSONL)
+
+    @property
+    def has_pbx_id(self) -> bool:
+        return self.format in (Format.ASTERISK_CDR, Format.ASTERISK_QUEUE_LOG)
+
+    @property
+    def columns(self) -> list[str]:
+        """Data columns in load order (lineage columns excluded)."""
+        cols = ["pbx_id"] if self.has_pbx_id else []
+        cols += [f.column for f in self.fields]
+        if self.keeps_record:
+            cols.append("_record")
+        return cols
+
+
+def _f(column: str, *path: str | int, kind: Kind = Kind.TEXT, required: bool = False) -> Field:
+    return Field(column, path or (column,), kind, required)
+
+
+def _money(prefix: str, key: str) -> tuple[Field, Field]:
+    return (
+        _f(f"{prefix}_amount", key, "amount", kind=Kind.INTEGER),
+        _f(f"{prefix}_currency", key, "currency"),
+    )
+
+
+CALLRAIL_CALLS = RawTable(
+    source="callrail",
+    name="calls",
+    folder="tracking/callrail",
+    format=Format.CALLRAIL,
+    natural_key=("id",),
+    description="CallRail API v3 call objects (pages, JSON lines or CSV).",
+    fields=(
+        _f("id", required=True),
+        _f("start_time", kind=Kind.TIMESTAMP, required=True),
+        _f("direction", required=True),
+        _f("answered", kind=Kind.BOOLEAN),
+        _f("voicemail", kind=Kind.BOOLEAN),
+        _f("call_type"),
+        _f("duration", kind=Kind.INTEGER),
+        _f("customer_phone_number"),
+        _f("customer_name"),
+        _f("customer_city"),
+        _f("customer_state"),
+        _f("tracking_phone_number"),
+        _f("business_phone_number"),
+        _f("company_id", required=True),
+        _f("company_name"),
+        _f("company_time_zone"),
+        _f("tracker_id"),
+        _f("source"),
+        _f("medium"),
+        _f("campaign"),
+        _f("keywords"),
+        _f("landing_page_url"),
+        _f("first_call", kind=Kind.BOOLEAN),
+        _f("lead_status"),
+        _f("value"),
+        _f("tags", kind=Kind.JSON),
+        _f("agent_email"),
+    ),
+)
+
+_CDR_COLUMNS = (
+    ("accountcode", Kind.TEXT),
+    ("src", Kind.TEXT),
+    ("dst", Kind.TEXT),
+    ("dcontext", Kind.TEXT),
+    ("clid", Kind.TEXT),
+    ("channel", Kind.TEXT),
+    ("dstchannel", Kind.TEXT),
+    ("lastapp", Kind.TEXT),
+    ("lastdata", Kind.TEXT),
+    ("start", Kind.LOCAL_TIMESTAMP),
+    ("answer", Kind.LOCAL_TIMESTAMP),
+    ("end", Kind.LOCAL_TIMESTAMP),
+    ("duration", Kind.INTEGER),
+    ("billsec", Kind.INTEGER),
+    ("disposition", Kind.TEXT),
+    ("amaflags", Kind.TEXT),
+    ("uniqueid", Kind.TEXT),
+    ("userfield", Kind.TEXT),
+    ("peeraccount", Kind.TEXT),
+    ("linkedid", Kind.TEXT),
+    ("sequence", Kind.INTEGER),
+)
+_CDR_REQUIRED = {"start", "end", "disposition", "uniqueid", "linkedid", "channel"}
+
+ASTERISK_CDR = RawTable(
+    source="asterisk",
+    name="cdr",
+    folder="pbx/*/cdr",
+    format=Format.ASTERISK_CDR,
+    natural_key=("pbx_id", "uniqueid", "sequence"),
+    description="Asterisk cdr-csv Master.csv records (21 columns, no header), one row per leg.",
+    fields=tuple(
+        Field(f"cdr_{name}" if name == "end" else name, (i,), kind, name in _CDR_REQUIRED)
+        for i, (name, kind) in enumerate(_CDR_COLUMNS)
+    ),
+)
+
+ASTERISK_QUEUE_LOG = RawTable(
+    source="asterisk",
+    name="queue_log",
+    folder="pbx/*/queue_log",
+    format=Format.ASTERISK_QUEUE_LOG,
+    natural_key=(
+        "pbx_id",
+        "epoch",
+        "callid",
+        "queuename",
+        "agent",
+        "event",
+        "data1",
+        "data2",
+        "data3",
+        "data4",
+        "data5",
+    ),
+    description="Asterisk queue_log events: epoch|callid|queuename|agent|event|data1..data5.",
+    fields=(
+        Field("epoch", (0,), Kind.EPOCH, True),
+        Field("callid", (1,), Kind.TEXT, True),
+        Field("queuename", (2,), Kind.TEXT, True),
+        Field("agent", (3,), Kind.TEXT, False),
+        Field("event", (4,), Kind.TEXT, True),
+        *(Field(f"data{i}", (4 + i,), Kind.TEXT, False) for i in range(1, 6)),
+    ),
+)
+
+SQUARE_PAYMENTS = RawTable(
+    source="square",
+    name="payments",
+    folder="pos/square/payments",
+    format=Format.JSONL,
+    natural_key=("id",),
+    description="Square Payment objects; amounts in the smallest currency unit (cents).",
+    fields=(
+        _f("id", required=True),
+        _f("created_at", kind=Kind.TIMESTAMP, required=True),
+        _f("updated_at", kind=Kind.TIMESTAMP),
+        *_money("amount_money", "amount_money"),
+        *_money("tip_money", "tip_money"),
+        *_money("total_money", "total_money"),
+        *_money("refunded_money", "refunded_money"),
+        _f("status", required=True),
+        _f("source_type"),
+        _f("location_id", required=True),
+        _f("order_id"),
+        _f("customer_id"),
+        _f("receipt_number"),
+    ),
+)
+
+SQUARE_REFUNDS = RawTable(
+    source="square",
+    name="refunds",
+    folder="pos/square/refunds",
+    format=Format.JSONL,
+    natural_key=("id",),
+    description="Square PaymentRefund objects.",
+    fields=(
+        _f("id", required=True),
+        _f("payment_id", required=True),
+        *_money("amount_money", "amount_money"),
+        _f("status", required=True),
+        _f("location_id"),
+        _f("created_at", kind=Kind.TIMESTAMP, required=True),
+        _f("updated_at", kind=Kind.TIMESTAMP),
+    ),
+)
+
+SQUARE_CUSTOMERS = RawTable(
+    source="square",
+    name="customers",
+    folder="pos/square/customers",
+    format=Format.JSONL,
+    natural_key=("id",),
+    description="Square Customer objects; phone_number is free text as typed.",
+    fields=(
+        _f("id", required=True),
+        _f("given_name"),
+        _f("family_name"),
+        _f("phone_number"),
+        _f("email_address"),
+        _f("created_at", kind=Kind.TIMESTAMP),
+        _f("updated_at", kind=Kind.TIMESTAMP),
+    ),
+)
+
+
+def _hubspot_common() -> tuple[Field, ...]:
+    return (
+        _f("created_at", "createdAt", kind=Kind.TIMESTAMP),
+        _f("updated_at", "updatedAt", kind=Kind.TIMESTAMP, required=True),
+        _f("archived", kind=Kind.BOOLEAN),
+    )
+
+
+HUBSPOT_CONTACTS = RawTable(
+    source="hubspot",
+    name="contacts",
+    folder="crm/hubspot/contacts",
+    format=Format.JSONL,
+    natural_key=("id", "updated_at"),
+    description="HubSpot CRM v3 contact objects (property values are strings or null).",
+    fields=(
+        _f("id", required=True),
+        *(
+            _f(p, "properties", p)
+            for p in ("firstname", "lastname", "phone", "mobilephone", "email")
+        ),
+        _f("createdate", "properties", "createdate", kind=Kind.TIMESTAMP),
+        _f("lifecyclestage", "properties", "lifecyclestage"),
+        _f("hs_lead_status", "properties", "hs_lead_status"),
+        *_hubspot_common(),
+    ),
+)
+
+HUBSPOT_DEALS = RawTable(
+    source="hubspot",
+    name="deals",
+    folder="crm/hubspot/deals",
+    format=Format.JSONL,
+    natural_key=("id", "updated_at"),
+    description="HubSpot CRM v3 deal objects with their contact associations.",
+    fields=(
+        _f("id", required=True),
+        _f("dealname", "properties", "dealname"),
+        _f("dealstage", "properties", "dealstage"),
+        _f("pipeline", "properties", "pipeline"),
+        _f("amount", "properties", "amount", kind=Kind.DECIMAL),
+        _f("closedate", "properties", "closedate", kind=Kind.TIMESTAMP),
+        _f("createdate", "properties", "createdate", kind=Kind.TIMESTAMP),
+        _f("hs_is_closed_won", "properties", "hs_is_closed_won", kind=Kind.BOOLEAN),
+        _f("contact_associations", "associations", "contacts", "results", kind=Kind.JSON),
+        *_hubspot_common(),
+    ),
+)
+
+RAW_TABLES: tuple[RawTable, ...] = (
+    CALLRAIL_CALLS,
+    ASTERISK_CDR,
+    ASTERISK_QUEUE_LOG,
+    SQUARE_PAYMENTS,
+    SQUARE_REFUNDS,
+    SQUARE_CUSTOMERS,
+    HUBSPOT_CONTACTS,
+    HUBSPOT_DEALS,
+)
+
+
+def table_by_key(source: str, name: str) -> RawTable:
+    for table in RAW_TABLES:
+        if table.asset_key == (source, name):
+            return table
+    raise KeyError(f"no raw table {source}.{name}")
