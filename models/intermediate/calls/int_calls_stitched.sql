@@ -1,0 +1,112 @@
+{#
+    One row per call: a CallRail record and a PBX call are the same call when the caller and
+    the dialled number match and they start within `stitch_tolerance_seconds`. Each side is
+    paired with its nearest partner, and a pair is kept only when each is the other's nearest,
+    so no record is ever used twice. Calls seen by one system only are kept.
+#}
+with
+
+callrail_calls as (
+
+    select * from {{ ref('stg_callrail__calls') }}
+
+),
+
+pbx_calls as (
+
+    select * from {{ ref('int_pbx_calls_grouped') }}
+
+),
+
+candidates as (
+
+    select
+        callrail_calls.callrail_call_id,
+        pbx_calls.pbx_call_id,
+        abs(extract(epoch from pbx_calls.started_at - callrail_calls.started_at)) as gap_seconds
+    from callrail_calls
+    inner join pbx_calls
+        on callrail_calls.caller_phone_e164 = pbx_calls.caller_phone_e164
+        and callrail_calls.business_phone_e164 = pbx_calls.dialled_phone_e164
+        and callrail_calls.direction = pbx_calls.direction
+        and pbx_calls.started_at between
+        callrail_calls.started_at - interval '{{ var("stitch_tolerance_seconds") }} seconds'
+        and callrail_calls.started_at + interval '{{ var("stitch_tolerance_seconds") }} seconds'
+
+),
+
+ranked as (
+
+    select
+        callrail_call_id,
+        pbx_call_id,
+        gap_seconds,
+        row_number() over (
+            partition by callrail_call_id order by gap_seconds, pbx_call_id
+        ) as rank_for_callrail,
+        row_number() over (
+            partition by pbx_call_id order by gap_seconds, callrail_call_id
+        ) as rank_for_pbx
+    from candidates
+
+),
+
+matches as (
+
+    select callrail_call_id, pbx_call_id, gap_seconds
+    from ranked
+    where rank_for_callrail = 1 and rank_for_pbx = 1
+
+),
+
+final as (
+
+    select
+        coalesce(pbx_calls.pbx_call_id, 'callrail:' || callrail_calls.callrail_call_id)
+            as call_id,
+        callrail_calls.callrail_call_id,
+        pbx_calls.pbx_call_id,
+        pbx_calls.pbx_id,
+        matches.gap_seconds as stitch_gap_seconds,
+        coalesce(pbx_calls.started_at, callrail_calls.started_at) as started_at,
+        coalesce(pbx_calls.direction, callrail_calls.direction) as direction,
+        coalesce(pbx_calls.caller_phone_e164, callrail_calls.caller_phone_e164)
+            as caller_phone_e164,
+        coalesce(pbx_calls.dialled_phone_e164, callrail_calls.business_phone_e164)
+            as dialled_phone_e164,
+        callrail_calls.callrail_company_id,
+        callrail_calls.tracking_phone_e164,
+        callrail_calls.marketing_source,
+        callrail_calls.marketing_medium,
+        callrail_calls.marketing_campaign,
+        callrail_calls.is_first_call,
+        callrail_calls.call_type as callrail_call_type,
+        callrail_calls.is_answered as callrail_is_answered,
+        callrail_calls.is_voicemail as callrail_is_voicemail,
+        callrail_calls.duration_seconds as callrail_duration_seconds,
+        coalesce(callrail_calls.is_tagged_spam, false) as is_tagged_spam,
+        pbx_calls.first_queue_name,
+        pbx_calls.leg_count,
+        pbx_calls.is_agent_answered,
+        pbx_calls.agent_answered_at,
+        pbx_calls.reached_voicemail,
+        pbx_calls.ring_no_answer_legs,
+        pbx_calls.is_escalated,
+        pbx_calls.hold_seconds,
+        pbx_calls.wait_seconds as pbx_wait_seconds,
+        pbx_calls.talk_seconds,
+        pbx_calls.is_abandoned_in_queue,
+        pbx_calls.is_timed_out,
+        pbx_calls.transfer_count,
+        pbx_calls.pbx_call_id is not null as has_pbx_record,
+        callrail_calls.callrail_call_id is not null as has_callrail_record
+
+    from matches
+    full outer join callrail_calls
+        on matches.callrail_call_id = callrail_calls.callrail_call_id
+    full outer join pbx_calls
+        on matches.pbx_call_id = pbx_calls.pbx_call_id
+
+)
+
+select * from final

@@ -1,0 +1,36 @@
+{#- HubSpot re-exports a deal each time it changes: the latest updatedAt wins. -#}
+with
+
+source as (
+
+    select distinct on (id) *
+    from {{ source('hubspot', 'deals') }}
+    order by id, updated_at::timestamptz desc, _loaded_at desc, _line_number desc
+
+),
+
+renamed as (
+
+    select
+        id as hubspot_deal_id,
+        nullif(dealname, '') as deal_name,
+        nullif(dealstage, '') as deal_stage,
+        nullif(pipeline, '') as pipeline,
+        amount::numeric(18, 2) as amount_usd,
+        closedate::timestamptz as closed_at,
+        createdate::timestamptz as deal_created_at,
+        coalesce(hs_is_closed_won::boolean, false) as is_closed_won,
+        coalesce(contact_associations::jsonb, '[]'::jsonb) as contact_associations,
+        (contact_associations::jsonb -> 0 ->> 'id') as primary_hubspot_contact_id,
+        created_at::timestamptz as created_at,
+        updated_at::timestamptz as updated_at,
+        coalesce(archived::boolean, false) as is_archived,
+        _source_file,
+        _line_number,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,28 @@
+with
+
+source as (
+
+    {{ dedupe_latest(source('square', 'customers'), ['id']) }}
+
+),
+
+renamed as (
+
+    select
+        id as square_customer_id,
+        nullif(given_name, '') as given_name,
+        nullif(family_name, '') as family_name,
+        {{ phone_to_e164('phone_number') }} as phone_e164,
+        nullif(phone_number, '') as phone_raw,
+        nullif(lower(email_address), '') as email,
+        created_at::timestamptz as created_at,
+        updated_at::timestamptz as updated_at,
+        _source_file,
+        _line_number,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,35 @@
+with
+
+source as (
+
+    {{ dedupe_latest(source('square', 'payments'), ['id']) }}
+
+),
+
+renamed as (
+
+    select
+        id as payment_id,
+        location_id as square_location_id,
+        nullif(customer_id, '') as square_customer_id,
+        nullif(order_id, '') as order_id,
+        nullif(receipt_number, '') as receipt_number,
+        status as payment_status,
+        nullif(source_type, '') as source_type,
+        created_at::timestamptz as created_at,
+        updated_at::timestamptz as updated_at,
+        amount_money_currency as currency,
+        {{ cents_to_dollars("coalesce(amount_money_amount, '0')") }} as amount_usd,
+        {{ cents_to_dollars("coalesce(tip_money_amount, '0')") }} as tip_usd,
+        {{ cents_to_dollars("coalesce(total_money_amount, '0')") }} as total_usd,
+        {{ cents_to_dollars("coalesce(refunded_money_amount, '0')") }} as refunded_usd,
+        status = 'COMPLETED' as is_completed,
+        _source_file,
+        _line_number,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed
