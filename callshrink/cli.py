@@ -1,0 +1,296 @@
+"""The `callshrink` command: private database, demo data, pipeline runs, the app."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from callshrink import __version__, db, settings
+
+DEMO_DIR_NAME = "demo"
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.RawDescriptionHelpFormatter(prog, max_help_position=32)
+
+
+# --- db ---------------------------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    if args.db_command == "start":
+        if settings.configured_database_url():
+            print(f"{settings.DATABASE_URL_VAR} is set: using that server, no private one started.")
+            return 0
+        print(db.start_private())
+        return 0
+    if args.db_command == "stop":
+        stopped = db.stop_private()
+        print("private server stopped" if stopped else "private server was not running")
+        return 0
+    if args.db_command == "status":
+        configured = settings.configured_database_url()
+        if configured:
+            print(f"warehouse: {configured} (from {settings.DATABASE_URL_VAR})")
+        status = db.private_status()
+        state = f"running (pid {status.pid})" if status.running else "stopped"
+        print(f"private server: {state}, data in {status.pgdata}")
+        return 0
+    if args.db_command == "url":
+        print(db.database_url(start=args.start))
+        return 0
+    if args.db_command == "env":
+        url = db.database_url(start=args.start)
+        for name, value in settings.Connection.from_url(url).env().items():
+            print(f"export {name}={shlex.quote(value)}")
+        print(f"export DBT_PROFILES_DIR={shlex.quote(str(settings.PROJECT_DIR))}")
+        return 0
+    raise AssertionError(args.db_command)
+
+
+# --- run --------------------------------------------------------------------------------------
+
+
+def _use_folders(landing: Path | None, reference: Path | None) -> None:
+    if landing is not None:
+        os.environ["CALLSHRINK_LANDING_DIR"] = str(landing.resolve())
+    if reference is not None:
+        os.environ["CALLSHRINK_REFERENCE_DIR"] = str(reference.resolve())
+    os.environ.setdefault("DAGSTER_HOME", str(settings.home_dir() / "dagster"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from callshrink.pipeline import run_pipeline
+
+    _use_folders(args.landing, args.reference)
+    db.activate()
+    return 0 if run_pipeline(quiet=args.quiet) else 1
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from callshrink.ingest.quarantine import print_quarantine
+
+    db.activate()
+    return print_quarantine(table=args.table, limit=args.limit)
+
+
+# --- app, dev, demo ---------------------------------------------------------------------------
+
+
+def _streamlit_command(port: int) -> list[str]:
+    from callshrink.dbt import tool
+
+    return [
+        tool("streamlit"),
+        "run",
+        str(settings.PROJECT_DIR / "app" / "streamlit_app.py"),
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+
+
+def _serve(command: list[str], stop_private_on_exit: bool) -> int:
+    """Run a server in the foreground; on Ctrl-C stop it (and the private Postgres if asked)."""
+    process = subprocess.Popen(command, cwd=settings.PROJECT_DIR)
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        return 0
+    finally:
+        if stop_private_on_exit and not settings.configured_database_url():
+            db.stop_private()
+            print("private Postgres stopped")
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    db.activate()
+    print(f"callshrink app: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
+    return _serve(_streamlit_command(args.port), stop_private_on_exit=args.stop_db)
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    from callshrink.dbt import ensure_manifest, tool
+
+    _use_folders(args.landing, args.reference)
+    db.activate()
+    ensure_manifest()
+    command = [tool("dagster"), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
+    print(f"Dagster UI: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
+    return _serve(command, stop_private_on_exit=False)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from callshrink.generate import generate
+    from callshrink.pipeline import run_pipeline
+
+    out = settings.home_dir() / DEMO_DIR_NAME
+    if not (out / "landing").is_dir() or args.regenerate:
+        print(f"generating demo data in {out} ...", flush=True)
+        generate(out, locations=args.locations, days=args.days, seed=args.seed, progress=True)
+    _use_folders(out / "landing", out / "reference")
+    db.activate()
+    if not run_pipeline(quiet=True):
+        return 1
+    print(
+        f"\ncallshrink app: http://localhost:{args.port}  (Ctrl-C stops the app"
+        + (" and the private Postgres)" if not settings.configured_database_url() else ")"),
+        flush=True,
+    )
+    return _serve(_streamlit_command(args.port), stop_private_on_exit=True)
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="callshrink",
+        formatter_class=_formatter,
+        description=(
+            "callshrink: inbound calls as inventory, missed calls as shrink in dollars.\n\n"
+            "The warehouse is CALLSHRINK_DATABASE_URL when set; otherwise a private PostgreSQL\n"
+            "server whose data lives in .callshrink/ in the checkout (CALLSHRINK_HOME)."
+        ),
+        epilog="Quick start: `callshrink demo`. Help on a command: `callshrink COMMAND --help`.",
+    )
+    parser.add_argument("--version", action="version", version=f"callshrink {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], summary: str, description: str
+    ) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=summary, description=description, formatter_class=_formatter
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    db_parser = add(
+        "db",
+        cmd_db,
+        "manage the private PostgreSQL server",
+        "Start, stop or inspect the private PostgreSQL server used when "
+        f"{settings.DATABASE_URL_VAR} is unset.",
+    )
+    db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser("start", help="start the private server (idempotent); print its URL")
+    db_commands.add_parser("stop", help="stop the private server")
+    db_commands.add_parser("status", help="say which warehouse is used and if the server runs")
+    env_help = 'print shell exports for running dbt/mf by hand: eval "$(callshrink db env)"'
+    for name, text in (("url", "print the warehouse URL"), ("env", env_help)):
+        sub = db_commands.add_parser(name, help=text)
+        sub.add_argument(
+            "--no-start",
+            dest="start",
+            action="store_false",
+            help="fail instead of starting the private server",
+        )
+
+    from callshrink.generate import cli as generate_cli
+
+    generate_parser = add(
+        "generate",
+        generate_cli.run,
+        "write a demo landing folder",
+        "Generate demo exports in the exact vendor formats (SOURCES.md), the "
+        "matching reference seeds, and an answer key beside them.",
+    )
+    generate_cli.configure_parser(generate_parser)
+
+    folders_help = {
+        "landing": "landing folder of exports (default: $CALLSHRINK_LANDING_DIR or "
+        ".callshrink/landing)",
+        "reference": "folder of reference CSVs for dbt seeds (default: the project's seeds/)",
+    }
+    run_parser = add(
+        "run",
+        cmd_run,
+        "load, validate and build everything once",
+        "Materialise every Dagster asset once: load new landing files into raw "
+        "tables, run the Great Expectations checks, then dbt build (models and "
+        "tests). Files loaded before are skipped, so running twice is safe.",
+    )
+    run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
+    run_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
+    run_parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print the summary only, not Dagster's event log"
+    )
+
+    quarantine_parser = add(
+        "quarantine",
+        cmd_quarantine,
+        "list quarantined raw lines",
+        "List the landing lines that could not be loaded, with file, line "
+        "and reason (raw._quarantine).",
+    )
+    quarantine_parser.add_argument("--table", help="only this raw table, e.g. asterisk_cdr")
+    quarantine_parser.add_argument(
+        "--limit", type=int, default=50, help="at most this many lines (default 50)"
+    )
+
+    app_parser = add(
+        "app",
+        cmd_app,
+        "serve the Streamlit app",
+        "Serve the executive and finance app on the warehouse.",
+    )
+    app_parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    app_parser.add_argument(
+        "--stop-db", action="store_true", help="stop the private Postgres when the app stops"
+    )
+
+    dev_parser = add(
+        "dev",
+        cmd_dev,
+        "serve the Dagster UI (dagster dev)",
+        "Start `dagster dev` on this project with the warehouse configured: the "
+        "asset graph, checks, schedule and landing-folder sensor.",
+    )
+    dev_parser.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    dev_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
+    dev_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
+
+    demo_parser = add(
+        "demo",
+        cmd_demo,
+        "generate demo data, run everything, serve the app",
+        "Generate a demo data set in .callshrink/demo (once), run the whole "
+        "pipeline on it and serve the app. Ctrl-C stops the app and the private "
+        "Postgres.",
+    )
+    demo_parser.add_argument("--locations", type=int, default=6, help="locations (default 6)")
+    demo_parser.add_argument("--days", type=int, default=28, help="days (default 28)")
+    demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo_parser.add_argument("--port", type=int, default=8501, help="app port (default 8501)")
+    demo_parser.add_argument(
+        "--regenerate", action="store_true", help="write the demo data again even if it exists"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

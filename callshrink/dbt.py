@@ -1,0 +1,73 @@
+"""Running dbt (and other console tools of this environment) for the project."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from callshrink.settings import PROJECT_DIR, reference_dir
+
+MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+_DBT_INPUTS = ("models", "macros", "tests/dbt", "dbt_project.yml", "profiles.yml")
+
+
+def tool(name: str) -> str:
+    """A console script installed beside this Python (dbt, mf, streamlit, dagster)."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+def dbt(args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess:
+    """Run dbt in the project with the environment of this process."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+    return subprocess.run([tool("dbt"), *args], cwd=PROJECT_DIR, env=env, check=check)
+
+
+SEED_PATH_VAR = "CALLSHRINK_SEED_PATH"
+
+
+def stage_reference() -> str:
+    """Make the reference folder dbt's seed path, as a path relative to the project.
+
+    dbt writes compiled seeds to target/run/<project>/<seed path>; with an absolute seed path
+    that is the source CSV itself, which it overwrites. So a reference folder other than the
+    project's seeds/ is copied below .callshrink/reference/ and dbt gets that relative path.
+    """
+    source = reference_dir()
+    if source == (PROJECT_DIR / "seeds").resolve():
+        relative = "seeds"
+    else:
+        digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
+        staged = PROJECT_DIR / ".callshrink" / "reference" / digest
+        if staged.exists():
+            shutil.rmtree(staged)
+        staged.mkdir(parents=True)
+        for csv_file in sorted(source.glob("*.csv")):
+            shutil.copy2(csv_file, staged / csv_file.name)
+        relative = str(staged.relative_to(PROJECT_DIR))
+    os.environ[SEED_PATH_VAR] = relative
+    return relative
+
+
+def _newest_input_mtime() -> float:
+    newest = 0.0
+    roots = [PROJECT_DIR / name for name in _DBT_INPUTS] + [reference_dir()]
+    for root in roots:
+        paths = root.rglob("*") if root.is_dir() else [root]
+        for path in paths:
+            if path.is_file():
+                newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def ensure_manifest() -> Path:
+    """Parse the project when target/manifest.json is missing or older than its sources."""
+    stage_reference()
+    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_input_mtime():
+        dbt(["parse", "--quiet"])
+    return MANIFEST

@@ -1,0 +1,1 @@
+"""Dagster orchestration of callshrink: ingestion, data quality, dbt, schedules."""

@@ -1,0 +1,54 @@
+"""One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>)."""
+
+
+import uuid
+
+import dagster as dg
+
+from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
+from callshrink.ingest.loader import start_load
+from orchestration.defs.resources import LandingResource, WarehouseResource
+
+
+def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(list(table.asset_key)),
+        name=None,
+        group_name="raw",
+        description=(
+            f"{table.description} Loaded from <landing>/{table.folder}; a file loaded before "
+            "(same content, any name) is skipped; unreadable lines go to raw._quarantine."
+        ),
+        kinds={"postgres"},
+    )
+    def raw_asset(
+        context: dg.AssetExecutionContext,
+        warehouse: WarehouseResource,
+        landing: LandingResource,
+    ) -> dg.MaterializeResult:
+        folder = landing.path()
+        # The run id is the load id: every raw row points back to the Dagster run that loaded it.
+        load_id = uuid.UUID(context.run_id)
+        with warehouse.connect() as conn:
+            ensure_raw_schema(conn)
+            start_load(conn, folder, load_id)
+            result = load_table(conn, table, folder, load_id, log=context.log.warning)
+        meta = result.metadata()
+        context.log.info(
+            f"{table.identifier}: {meta['rows_loaded']} rows loaded, "
+            f"{meta['rows_quarantined']} quarantined, "
+            f"{meta['files_skipped_already_loaded']} files already loaded"
+        )
+        problems = [problem for f in result.files for problem in f.problems]
+        return dg.MaterializeResult(
+            metadata={
+                **meta,
+                "landing_folder": dg.MetadataValue.path(str(folder / table.folder)),
+                "quarantined_lines": dg.MetadataValue.text("\n".join(problems)),
+            }
+        )
+
+    return raw_asset
+
+
+raw_assets = [build_raw_asset(table) for table in RAW_TABLES]
