@@ -1,0 +1,16 @@
+"""callshrink's app: `callshrink app` (or `streamlit run app/streamlit_app.py`)."""
+
+import streamlit as st
+
+st.set_page_config(page_title="callshrink", page_icon=":telephone_receiver:", layout="wide")
+
+navigation = st.navigation(
+    {
+        "Executives": [
+            st.Page(
+                "views/answer_rate.py", title="Answer rate", icon=":material/call:", default=True
+            ),
+        ],
+    }
+)
+navigation.run()
