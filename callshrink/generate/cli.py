@@ -1,0 +1,117 @@
+"""``callshrink generate``: command-line options and the run function."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+
+from callshrink.generate import DEFAULT_START, generate
+from callshrink.generate.presets import DEFAULT_PRESET, PRESETS
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``callshrink generate`` to ``parser``."""
+    presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="folder to write landing/, reference/ and answer_key/ into (those three are "
+        "replaced if they exist)",
+    )
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        metavar="NAME",
+        help=f"size of the data set ({presets}). Default: {DEFAULT_PRESET}. --locations and "
+        "--days override the preset's",
+    )
+    parser.add_argument(
+        "--locations",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="number of locations loc_01..loc_NN (location i is the same whatever N is)",
+    )
+    parser.add_argument(
+        "--days", type=_positive, default=None, metavar="D", help="number of local days to simulate"
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=7,
+        metavar="S",
+        help="random seed; the same arguments give byte-identical files (default: 7)",
+    )
+    parser.add_argument(
+        "--start",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help=f"first local day (default: {DEFAULT_START.isoformat()}, so the default 28 days "
+        "include the US daylight-saving change)",
+    )
+    parser.add_argument(
+        "--defects",
+        action="store_true",
+        help="also write malformed lines and re-delivered files, listed in answer_key/defects.json",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="do not draw the progress bar on stderr"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Generate the data set described by ``args``; print a short summary. Returns 0."""
+    preset = PRESETS[args.preset or DEFAULT_PRESET]
+    summary = generate(
+        args.out,
+        locations=args.locations or preset.locations,
+        days=args.days or preset.days,
+        seed=args.seed,
+        start=args.start,
+        defects=args.defects,
+        progress=not args.no_progress,
+        calls_per_location_day=preset.calls_per_location_day,
+    )
+    print(
+        f"wrote {summary['calls']:,} calls ({summary['inbound_calls']:,} inbound) for "
+        f"{summary['locations']} locations x {summary['days']} days from "
+        f"{summary['start']} into {summary['out']}"
+    )
+    for source in sorted(summary["files"]):
+        files, n_rows = summary["files"][source], summary["rows"][source]
+        print(f"  {source:<18} {files:>5} files {n_rows:>10,} rows")
+    if "defects" in summary:
+        print(f"  defects: {len(summary['defects'])} (see answer_key/defects.json)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="callshrink-generate", description=__doc__)
+    configure_parser(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

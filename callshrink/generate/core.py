@@ -1,0 +1,326 @@
+"""The day-by-day generator loop: simulate, render, write, then the answer key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from callshrink.generate import answer_key, callrail, commerce, sim
+from callshrink.generate.pbx import PbxDay, PbxState, rows
+from callshrink.generate.progress import Progress
+from callshrink.generate.reference import Location, locations, pbxs_used, write_reference
+from callshrink.generate.table import Seen, Table
+from callshrink.generate.tz import Clock, date_epoch
+
+DEFAULT_START = dt.date(2026, 2, 23)  # 28 days from here cover the 2026-03-08 DST change
+CALLRAIL_FORMATS = ("json", "jsonl", "csv")
+DID_STYLE = {"pbx_east": 1, "pbx_west": 2}  # east writes 1NXXNXXXXXX, west NXXNXXXXXX
+
+# Per-call columns kept for the answer key, with compact types (memory is per call).
+CALL_KEY_COLUMNS = {
+    "key": np.int64,
+    "loc": np.int16,
+    "phone": np.int64,
+    "direction": np.int8,
+    "origin": np.int8,
+    "t": np.int64,
+    "outcome": np.int8,
+    "tracked": bool,
+    "tracker": np.int8,
+    "spam": bool,
+    "would_buy": bool,
+    "ticket": np.int64,
+    "intent": np.int64,
+    "xfer": np.int8,
+    "wait": np.int32,
+}
+CHUNK = 4096  # calls rendered at a time
+
+
+@dataclass
+class Counts:
+    calls: int = 0
+    inbound_calls: int = 0
+    outbound_calls: int = 0
+    files: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+    def add(self, source: str, n_rows: int, n_files: int = 1) -> None:
+        self.files[source] = self.files.get(source, 0) + n_files
+        self.rows[source] = self.rows.get(source, 0) + n_rows
+
+
+class Writer:
+    """Writes text files under the landing folder and counts them per source."""
+
+    def __init__(self, landing: Path, counts: Counts) -> None:
+        self.landing = landing
+        self.counts = counts
+
+    def open(self, source: str, rel: str) -> TextIO:
+        """A file to stream into; counted as one file of ``source`` (rows counted apart)."""
+        path = self.landing / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.counts.add(source, 0)
+        return path.open("w", encoding="utf-8", newline="")
+
+    def write(self, source: str, rel: str, text: str, n_rows: int) -> None:
+        path = self.landing / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8", newline="")
+        self.counts.add(source, n_rows)
+
+
+class Generator:
+    def __init__(
+        self,
+        out: Path,
+        locs: list[Location],
+        start: dt.date,
+        days: int,
+        seed: int,
+        params: sim.Params,
+        progress: bool,
+    ) -> None:
+        self.out = out
+        self.locs = locs
+        self.days = days
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.ctx = sim.Context(locs, start, days, params, seed)
+        self.counts = Counts()
+        self.writer = Writer(out / "landing", self.counts)
+        self.pending_calls: dict[int, list[Table]] = {}
+        self.pending_purchases: dict[int, list[Table]] = {}
+        self.converted_intents: list[np.ndarray] = []
+        self.pbx = {
+            p.pbx_id: PbxState(p, _tz_for(self.ctx, p.timezone), DID_STYLE.get(p.pbx_id, 0))
+            for p in pbxs_used(locs)
+        }
+        self.clocks = [Clock(tz) for tz in self.ctx.tz]
+        self.callrail_counter = 0
+        self.first_calls = Seen(sim.CALLER_SPACE)
+        self.money = commerce.MoneyLog(seed, start)
+        self.commerce = commerce.CommerceState(seed, self.ctx.t0, self.ctx.t_end, log=self.money)
+        self.call_parts: list[Table] = []
+        self.progress = Progress(days + 1, enabled=progress, label="generate")
+
+    # -- buffering --------------------------------------------------------------------------
+    def _step_of(self, t: np.ndarray) -> np.ndarray:
+        return (t - self.ctx.t0) // sim.DAY
+
+    def _bucket(self, target: dict[int, list[Table]], table: Table) -> None:
+        if not len(table):
+            return
+        steps = self._step_of(table["t"])
+        for step in np.unique(steps):
+            if 0 <= step <= self.days:
+                target.setdefault(int(step), []).append(table.take(np.flatnonzero(steps == step)))
+
+    # -- one step ---------------------------------------------------------------------------
+    def run(self) -> None:
+        for step in range(self.days + 1):
+            self.step(step)
+            self.progress.advance(self.counts.calls)
+        self.progress.close()
+
+    def step(self, step: int) -> None:
+        if step < self.days:
+            self._bucket(self.pending_calls, sim.fresh_arrivals(self.rng, self.ctx, step))
+        parts = self.pending_calls.pop(step, [])
+        batch = Table.concat(parts) if parts else None
+        done: list[Table] = []
+        while batch is not None and len(batch):
+            done.append(batch)
+            children, purchases = sim.spawn(self.rng, self.ctx, batch)
+            self.converted_intents.append(purchases["intent"][purchases["intent"] >= 0])
+            self._bucket(self.pending_purchases, purchases)
+            now = self._step_of(children["t"]) == step
+            self._bucket(self.pending_calls, children.take(np.flatnonzero(~now)))
+            batch = children.take(np.flatnonzero(now))
+        if done:
+            calls = Table.concat(done)
+            calls = calls.take(np.lexsort((calls["key"], calls["t"])))
+            self._write_calls(step, calls)
+        self._write_commerce(step)
+
+    def _stem(self, step: int) -> str:
+        return (self.ctx.start + dt.timedelta(days=step)).isoformat()
+
+    def _write_calls(self, step: int, calls: Table) -> None:
+        stem = self._stem(step)
+        days = {pid: PbxDay(state) for pid, state in self.pbx.items()}
+        landing = self.writer.landing
+        handles = {}
+        for pid, day in days.items():
+            if step == 0:
+                day.queue_start(self.ctx.t0 - 3600)
+            handles[pid] = (
+                self.writer.open("pbx_cdr", f"pbx/{pid}/cdr/Master-{stem}.csv"),
+                self.writer.open("pbx_queue_log", f"pbx/{pid}/queue_log/queue_log-{stem}"),
+            )
+        if step < self.days:
+            self._agent_events(step, days)
+        fmt = CALLRAIL_FORMATS[step % len(CALLRAIL_FORMATS)]
+        tracked = int(calls["tracked"].sum())
+        rail = callrail.DayFile(landing / "tracking" / "callrail", f"calls_{stem}", fmt, tracked)
+        uid_ctr = np.full(len(calls), -1, dtype=np.int64)
+        cr_ctr = np.full(len(calls), -1, dtype=np.int64)
+        for lo in range(0, len(calls), CHUNK):
+            hi = min(lo + CHUNK, len(calls))
+            objects = self._render_chunk(
+                calls.take(np.arange(lo, hi)), days, uid_ctr[lo:hi], cr_ctr[lo:hi]
+            )
+            rail.add(objects)
+            until = int(calls["t"][hi]) if hi < len(calls) else None
+            for pid, day in days.items():
+                self._flush(day, handles[pid], until)
+        self.counts.add("callrail", tracked, rail.close())
+        for cdr_fh, qlog_fh in handles.values():
+            cdr_fh.close()
+            qlog_fh.close()
+        calls["uid_ctr"], calls["cr_ctr"] = uid_ctr, cr_ctr
+        self.counts.calls += len(calls)
+        inbound = int((calls["direction"] == 0).sum())
+        self.counts.inbound_calls += inbound
+        self.counts.outbound_calls += len(calls) - inbound
+        keep = {name: calls[name].astype(dtype) for name, dtype in CALL_KEY_COLUMNS.items()}
+        keep["uid_ctr"], keep["cr_ctr"] = uid_ctr, cr_ctr.astype(np.int32)
+        self.call_parts.append(Table(keep))
+
+    def _flush(self, day: PbxDay, handles: tuple, until: int | None) -> None:
+        cdr, qlog, n_cdr, n_qlog = day.flush(until)
+        handles[0].write(cdr)
+        handles[1].write(qlog)
+        self.counts.rows["pbx_cdr"] = self.counts.rows.get("pbx_cdr", 0) + n_cdr
+        self.counts.rows["pbx_queue_log"] = self.counts.rows.get("pbx_queue_log", 0) + n_qlog
+
+    def _render_chunk(
+        self, chunk: Table, days: dict[str, PbxDay], uid_ctr: np.ndarray, cr_ctr: np.ndarray
+    ) -> list[dict]:
+        objects: list[dict] = []
+        for i, c in enumerate(rows(chunk)):
+            loc = self.locs[c["loc"]]
+            if loc.pbx is not None:
+                day = days[loc.pbx.pbx_id]
+                if c["direction"] == 0:
+                    linked = day.inbound(loc, c, self._names(c, loc))
+                else:
+                    linked = day.outbound(loc, c)
+                uid_ctr[i] = int(linked.split(".")[1])
+            if c["tracked"]:
+                self.callrail_counter += 1
+                cr_ctr[i] = self.callrail_counter
+                objects.append(self._callrail(c, loc))
+        return objects
+
+    def _names(self, c: dict, loc: Location) -> tuple[str, str, str, str]:
+        from callshrink.generate.names import CITY_BY_TZ, person
+
+        first, last = person(int(c["caller"]))
+        city, state = CITY_BY_TZ.get(loc.timezone, ("", ""))
+        return first, last, city, state
+
+    def _callrail(self, c: dict, loc: Location) -> dict:
+        caller = int(c["caller"])
+        # A caller only calls their home location; spam numbers are keyed by number too.
+        key = caller if caller >= 0 else sim.CALLER_SPACE + int(c["phone"]) * 1000 + int(c["loc"])
+        first = self.first_calls.first(key)
+        cid = callrail.call_id(self.seed, self.callrail_counter)
+        return callrail.call_object(c, loc, self.clocks[c["loc"]], cid, first)
+
+    def _agent_events(self, step: int, days: dict[str, PbxDay]) -> None:
+        date = self.ctx.start + dt.timedelta(days=step)
+        wd = date.isoweekday()
+        base = date_epoch(date)
+        for li, loc in enumerate(self.locs):
+            if loc.pbx is None or self.ctx.open_s[li, wd] < 0:
+                continue
+            tz = self.ctx.tz[li]
+            open_t, close_t = (
+                int(tz.from_local(np.array([base + self.ctx.open_s[li, wd]]))[0]),
+                int(tz.from_local(np.array([base + self.ctx.close_s[li, wd]]))[0]),
+            )
+            days[loc.pbx.pbx_id].agent_events(loc, open_t, close_t, self.rng)
+        if wd <= 5:
+            for pid, day in days.items():
+                tz = self.pbx[pid].tz
+                login = int(tz.from_local(np.array([base + 7 * 3600 + 1800]))[0])
+                day.escalation_shift(login, login + 11 * 3600)
+
+    def _write_commerce(self, step: int) -> None:
+        stem = self._stem(step)
+        parts = self.pending_purchases.pop(step, [])
+        if step < self.days:
+            parts.append(sim.walk_ins(self.rng, self.ctx, step))
+        files = {
+            "payments": f"pos/square/payments/payments_{stem}.jsonl",
+            "refunds": f"pos/square/refunds/refunds_{stem}.jsonl",
+            "customers": f"pos/square/customers/customers_{stem}.jsonl",
+            "contacts": f"crm/hubspot/contacts/contacts_{stem}.jsonl",
+            "deals": f"crm/hubspot/deals/deals_{stem}.jsonl",
+        }
+        day = commerce.CommerceDay(self.commerce, self.locs, step)
+        if parts:
+            day.add(self.rng, Table.concat(parts))
+        day.flush_refunds()
+        for source, lines in (
+            ("square_payments", day.payments),
+            ("square_refunds", day.refunds),
+            ("square_customers", day.customers),
+            ("hubspot_contacts", day.contacts),
+            ("hubspot_deals", day.deals),
+        ):
+            short = source.split("_", 1)[1]
+            self.writer.write(source, files[short], "".join(lines), len(lines))
+
+
+def _tz_for(ctx: sim.Context, name: str):
+    from callshrink.generate.tz import TzTable
+
+    return TzTable(name, ctx.t0, ctx.t_end)
+
+
+def generate_tree(
+    out: Path,
+    *,
+    locations_n: int,
+    days: int,
+    seed: int,
+    start: dt.date,
+    params: sim.Params,
+    progress: bool,
+) -> dict:
+    if locations_n < 1 or days < 1:
+        raise ValueError("locations and days must be at least 1")
+    locs = locations(locations_n)
+    for sub in ("landing", "reference", "answer_key"):
+        if (out / sub).exists():
+            shutil.rmtree(out / sub)
+    ref_rows = write_reference(out / "reference", locs)
+    gen = Generator(out, locs, start, days, seed, params, progress)
+    gen.run()
+    calls = Table.concat(gen.call_parts)
+    gen.call_parts.clear()  # the concatenated copy is all the answer key needs
+    converted = np.concatenate(gen.converted_intents) if gen.converted_intents else np.array([])
+    key_files = answer_key.write(out / "answer_key", gen.ctx, calls, gen.money, converted, seed)
+    c = gen.counts
+    return {
+        "out": str(out),
+        "locations": locations_n,
+        "days": days,
+        "seed": seed,
+        "start": start.isoformat(),
+        "calls": c.calls,
+        "inbound_calls": c.inbound_calls,
+        "outbound_calls": c.outbound_calls,
+        "files": dict(sorted(c.files.items())),
+        "rows": dict(sorted(c.rows.items())),
+        "reference_rows": ref_rows,
+        "answer_key_files": key_files,
+    }

@@ -1,0 +1,31 @@
+"""Named sizes for the demo data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    locations: int
+    days: int
+    calls_per_location_day: float
+    description: str
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset("small", 4, 7, 80.0, "4 locations x 7 days, ~2.6k calls: fast, for tests"),
+        Preset("demo", 6, 28, 120.0, "6 locations x 28 days, ~24k calls: the default demo"),
+        Preset(
+            "contact-center",
+            40,
+            28,
+            1940.0,
+            "40 locations x 28 days, ~96k calls a day: volume and speed testing",
+        ),
+    )
+}
+DEFAULT_PRESET = "demo"
