@@ -1,0 +1,501 @@
+"""Validate a raw table in Postgres against its suite; report failing rows by file and line.
+
+The table is read through a Great Expectations SQL datasource, so every expectation runs as a
+query in Postgres: no table rows are pulled into Python, only counts and a few sample rows.
+A run screens the whole suite at BOOLEAN_ONLY (one aggregate query for all column rules, plus
+two per SQL rule), then validates only the failed expectations again at SUMMARY level to get
+their counts and up to five failing values with the ``_source_file``/``_line_number`` of their
+rows (``unexpected_index_column_names``).
+
+Failure severity: an expectation with severity ``critical`` (the default) makes the
+validation fail; ``warning`` failures (for instance unknown queue_log events, which are kept)
+are reported in ``failed`` but leave ``success`` true.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from expectations import (
+    asterisk_cdr,
+    asterisk_queue_log,
+    callrail_calls,
+    hubspot_contacts,
+    hubspot_deals,
+    square_customers,
+    square_payments,
+    square_refunds,
+)
+from expectations._rules import LINEAGE_COLUMNS
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from great_expectations import ExpectationSuite
+    from great_expectations.core import (
+        ExpectationSuiteValidationResult,
+        ExpectationValidationResult,
+    )
+    from great_expectations.core.batch_definition import BatchDefinition
+    from great_expectations.data_context import AbstractDataContext
+
+SUITES: dict[str, Callable[[], ExpectationSuite]] = {
+    "callrail_calls": callrail_calls.build_suite,
+    "asterisk_cdr": asterisk_cdr.build_suite,
+    "asterisk_queue_log": asterisk_queue_log.build_suite,
+    "square_payments": square_payments.build_suite,
+    "square_refunds": square_refunds.build_suite,
+    "square_customers": square_customers.build_suite,
+    "hubspot_contacts": hubspot_contacts.build_suite,
+    "hubspot_deals": hubspot_deals.build_suite,
+}
+
+SAMPLE_SIZE = 5
+DOCS_SITE = "raw_data_docs"
+DETAIL_FORMAT = {
+    "result_format": "SUMMARY",
+    "partial_unexpected_count": SAMPLE_SIZE,
+    "unexpected_index_column_names": list(LINEAGE_COLUMNS),
+}
+
+
+@dataclass(frozen=True)
+class FailingRow:
+    """Where a failing value comes from: the delivered file and its line."""
+
+    source_file: str | None
+    line_number: int | None
+    values: dict[str, Any]  # the checked column(s) and their values on that row
+
+    def location(self) -> str:
+        return f"{self.source_file}:{self.line_number}"
+
+
+@dataclass(frozen=True)
+class FailedExpectation:
+    expectation_type: str
+    column: str | None  # for multi-column rules, the columns joined by ", "
+    description: str  # a sentence saying what should hold
+    severity: str  # "critical" fails the validation, "warning" does not
+    unexpected_count: int | None
+    unexpected_percent: float | None
+    sample_values: list[Any] = field(default_factory=list)  # up to SAMPLE_SIZE
+    sample_rows: list[FailingRow] = field(default_factory=list)  # up to SAMPLE_SIZE
+    error: str | None = None  # set when the expectation raised instead of evaluating
+
+    @property
+    def blocking(self) -> bool:
+        """Critical failures block; so does a rule that could not run, whatever its severity."""
+        return self.severity == "critical" or self.error is not None
+
+    def sentence(self) -> str:
+        """One line for people: what should hold, how often it did not, and where."""
+        subject = f"{self.column}: " if self.column else ""
+        if self.error:
+            return f"{subject}{self.description}: could not be evaluated: {self.error}"
+        count = self.unexpected_count
+        rows = "row" if count == 1 else "rows"
+        text = f"{subject}expected {self.description}; {count} {rows} did not"
+        if self.unexpected_percent is not None:
+            text += f" ({self.unexpected_percent:.2g}%)"
+        examples = [_example(row) for row in self.sample_rows] or [
+            repr(v) for v in self.sample_values
+        ]
+        if examples:
+            text += ", e.g. " + "; ".join(examples)
+        return text
+
+
+def _example(row: FailingRow) -> str:
+    values = ", ".join(f"{k}={v!r}" for k, v in row.values.items())
+    return f"{values} at {row.location()}"
+
+
+@dataclass(frozen=True)
+class RawValidation:
+    identifier: str
+    suite_name: str
+    success: bool  # False when a critical expectation failed
+    evaluated: int
+    failed: list[FailedExpectation]
+    seconds: float
+    result_path: str | None = None  # this run's result as JSON, when a results_dir is given
+    docs_path: str | None = None  # the Data Docs index.html, when a results_dir is given
+
+    @property
+    def blocking(self) -> list[FailedExpectation]:
+        return [f for f in self.failed if f.blocking]
+
+    @property
+    def warnings(self) -> list[FailedExpectation]:
+        return [f for f in self.failed if not f.blocking]
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Plain JSON-able values for Dagster asset-check metadata."""
+        metadata: dict[str, Any] = {
+            "suite": self.suite_name,
+            "evaluated_expectations": self.evaluated,
+            "failed_expectations": len(self.blocking),
+            "warnings": len(self.warnings),
+            "seconds": round(self.seconds, 2),
+        }
+        if self.failed:
+            metadata["failures"] = [
+                {
+                    "expectation": f.expectation_type,
+                    "column": f.column,
+                    "severity": f.severity,
+                    "description": f.description,
+                    "unexpected_count": f.unexpected_count,
+                    "sample_values": [_jsonable(v) for v in f.sample_values],
+                    "sample_rows": [
+                        {
+                            "source_file": row.source_file,
+                            "line_number": row.line_number,
+                            **{k: _jsonable(v) for k, v in row.values.items()},
+                        }
+                        for row in f.sample_rows
+                    ],
+                    **({"error": f.error} if f.error else {}),
+                }
+                for f in self.failed
+            ]
+        if self.result_path:
+            metadata["result_path"] = self.result_path
+        if self.docs_path:
+            metadata["data_docs"] = self.docs_path
+        return metadata
+
+    def describe(self) -> str:
+        """A message for an error or a log: the verdict, then one line per failed rule."""
+        if not self.failed:
+            return f"{self.suite_name}: all {self.evaluated} expectations passed"
+        head = (
+            f"{self.suite_name}: {len(self.blocking)} of {self.evaluated} expectations failed"
+            f" ({len(self.warnings)} warning{'' if len(self.warnings) == 1 else 's'})"
+        )
+        lines = [head]
+        for f in sorted(self.failed, key=lambda f: not f.blocking):
+            lines.append(f"- [{'error' if f.error else f.severity}] {f.sentence()}")
+        return "\n".join(lines)
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """A SQLAlchemy URL for psycopg2; libpq URLs (socket ``?host=/dir`` included) keep the rest."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg2://" + database_url[len(prefix) :]
+    return database_url
+
+
+def validate_raw_table(
+    database_url: str,
+    identifier: str,
+    schema: str = "raw",
+    *,
+    results_dir: str | Path | None = None,
+) -> RawValidation:
+    """Validate ``<schema>.<identifier>`` against ``SUITES[identifier]``.
+
+    ``database_url`` is a libpq URL (``postgresql://user@/db?host=/socket/dir`` works) or a
+    SQLAlchemy URL. With ``results_dir``, this run's result (the pass/fail screen of every
+    expectation plus the details of the failed ones) is written to ``<identifier>.json``, GX
+    keeps every run's results under ``validations/`` and rebuilds the Data Docs site under
+    ``data_docs/`` (``index.html``) from them.
+    """
+    if identifier not in SUITES:
+        raise KeyError(f"no expectation suite for raw table {identifier!r}")
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        # GX warns that a generic SQL datasource could be a Postgres one (which rejects socket
+        # URLs) and that schema_name is deprecated (its replacement is a search_path option in
+        # the URL); neither applies here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*generic SQLDatasource.*")
+        if results_dir is not None:
+            results_dir = Path(results_dir)
+            results_dir.mkdir(parents=True, exist_ok=True)
+        context = _context(results_dir)
+        source = context.data_sources.add_sql(
+            name=schema, connection_string=sqlalchemy_url(database_url)
+        )
+        try:
+            asset = source.add_table_asset(
+                name=identifier, table_name=identifier, schema_name=schema
+            )
+            batch_definition = asset.add_batch_definition_whole_table("whole_table")
+            suite, screen, details = _run(context, batch_definition, SUITES[identifier]())
+            engine = source.get_engine()
+            failed = [_failed(r, engine, schema, identifier) for r in _results(details)]
+        finally:
+            source.get_engine().dispose()
+    result_path = docs_path = None
+    if results_dir is not None:
+        path = Path(results_dir) / f"{identifier}.json"
+        document = screen.to_json_dict()
+        document["failure_details"] = [r.to_json_dict() for r in _results(details)]
+        path.write_text(json.dumps(document, indent=2, default=str))
+        result_path = str(path)
+        docs_path = _build_docs(context, [screen, details])
+    return RawValidation(
+        identifier=identifier,
+        suite_name=suite.name,
+        success=not any(f.blocking for f in failed),
+        evaluated=screen.statistics["evaluated_expectations"],
+        failed=failed,
+        seconds=time.perf_counter() - started,
+        result_path=result_path,
+        docs_path=docs_path,
+    )
+
+
+def _results(run: ExpectationSuiteValidationResult | None) -> list[ExpectationValidationResult]:
+    return list(run.results) if run is not None else []
+
+
+def _build_docs(
+    context: AbstractDataContext, runs: list[ExpectationSuiteValidationResult | None]
+) -> str | None:
+    """Render this run's results into the Data Docs site and refresh its index.
+
+    Only this run's pages are rendered (older ones are on disk already), so the cost does not
+    grow with the history; the index lists every result stored under ``validations/``.
+    """
+    times = {run.meta["run_id"].run_time for run in runs if run is not None}
+    names = {run.suite_name for run in runs if run is not None}
+    keys = [
+        key
+        for key in context.validation_results_store.list_keys()
+        if key.run_id.run_time in times and key.expectation_suite_identifier.name in names
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        urls = context.build_data_docs(
+            site_names=[DOCS_SITE],
+            resource_identifiers=[*keys, *{key.expectation_suite_identifier for key in keys}],
+        )
+    url = urls.get(DOCS_SITE)
+    return url.removeprefix("file://") if url else None
+
+
+def _run(
+    context: AbstractDataContext, batch_definition: BatchDefinition, suite: ExpectationSuite
+) -> tuple[
+    ExpectationSuite, ExpectationSuiteValidationResult, ExpectationSuiteValidationResult | None
+]:
+    """Screen the whole suite for pass/fail, then get the details of the failures only.
+
+    At SUMMARY level GX runs two sample queries per column expectation (values, and rows with
+    the lineage columns) even when nothing fails, and a sample query that finds nothing scans
+    the whole table. At BOOLEAN_ONLY level all counts are one aggregate query per table, so
+    screening first and asking for samples of the failed few is several times faster.
+    """
+    import great_expectations as gx
+
+    suite = context.suites.add_or_update(suite)
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite.name, data=batch_definition, suite=suite)
+    )
+    screen = definition.run(result_format="BOOLEAN_ONLY")
+    failing_ids = {r.expectation_config.id for r in screen.results if not r.success}
+    if not failing_ids:
+        return suite, screen, None
+    failing = context.suites.add_or_update(
+        gx.ExpectationSuite(
+            name=f"{suite.name}.failures",
+            expectations=[e.configuration for e in suite.expectations if e.id in failing_ids],
+        )
+    )
+    details = context.validation_definitions.add(
+        gx.ValidationDefinition(name=failing.name, data=batch_definition, suite=failing)
+    ).run(result_format=DETAIL_FORMAT)
+    return suite, screen, details
+
+
+def _context(results_dir: Path | None) -> AbstractDataContext:
+    """An ephemeral context; with ``results_dir``, results and Data Docs are kept on disk.
+
+    No usage statistics and no temporary Data Docs site (nothing leaves the process), and no
+    progress bars in Dagster's logs.
+    """
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    config = DataContextConfig(
+        store_backend_defaults=defaults,
+        analytics_enabled=False,
+        progress_bars=ProgressBarsConfig(globally=False),
+    )
+    if results_dir is not None:
+        # Suites are kept on disk too: the Data Docs builder deletes the page of any suite its
+        # store does not know, which would break the links of earlier runs.
+        config.stores[defaults.expectations_store_name] = {
+            "class_name": "ExpectationsStore",
+            "store_backend": _filesystem(results_dir / "suites"),
+        }
+        config.stores[defaults.validation_results_store_name] = {
+            "class_name": "ValidationResultsStore",
+            "store_backend": _filesystem(results_dir / "validations"),
+        }
+        config.data_docs_sites = {
+            DOCS_SITE: {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": _filesystem(results_dir / "data_docs"),
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            }
+        }
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+def _filesystem(directory: Path) -> dict[str, str]:
+    return {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(directory)}
+
+
+def _failed(
+    result: ExpectationValidationResult, engine: sa.Engine, schema: str, identifier: str
+) -> FailedExpectation:
+    config = result.expectation_config
+    kwargs = config.kwargs
+    columns = _columns(kwargs, config.meta or {})
+    details = result.result or {}
+    severity = str(getattr(config.severity, "value", config.severity) or "critical")
+    description = config.description or config.type.replace("_", " ")
+    error = _error(result.exception_info)
+    if error:
+        return FailedExpectation(
+            config.type,
+            ", ".join(columns) or None,
+            description,
+            severity,
+            None,
+            None,
+            error=error,
+        )
+    if "unexpected_rows_query" in kwargs:
+        # GX reports only the count at SUMMARY level; fetch a few rows with a LIMIT query.
+        rows = _sample_query_rows(engine, kwargs["unexpected_rows_query"], schema, identifier)
+        return FailedExpectation(
+            config.type,
+            ", ".join(columns) or None,
+            description,
+            severity,
+            details.get("observed_value"),
+            None,
+            sample_values=[tuple(row.values.values()) for row in rows],
+            sample_rows=rows,
+        )
+    index_rows = details.get("partial_unexpected_index_list") or []
+    sample_rows = [
+        FailingRow(
+            source_file=row.get(LINEAGE_COLUMNS[0]),
+            line_number=row.get(LINEAGE_COLUMNS[1]),
+            values={k: v for k, v in row.items() if k not in LINEAGE_COLUMNS},
+        )
+        for row in index_rows[:SAMPLE_SIZE]
+        if isinstance(row, dict)
+    ]
+    return FailedExpectation(
+        config.type,
+        ", ".join(columns) or None,
+        description,
+        severity,
+        details.get("unexpected_count"),
+        details.get("unexpected_percent"),
+        sample_values=list(details.get("partial_unexpected_list") or [])[:SAMPLE_SIZE],
+        sample_rows=sample_rows,
+    )
+
+
+def _error(info: dict[str, Any] | None) -> str | None:
+    """The message of an expectation that raised instead of evaluating, else None.
+
+    GX puts a flat ``{raised_exception, exception_message, ...}`` here, or one such dict per
+    metric that raised, keyed by the metric's id.
+    """
+    if not info:
+        return None
+    entries = [info] if "raised_exception" in info else list(info.values())
+    messages = [
+        str(entry.get("exception_message") or "unknown error").strip().splitlines()[0][:300]
+        for entry in entries
+        if isinstance(entry, dict) and entry.get("raised_exception", True)
+    ]
+    return "; ".join(dict.fromkeys(messages)) or None
+
+
+def _columns(kwargs: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_A" in kwargs:
+        return [kwargs["column_A"], kwargs["column_B"]]
+    if "column_list" in kwargs:
+        return list(kwargs["column_list"])
+    return list(meta.get("columns", []))
+
+
+def _sample_query_rows(
+    engine: sa.Engine, query: str, schema: str, identifier: str
+) -> list[FailingRow]:
+    import sqlalchemy as sa
+
+    table = f"{_quote(schema)}.{_quote(identifier)}"
+    sql = f"select * from ({query.format(batch=table)}) as unexpected limit {SAMPLE_SIZE}"
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql)).mappings().all()
+    return [
+        FailingRow(
+            source_file=row.get(LINEAGE_COLUMNS[0]),
+            line_number=row.get(LINEAGE_COLUMNS[1]),
+            values={k: v for k, v in row.items() if k not in LINEAGE_COLUMNS},
+        )
+        for row in rows
+    ]
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def validate_all(
+    database_url: str, schema: str = "raw", *, results_dir: str | Path | None = None
+) -> dict[str, RawValidation]:
+    """Every raw table with a suite, in ``SUITES`` order."""
+    return {
+        identifier: validate_raw_table(database_url, identifier, schema, results_dir=results_dir)
+        for identifier in SUITES
+    }
+
+
+def _main() -> None:  # pragma: no cover - a manual check: python -m expectations.runner
+    import sys
+
+    from callshrink import db
+
+    url = db.database_url()
+    identifiers = sys.argv[1:] or list(SUITES)
+    for identifier in identifiers:
+        validation = validate_raw_table(url, identifier)
+        print(validation.describe(), f"[{validation.seconds:.1f}s]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _main()

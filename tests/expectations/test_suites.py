@@ -1,0 +1,477 @@
+"""The raw-table suites on a real Postgres: good rows pass, bad rows are named by file and line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from callshrink.ingest import RAW_TABLES
+from expectations.runner import SUITES, FailedExpectation, RawValidation, validate_raw_table
+
+CDR = "pbx/pbx1/cdr/Master.csv"
+PAYMENTS = "pos/square/payments/2024-01.jsonl"
+
+
+def cdr(**overrides: str | None) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "pbx_id": "pbx1",
+        "src": "5550102345",
+        "dst": "100",
+        "channel": "SIP/trunk-0001",
+        "lastapp": "Dial",
+        "start": "2024-03-01 09:00:00",
+        "answer": "2024-03-01 09:00:05",
+        "cdr_end": "2024-03-01 09:01:05",
+        "duration": "65",
+        "billsec": "60",
+        "disposition": "ANSWERED",
+        "uniqueid": "1709283600.1",
+        "linkedid": "1709283600.1",
+        "sequence": "1",
+    }
+    return row | overrides
+
+
+def payment(**overrides: str | None) -> dict[str, str | None]:
+    row: dict[str, str | None] = {
+        "id": "pay_1",
+        "created_at": "2024-03-01T09:30:00Z",
+        "updated_at": "2024-03-01T09:31:00.123Z",
+        "amount_money_amount": "12500",
+        "amount_money_currency": "USD",
+        "tip_money_amount": "500",
+        "tip_money_currency": "USD",
+        "total_money_amount": "13000",
+        "total_money_currency": "USD",
+        "refunded_money_amount": None,
+        "refunded_money_currency": None,
+        "status": "COMPLETED",
+        "location_id": "L1",
+        "customer_id": "C1",
+    }
+    return row | overrides
+
+
+GOOD_ROWS: dict[str, list[dict[str, Any]]] = {
+    "callrail_calls": [
+        {
+            "id": "CAL1",
+            "start_time": "2024-03-01T09:00:00.000-05:00",
+            "direction": "inbound",
+            "answered": "true",
+            "call_type": "answered",
+            "duration": "65",
+            "customer_phone_number": "+15550102345",
+            "company_id": "COM1",
+        },
+        {
+            "id": "CAL2",
+            "start_time": "2024-03-01T10:00:00-05:00",
+            "direction": "outbound",
+            "call_type": "outbound",
+            "duration": None,
+            "customer_phone_number": None,  # outbound: no caller phone needed
+            "company_id": "COM1",
+        },
+    ],
+    "asterisk_cdr": [
+        cdr(),
+        cdr(answer=None, billsec="0", disposition="NO ANSWER", uniqueid="1709283600.2"),
+    ],
+    "asterisk_queue_log": [
+        {
+            "pbx_id": "pbx1",
+            "epoch": "1709283600",
+            "callid": "1709283600.1",
+            "queuename": "sales",
+            "agent": "NONE",
+            "event": "ENTERQUEUE",
+            "data1": "",
+            "data2": "5550102345",
+            "data3": "1",
+        },
+        {
+            "pbx_id": "pbx1",
+            "epoch": "1709283610",
+            "callid": "1709283600.1",
+            "queuename": "sales",
+            "agent": "SIP/100",
+            "event": "CONNECT",
+            "data1": "10",
+            "data2": "1709283600.2",
+        },
+    ],
+    "square_payments": [
+        payment(),
+        payment(
+            id="pay_2", status="CANCELED", refunded_money_amount="0", refunded_money_currency="USD"
+        ),
+    ],
+    "square_refunds": [
+        {
+            "id": "ref_1",
+            "payment_id": "pay_1",
+            "amount_money_amount": "500",
+            "amount_money_currency": "USD",
+            "status": "COMPLETED",
+            "location_id": "L1",
+            "created_at": "2024-03-02T10:00:00+00:00",
+        },
+    ],
+    "square_customers": [
+        {
+            "id": "C1",
+            "given_name": "Ada",
+            "phone_number": "(555) 010-2345 ext. 4",
+            "email_address": "ada@example.com",
+            "created_at": "2024-01-01T00:00:00Z",
+        },
+        {"id": "C2", "phone_number": None, "email_address": None, "created_at": None},
+    ],
+    "hubspot_contacts": [
+        {
+            "id": "101",
+            "phone": "555.010.2345",
+            "created_at": "2024-01-01T00:00:00.000Z",
+            "updated_at": "2024-02-01T00:00:00.000Z",
+            "archived": "false",
+        },
+    ],
+    "hubspot_deals": [
+        {
+            "id": "901",
+            "dealname": "Spring tune-up",
+            "amount": "1250.50",
+            "closedate": "2024-03-05T00:00:00Z",
+            "hs_is_closed_won": "true",
+            "updated_at": "2024-03-05T12:00:00.000Z",
+        },
+        {"id": "902", "amount": None, "updated_at": "2024-03-05T12:00:00.000Z"},
+    ],
+}
+
+
+def only(validation: RawValidation, expectation_type: str, column: str) -> FailedExpectation:
+    matching = [
+        f
+        for f in validation.failed
+        if f.expectation_type == expectation_type and f.column == column
+    ]
+    assert len(matching) == 1, validation.describe()
+    return matching[0]
+
+
+def lines(failure: FailedExpectation) -> list[tuple[str | None, int | None]]:
+    return sorted((row.source_file, row.line_number) for row in failure.sample_rows)
+
+
+# --- the suites as code (no database) -----------------------------------------------------
+
+
+def test_there_is_one_suite_per_raw_table_named_for_it() -> None:
+    assert set(SUITES) == {table.identifier for table in RAW_TABLES}
+    for identifier, build in SUITES.items():
+        assert build().name == f"raw.{identifier}"
+
+
+@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.identifier)
+def test_suites_only_name_columns_of_their_table(table) -> None:
+    columns = set(table.columns)
+    for expectation in SUITES[table.identifier]().expectations:
+        kwargs = expectation.configuration.kwargs
+        named = [kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs]
+        named += (expectation.meta or {}).get("columns", [])
+        assert named, f"{expectation.expectation_type} names no column"
+        assert set(named) <= columns, f"{table.identifier}: {set(named) - columns}"
+
+
+@pytest.mark.parametrize("table", RAW_TABLES, ids=lambda t: t.identifier)
+def test_every_required_field_is_expected_present(table) -> None:
+    not_null = {
+        e.configuration.kwargs["column"]
+        for e in SUITES[table.identifier]().expectations
+        if e.expectation_type == "expect_column_values_to_not_be_null"
+        and e.configuration.kwargs.get("row_condition") is None
+    }
+    assert {f.column for f in table.fields if f.required} <= not_null
+
+
+# --- on Postgres ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("identifier", list(SUITES))
+def test_good_rows_pass(identifier: str, raw_rows, gx_database_url: str) -> None:
+    raw_rows(identifier, GOOD_ROWS[identifier])
+
+    validation = validate_raw_table(gx_database_url, identifier)
+
+    assert validation.failed == [], validation.describe()
+    assert validation.success
+    assert validation.evaluated == len(SUITES[identifier]().expectations)
+    assert validation.describe() == (
+        f"raw.{identifier}: all {validation.evaluated} expectations passed"
+    )
+
+
+def test_cdr_failures_name_the_rule_the_value_and_the_line(raw_rows, gx_database_url) -> None:
+    raw_rows(
+        "asterisk_cdr",
+        [
+            cdr(),  # line 1: good
+            cdr(disposition="MAYBE", billsec="0", answer=None),  # line 2
+            cdr(duration="30", billsec="45"),  # line 3: talk time longer than the leg
+            cdr(start="2024-03-01T09:00:00"),  # line 4: not the cdr-csv format
+            cdr(billsec="-1", disposition="NO ANSWER", answer=None),  # line 5
+        ],
+        source_file=CDR,
+    )
+
+    validation = validate_raw_table(gx_database_url, "asterisk_cdr")
+
+    assert not validation.success
+    assert {(f.expectation_type, f.column) for f in validation.failed} == {
+        ("expect_column_values_to_be_in_set", "disposition"),
+        ("unexpected_rows_expectation", "duration, billsec"),
+        ("expect_column_values_to_match_regex", "start"),
+        ("expect_column_values_to_match_regex", "billsec"),
+    }
+    disposition = only(validation, "expect_column_values_to_be_in_set", "disposition")
+    assert disposition.unexpected_count == 1
+    assert disposition.unexpected_percent == pytest.approx(20.0)
+    assert disposition.sample_values == ["MAYBE"]
+    assert lines(disposition) == [(CDR, 2)]
+    assert disposition.sample_rows[0].values == {"disposition": "MAYBE"}
+
+    pair = only(validation, "unexpected_rows_expectation", "duration, billsec")
+    assert pair.unexpected_count == 1
+    assert lines(pair) == [(CDR, 3)]
+    assert pair.sample_rows[0].values == {"duration": "30", "billsec": "45"}
+
+    start = only(validation, "expect_column_values_to_match_regex", "start")
+    assert (start.unexpected_count, start.sample_values, lines(start)) == (
+        1,
+        ["2024-03-01T09:00:00"],
+        [(CDR, 4)],
+    )
+    billsec = only(validation, "expect_column_values_to_match_regex", "billsec")
+    assert (billsec.unexpected_count, lines(billsec)) == (1, [(CDR, 5)])
+
+    message = validation.describe()
+    assert message.startswith("raw.asterisk_cdr: 4 of 15 expectations failed (0 warnings)")
+    assert f"disposition='MAYBE' at {CDR}:2" in message
+    assert f"duration='30', billsec='45' at {CDR}:3" in message
+
+
+def test_cdr_talk_time_on_an_unanswered_leg_fails(raw_rows, gx_database_url) -> None:
+    raw_rows("asterisk_cdr", [cdr(), cdr(disposition="BUSY")], source_file=CDR)
+
+    validation = validate_raw_table(gx_database_url, "asterisk_cdr")
+
+    failure = only(validation, "unexpected_rows_expectation", "disposition, billsec")
+    assert failure.description == "legs with billsec > 0 are ANSWERED"
+    assert (failure.unexpected_count, lines(failure)) == (1, [(CDR, 2)])
+    assert len(validation.failed) == 1
+
+
+def test_payment_status_amounts_and_currency(raw_rows, gx_database_url) -> None:
+    raw_rows(
+        "square_payments",
+        [
+            payment(),  # line 1: good
+            payment(id="pay_2", status="PAID"),  # line 2
+            payment(id="pay_3", amount_money_amount="-500"),  # line 3
+            payment(id="pay_4", amount_money_amount="12.50"),  # line 4: dollars, not cents
+            payment(id="pay_5", total_money_currency="EUR"),  # line 5
+            payment(id="pay_6", refunded_money_amount="20000", refunded_money_currency="USD"),
+        ],
+        source_file=PAYMENTS,
+    )
+
+    validation = validate_raw_table(gx_database_url, "square_payments")
+
+    assert not validation.success
+    status = only(validation, "expect_column_values_to_be_in_set", "status")
+    assert (status.unexpected_count, status.sample_values, lines(status)) == (
+        1,
+        ["PAID"],
+        [(PAYMENTS, 2)],
+    )
+    amount = only(validation, "expect_column_values_to_match_regex", "amount_money_amount")
+    assert amount.unexpected_count == 2
+    assert sorted(amount.sample_values) == ["-500", "12.50"]
+    assert lines(amount) == [(PAYMENTS, 3), (PAYMENTS, 4)]
+    currency = only(validation, "expect_column_values_to_be_in_set", "total_money_currency")
+    assert (currency.sample_values, lines(currency)) == (["EUR"], [(PAYMENTS, 5)])
+    refunded = only(
+        validation, "unexpected_rows_expectation", "refunded_money_amount, total_money_amount"
+    )
+    assert (refunded.unexpected_count, lines(refunded)) == (1, [(PAYMENTS, 6)])
+    assert len(validation.failed) == 4
+
+
+def test_missing_required_field_is_named_with_its_line(raw_rows, gx_database_url) -> None:
+    good = GOOD_ROWS["square_refunds"][0]
+    raw_rows("square_refunds", [good, good | {"id": "ref_2", "payment_id": None}])
+
+    validation = validate_raw_table(gx_database_url, "square_refunds")
+
+    failure = only(validation, "expect_column_values_to_not_be_null", "payment_id")
+    assert failure.unexpected_count == 1
+    assert lines(failure) == [("pos/square/refunds/test.dat", 2)]
+    assert failure.sentence().startswith(
+        "payment_id: expected payment_id is present; 1 row did not (50%)"
+    )
+
+
+def test_unknown_queue_events_warn_but_do_not_fail(raw_rows, gx_database_url) -> None:
+    rows = GOOD_ROWS["asterisk_queue_log"]
+    raw_rows("asterisk_queue_log", [*rows, rows[0] | {"event": "SHINYNEWEVENT"}])
+
+    validation = validate_raw_table(gx_database_url, "asterisk_queue_log")
+
+    assert validation.success
+    event = only(validation, "expect_column_values_to_be_in_set", "event")
+    assert event.severity == "warning"
+    assert not event.blocking
+    assert validation.blocking == []
+    assert (event.unexpected_count, event.sample_values) == (1, ["SHINYNEWEVENT"])
+    assert lines(event) == [("pbx/pbx1/queue_log/test.dat", 3)]
+    assert "(1 warning)" in validation.describe()
+
+
+def test_a_rare_unknown_queue_event_is_within_mostly(raw_rows, gx_database_url) -> None:
+    known = GOOD_ROWS["asterisk_queue_log"][0]
+    raw_rows("asterisk_queue_log", [known] * 199 + [known | {"event": "SHINYNEWEVENT"}])
+
+    validation = validate_raw_table(gx_database_url, "asterisk_queue_log")
+
+    assert validation.success
+    assert validation.failed == []
+
+
+def test_inbound_calls_need_a_phone_and_a_known_direction(raw_rows, gx_database_url) -> None:
+    inbound, outbound = GOOD_ROWS["callrail_calls"]
+    raw_rows(
+        "callrail_calls",
+        [
+            inbound,
+            inbound | {"id": "CAL3", "customer_phone_number": None},  # line 2
+            outbound,  # no phone, but outbound
+            inbound | {"id": "CAL4", "direction": "sideways"},  # line 4
+            inbound | {"id": "CAL5", "customer_phone_number": " "},  # line 5: CSV blank
+        ],
+    )
+
+    validation = validate_raw_table(gx_database_url, "callrail_calls")
+
+    assert not validation.success
+    missing = only(validation, "expect_column_values_to_not_be_null", "customer_phone_number")
+    # 1 of the 3 inbound calls: the outbound and the "sideways" rows are not counted
+    assert missing.unexpected_count == 1
+    assert missing.unexpected_percent == pytest.approx(100 / 3)
+    assert lines(missing) == [("tracking/callrail/test.dat", 2)]
+    blank = only(validation, "expect_column_values_to_match_regex", "customer_phone_number")
+    assert (blank.unexpected_count, blank.sample_values) == (1, [" "])
+    assert lines(blank) == [("tracking/callrail/test.dat", 5)]
+    direction = only(validation, "expect_column_values_to_be_in_set", "direction")
+    assert (direction.sample_values, lines(direction)) == (
+        ["sideways"],
+        [("tracking/callrail/test.dat", 4)],
+    )
+    assert len(validation.failed) == 3
+
+
+def test_deal_amounts_must_be_plain_non_negative_decimals(raw_rows, gx_database_url) -> None:
+    good = GOOD_ROWS["hubspot_deals"][0]
+    raw_rows(
+        "hubspot_deals",
+        [good, good | {"id": "903", "amount": "-5"}, good | {"id": "904", "amount": "1e3"}],
+    )
+
+    validation = validate_raw_table(gx_database_url, "hubspot_deals")
+
+    amount = only(validation, "expect_column_values_to_match_regex", "amount")
+    assert amount.unexpected_count == 2
+    assert sorted(amount.sample_values) == ["-5", "1e3"]
+    assert [f.column for f in validation.failed] == ["amount"]
+
+
+def test_metadata_is_json_and_the_result_is_stored(
+    raw_rows, gx_database_url, tmp_path: Path
+) -> None:
+    raw_rows("asterisk_cdr", [cdr(), cdr(disposition="MAYBE", billsec="0")], source_file=CDR)
+
+    validation = validate_raw_table(gx_database_url, "asterisk_cdr", results_dir=tmp_path)
+
+    metadata = json.loads(json.dumps(validation.as_metadata()))
+    assert metadata["suite"] == "raw.asterisk_cdr"
+    assert (metadata["evaluated_expectations"], metadata["failed_expectations"]) == (15, 1)
+    assert metadata["failures"] == [
+        {
+            "expectation": "expect_column_values_to_be_in_set",
+            "column": "disposition",
+            "severity": "critical",
+            "description": "disposition is one of ANSWERED, NO ANSWER, BUSY, FAILED, CONGESTION",
+            "unexpected_count": 1,
+            "sample_values": ["MAYBE"],
+            "sample_rows": [{"source_file": CDR, "line_number": 2, "disposition": "MAYBE"}],
+        }
+    ]
+    stored = json.loads((tmp_path / "asterisk_cdr.json").read_text())
+    assert metadata["result_path"] == str(tmp_path / "asterisk_cdr.json")
+    assert stored["success"] is False
+    assert stored["statistics"]["unsuccessful_expectations"] == 1
+    [detail] = stored["failure_details"]
+    assert detail["result"]["partial_unexpected_index_list"] == [
+        {"_source_file": CDR, "_line_number": 2, "disposition": "MAYBE"}
+    ]
+    # Data Docs: the index lists the run, and GX keeps the result itself under validations/
+    index = tmp_path / "data_docs" / "index.html"
+    assert metadata["data_docs"] == str(index)
+    assert "raw.asterisk_cdr" in index.read_text()
+    assert len(list((tmp_path / "validations").rglob("*.json"))) == 2  # screen + failures
+
+
+def test_data_docs_keep_earlier_runs_and_tables(raw_rows, gx_database_url, tmp_path) -> None:
+    raw_rows("asterisk_cdr", [cdr()])
+    raw_rows("square_refunds", GOOD_ROWS["square_refunds"])
+
+    for identifier in ("asterisk_cdr", "square_refunds", "asterisk_cdr"):
+        assert validate_raw_table(gx_database_url, identifier, results_dir=tmp_path).success
+
+    pages = tmp_path / "data_docs"
+    assert len(list((pages / "validations").rglob("*.html"))) == 3
+    assert {p.name for p in (pages / "expectations" / "raw").glob("*.html")} == {
+        "asterisk_cdr.html",
+        "square_refunds.html",
+    }
+
+
+def test_an_unknown_table_is_refused(gx_database_url) -> None:
+    with pytest.raises(KeyError, match="no expectation suite for raw table 'nope'"):
+        validate_raw_table(gx_database_url, "nope")
+
+
+def test_a_rule_that_cannot_run_blocks(raw_rows, gx_database_url, monkeypatch) -> None:
+    from expectations import _rules
+
+    def broken_suite():
+        return _rules.suite(
+            "square_customers",
+            [_rules.present("id"), _rules.present("no_such_column", severity="warning")],
+        )
+
+    monkeypatch.setitem(SUITES, "square_customers", broken_suite)
+    raw_rows("square_customers", GOOD_ROWS["square_customers"])
+
+    validation = validate_raw_table(gx_database_url, "square_customers")
+
+    assert not validation.success
+    [failure] = validation.failed
+    assert failure.column == "no_such_column"
+    assert failure.blocking
+    assert failure.error is not None and "no_such_column" in failure.error
+    assert "[error] no_such_column" in validation.describe()
