@@ -71,7 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     _use_folders(args.landing, args.reference)
     db.activate()
-    return 0 if run_pipeline(quiet=args.quiet) else 1
+    return 0 if run_pipeline(quiet=args.quiet).success else 1
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -145,7 +145,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate(out, locations=args.locations, days=args.days, seed=args.seed, progress=True)
     _use_folders(out / "landing", out / "reference")
     db.activate()
-    if not run_pipeline(quiet=True):
+    if not run_pipeline(quiet=True).success:
         return 1
     print(
         f"\ncallshrink app: http://localhost:{args.port}  (Ctrl-C stops the app"

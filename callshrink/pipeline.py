@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -12,61 +13,88 @@ if TYPE_CHECKING:
 JOB_NAME = "callshrink_all"
 
 
-def run_pipeline(quiet: bool = False) -> bool:
-    """Materialise everything (ingestion, checks, dbt build); print a summary; True on success."""
+@dataclass
+class RawLoad:
+    rows_loaded: int
+    rows_quarantined: int
+    files_skipped: int
+    quarantined_lines: list[str]  # "file:line: reason", the first few per file
+
+
+@dataclass
+class PipelineResult:
+    success: bool
+    run_id: str
+    seconds: float
+    raw: dict[str, RawLoad] = field(default_factory=dict)  # by asset key, e.g. "asterisk/cdr"
+    checks_passed: int = 0
+    failed_checks: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        lines = [f"{'raw table':<22}{'loaded':>10}{'quarantined':>13}{'files skipped':>15}"]
+        for key, load in sorted(self.raw.items()):
+            lines.append(
+                f"{key:<22}{load.rows_loaded:>10}{load.rows_quarantined:>13}"
+                f"{load.files_skipped:>15}"
+            )
+        for load in self.raw.values():
+            lines += [f"  quarantined {problem}" for problem in load.quarantined_lines]
+        lines.append(f"checks: {self.checks_passed} passed, {len(self.failed_checks)} failed")
+        lines += [f"  FAILED {check}" for check in self.failed_checks]
+        lines += [f"  FAILED step {step}" for step in self.failed_steps]
+        state = "succeeded" if self.success else "FAILED"
+        lines.append(f"run {self.run_id} {state} in {self.seconds:.1f} s")
+        return "\n".join(lines)
+
+
+def run_pipeline(quiet: bool = False) -> PipelineResult:
+    """Materialise everything (ingestion, checks, dbt build) and print a summary."""
     import dagster as dg
 
     from orchestration.definitions import defs
 
     started = time.monotonic()
     job = defs.resolve_job_def(JOB_NAME)
-    level = "WARNING" if quiet else "INFO"
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    result = job.execute_in_process(
+    level = "WARNING" if quiet else "INFO"
+    outcome = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": level}}}},
     )
-    _print_summary(result, time.monotonic() - started)
-    return result.success
+    result = _collect(outcome, time.monotonic() - started)
+    print("\n" + result.summary())
+    return result
 
 
-def _print_summary(result: ExecuteInProcessResult, seconds: float) -> None:
-    rows = []
-    checks = []
-    failures = []
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_MATERIALIZATION":
+def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
+    result = PipelineResult(outcome.success, outcome.run_id, seconds)
+    for event in outcome.all_events:
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
             materialization = event.event_specific_data.materialization
             meta = materialization.metadata
             if "rows_loaded" in meta:
-                rows.append((materialization.asset_key.to_user_string(), meta))
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
+                result.raw[materialization.asset_key.to_user_string()] = RawLoad(
+                    rows_loaded=meta["rows_loaded"].value,
+                    rows_quarantined=meta["rows_quarantined"].value,
+                    files_skipped=meta["files_skipped_already_loaded"].value,
+                    quarantined_lines=list(
+                        filter(None, meta["quarantined_lines"].value.split("\n"))
+                    ),
+                )
+        elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
-            if evaluation.check_name == "great_expectations" or not evaluation.passed:
-                checks.append(evaluation)
-        elif event.event_type_value == "STEP_FAILURE":
-            failures.append(event)
-    print()
-    if rows:
-        print(f"{'raw table':<22}{'loaded':>10}{'quarantined':>13}{'files skipped':>15}")
-        for key, meta in sorted(rows):
-            print(
-                f"{key:<22}{meta['rows_loaded'].value:>10}{meta['rows_quarantined'].value:>13}"
-                f"{meta['files_skipped_already_loaded'].value:>15}"
-            )
-    for _, meta in sorted(rows):
-        listed = meta["quarantined_lines"].value if "quarantined_lines" in meta else ""
-        for problem in filter(None, listed.splitlines()):
-            print(f"  quarantined {problem}")
-    failed_checks = [c for c in checks if not c.passed]
-    print(f"checks: {len(checks) - len(failed_checks)} passed, {len(failed_checks)} failed")
-    for check in failed_checks:
-        key = check.asset_key.to_user_string()
-        print(f"  FAILED {key} {check.check_name}: {check.description}")
-    for failure in failures:
-        error = failure.event_specific_data.error
-        message = error.message.strip().splitlines()[0] if error else "failed"
-        print(f"  FAILED step {failure.step_key}: {message}")
-    state = "succeeded" if result.success else "FAILED"
-    print(f"run {result.run_id} {state} in {seconds:.1f} s")
+            if evaluation.passed:
+                result.checks_passed += 1
+            else:
+                key = evaluation.asset_key.to_user_string()
+                result.failed_checks.append(
+                    f"{key} {evaluation.check_name}: {evaluation.description or ''}".strip()
+                )
+        elif kind == "STEP_FAILURE":
+            error = event.event_specific_data.error
+            message = error.message.strip().splitlines()[0] if error else "failed"
+            result.failed_steps.append(f"{event.step_key}: {message}")
+    return result

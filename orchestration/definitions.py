@@ -1,6 +1,5 @@
 """Everything Dagster knows about callshrink: `dagster dev` (or `callshrink dev`) loads this."""
 
-
 import dagster as dg
 
 from orchestration.defs.dbt import callshrink_dbt_assets, dbt_resource

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -17,13 +18,17 @@ import pytest
 from psycopg import sql
 
 from callshrink import db, settings
+from callshrink.generate import generate
+from callshrink.pipeline import PipelineResult, run_pipeline
 
 TEST_DATABASE = "callshrink_test"
 
 
-def _recreate_database(server_url: str, name: str) -> str:
+def recreate_database(server_url: str, name: str) -> str:
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     return settings.with_database(server_url, name)
 
@@ -50,9 +55,10 @@ def test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def warehouse_url(server_url: str, test_home: Path) -> Iterator[str]:
     """The session's own database, exported as CALLSHRINK_DATABASE_URL for all code under test."""
-    url = _recreate_database(server_url, TEST_DATABASE)
-    saved = {k: os.environ.get(k) for k in ("CALLSHRINK_DATABASE_URL", "CALLSHRINK_HOME",
-                                            "DAGSTER_HOME")}
+    url = recreate_database(server_url, TEST_DATABASE)
+    saved = {
+        k: os.environ.get(k) for k in ("CALLSHRINK_DATABASE_URL", "CALLSHRINK_HOME", "DAGSTER_HOME")
+    }
     os.environ["CALLSHRINK_DATABASE_URL"] = url
     os.environ["CALLSHRINK_HOME"] = str(test_home)
     os.environ["DAGSTER_HOME"] = str(test_home / "dagster")
@@ -68,5 +74,58 @@ def warehouse_url(server_url: str, test_home: Path) -> Iterator[str]:
 
 @pytest.fixture
 def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
-    with psycopg.connect(warehouse_url) as connection:
+    with psycopg.connect(warehouse_url, autocommit=True) as connection:
         yield connection
+
+
+# --- one generated data set through the whole pipeline, once per session -------------------
+
+MALFORMED_CDR_LINE = '"","+15550100000","broken line with too few fields"'
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    out: Path
+    landing: Path
+    reference: Path
+    malformed_file: str  # below the landing folder
+    malformed_line: int
+    result: PipelineResult
+
+
+def snapshot_counts(conn: psycopg.Connection) -> dict[str, int]:
+    """Row counts of every raw table and every dbt table or view (not the log of runs)."""
+    relations = conn.execute(
+        "select table_schema || '.' || table_name from information_schema.tables "
+        "where table_schema in ('raw', 'staging', 'intermediate', 'marts', 'reference') "
+        "and table_name <> '_loads' "  # one row per run, by design
+        "order by 1"
+    ).fetchall()
+    return {
+        name: conn.execute(f"select count(*) from {name}").fetchone()[0] for (name,) in relations
+    }
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    out = tmp_path_factory.mktemp("demo")
+    generate(out, locations=4, days=10, seed=11)
+    landing = out / "landing"
+    # one malformed line in the middle of one PBX file: it must be quarantined, the rest loaded
+    cdr_file = sorted(landing.glob("pbx/*/cdr/*"))[0]
+    lines = cdr_file.read_text().splitlines(keepends=True)
+    lines.insert(2, MALFORMED_CDR_LINE + "\n")
+    cdr_file.write_text("".join(lines))
+
+    os.environ["CALLSHRINK_LANDING_DIR"] = str(landing)
+    os.environ["CALLSHRINK_REFERENCE_DIR"] = str(out / "reference")
+    result = run_pipeline(quiet=True)
+    assert result.success, result.summary()
+    return PipelineRun(
+        out=out,
+        landing=landing,
+        reference=out / "reference",
+        malformed_file=str(cdr_file.relative_to(landing)),
+        malformed_line=3,
+        result=result,
+    )

@@ -1,6 +1,5 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, tests as checks."""
 
-
 from collections.abc import Iterator
 from typing import Any
 

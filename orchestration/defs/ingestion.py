@@ -1,6 +1,5 @@
 """One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>)."""
 
-
 import uuid
 
 import dagster as dg
@@ -28,7 +27,7 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         folder = landing.path()
         # The run id is the load id: every raw row points back to the Dagster run that loaded it.
-        load_id = uuid.UUID(context.run_id)
+        load_id = uuid.UUID(context.run.run_id)
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             start_load(conn, folder, load_id)

@@ -1,6 +1,5 @@
 """Resources: the warehouse connection and the landing folder, both from the environment."""
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -1,6 +1,5 @@
 """The job that materialises everything, its daily schedule and the landing-folder sensor."""
 
-
 import hashlib
 
 import dagster as dg

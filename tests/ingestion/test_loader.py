@@ -13,7 +13,7 @@ import pytest
 from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest import loader as loader_module
 from callshrink.ingest.loader import start_load
-from tests.conftest import _recreate_database
+from tests.conftest import recreate_database
 
 CDR_GOOD = (
     '"","+15550102345","+15550109999","from-pstn","""Pat"" <+15550102345>",'
@@ -26,7 +26,7 @@ CDR_GOOD = (
 @pytest.fixture
 def raw_conn(server_url: str) -> Iterator[psycopg.Connection]:
     """A database of its own, recreated for each test, with the raw schema in place."""
-    url = _recreate_database(server_url, "callshrink_test_ingest")
+    url = recreate_database(server_url, "callshrink_test_ingest")
     with psycopg.connect(url) as conn:
         ensure_raw_schema(conn)
         yield conn
@@ -42,8 +42,9 @@ def write(landing: Path, relative: str, text: str) -> Path:
 def load(conn: psycopg.Connection, landing: Path, source: str, name: str, log=None):
     load_id = start_load(conn, landing)
     messages: list[str] = []
-    result = load_table(conn, table_by_key(source, name), landing, load_id,
-                        log=log or messages.append)
+    result = load_table(
+        conn, table_by_key(source, name), landing, load_id, log=log or messages.append
+    )
     return result, messages
 
 
@@ -62,21 +63,37 @@ def test_cdr_bad_lines_are_quarantined_with_file_line_and_field(raw_conn, tmp_pa
     result, messages = load(raw_conn, tmp_path, "asterisk", "cdr")
 
     assert result.metadata() == {
-        "files_seen": 1, "files_skipped_already_loaded": 0, "lines_read": 3,
-        "rows_loaded": 1, "rows_quarantined": 2,
+        "files_seen": 1,
+        "files_skipped_already_loaded": 0,
+        "lines_read": 3,
+        "rows_loaded": 1,
+        "rows_quarantined": 2,
     }
     assert quarantine(raw_conn) == [
         ("asterisk_cdr", "pbx/pbx_east/cdr/Master.csv", 2, "expected 21 fields, found 19"),
-        ("asterisk_cdr", "pbx/pbx_east/cdr/Master.csv", 3,
-         "field 'cdr_end': '2026-03-08 25:61:00' is not a valid YYYY-MM-DD HH:MM:SS timestamp"),
+        (
+            "asterisk_cdr",
+            "pbx/pbx_east/cdr/Master.csv",
+            3,
+            "field 'cdr_end': '2026-03-08 25:61:00' is not a valid YYYY-MM-DD HH:MM:SS timestamp",
+        ),
     ]
     assert messages[0].startswith("quarantined pbx/pbx_east/cdr/Master.csv:2: expected 21")
     row = raw_conn.execute(
         "select pbx_id, src, clid, start, answer, linkedid, sequence, _line_number, _source_file "
         "from raw.asterisk_cdr"
     ).fetchone()
-    assert row == ("pbx_east", "+15550102345", '"Pat" <+15550102345>', "2026-03-08 01:59:58",
-                   "2026-03-08 01:59:58", "1772953198.1", "1", 1, "pbx/pbx_east/cdr/Master.csv")
+    assert row == (
+        "pbx_east",
+        "+15550102345",
+        '"Pat" <+15550102345>',
+        "2026-03-08 01:59:58",
+        "2026-03-08 01:59:58",
+        "1772953198.1",
+        "1",
+        1,
+        "pbx/pbx_east/cdr/Master.csv",
+    )
 
 
 def test_redelivered_file_under_another_name_loads_nothing(raw_conn, tmp_path):
@@ -104,8 +121,15 @@ def test_manifest_accounts_for_every_line(raw_conn, tmp_path):
 
 def test_callrail_page_keeps_line_numbers_and_unknown_fields(raw_conn, tmp_path):
     calls = [
-        {"id": "CAL1", "start_time": "2026-03-09T09:15:02.000-04:00", "direction": "inbound",
-         "answered": True, "company_id": "COM1", "tags": ["new"], "speaker_percent": 12},
+        {
+            "id": "CAL1",
+            "start_time": "2026-03-09T09:15:02.000-04:00",
+            "direction": "inbound",
+            "answered": True,
+            "company_id": "COM1",
+            "tags": ["new"],
+            "speaker_percent": 12,
+        },
         {"id": "CAL2", "start_time": "not a time", "direction": "inbound", "company_id": "COM1"},
     ]
     page = {"calls": calls, "page": 1, "per_page": 100, "total_pages": 1, "total_records": 2}
@@ -114,7 +138,7 @@ def test_callrail_page_keeps_line_numbers_and_unknown_fields(raw_conn, tmp_path)
     result, _ = load(raw_conn, tmp_path, "callrail", "calls")
 
     assert result.total("rows_loaded") == 1
-    (line, reason), = [(r[2], r[3]) for r in quarantine(raw_conn)]
+    ((line, reason),) = [(r[2], r[3]) for r in quarantine(raw_conn)]
     assert reason == "field 'start_time': 'not a time' is not a valid ISO 8601 timestamp"
     text = (tmp_path / "tracking/callrail/page-1.json").read_text().splitlines()
     assert text[line - 1].strip() == "{"  # the line where the second call object starts
@@ -133,17 +157,19 @@ def test_callrail_csv_and_json_lines(raw_conn, tmp_path):
         "CAL11,2026-03-09T10:05:00-05:00,inbound,TRUE,COM1,,4.5",
     ]
     write(tmp_path, "tracking/callrail/calls.csv", "\n".join([header, *rows]) + "\n")
-    write(tmp_path, "tracking/callrail/calls.jsonl",
-          '{"id": "CAL12", "start_time": "2026-03-09T11:00:00Z", "direction": "inbound", '
-          '"company_id": "COM1", "value": 12.50}\n{"id": "CAL13", "start_time": \n')
+    write(
+        tmp_path,
+        "tracking/callrail/calls.jsonl",
+        '{"id": "CAL12", "start_time": "2026-03-09T11:00:00Z", "direction": "inbound", '
+        '"company_id": "COM1", "value": 12.50}\n{"id": "CAL13", "start_time": \n',
+    )
 
     result, _ = load(raw_conn, tmp_path, "callrail", "calls")
 
     assert result.total("rows_loaded") == 2
     assert [(r[1], r[2], r[3]) for r in quarantine(raw_conn)] == [
         ("tracking/callrail/calls.csv", 3, "field 'duration': '4.5' is not a valid integer"),
-        ("tracking/callrail/calls.jsonl", 2,
-         "invalid JSON: Expecting value at column 31"),
+        ("tracking/callrail/calls.jsonl", 2, "invalid JSON: Expecting value at column 31"),
     ]
     assert raw_conn.execute(
         "select id, tags, value from raw.callrail_calls order by id"
@@ -151,16 +177,24 @@ def test_callrail_csv_and_json_lines(raw_conn, tmp_path):
 
 
 def test_queue_log_trailing_fields_and_unknown_events_are_kept(raw_conn, tmp_path):
-    write(tmp_path, "pbx/pbx_west/queue_log/queue_log", "\n".join([
-        "1772953200|1772953198.1|loc_01_front|NONE|ENTERQUEUE||+15550102345|1",
-        "1772953230|1772953198.1|loc_01_front|PJSIP/1001|CONNECT|30|1772953228.4|2",
-        "1772953300|NONE|NONE|NONE|QUEUESTART",
-        "1772953400|1772953198.1|loc_01_front|NONE|SOMETHINGNEW|a|b",
-        "1772953500|only|three",
-    ]))
+    write(
+        tmp_path,
+        "pbx/pbx_west/queue_log/queue_log",
+        "\n".join(
+            [
+                "1772953200|1772953198.1|loc_01_front|NONE|ENTERQUEUE||+15550102345|1",
+                "1772953230|1772953198.1|loc_01_front|PJSIP/1001|CONNECT|30|1772953228.4|2",
+                "1772953300|NONE|NONE|NONE|QUEUESTART",
+                "1772953400|1772953198.1|loc_01_front|NONE|SOMETHINGNEW|a|b",
+                "1772953500|only|three",
+            ]
+        ),
+    )
     result, _ = load(raw_conn, tmp_path, "asterisk", "queue_log")
     assert result.total("rows_loaded") == 4
-    assert [r[3] for r in quarantine(raw_conn)] == ["expected 5 to 10 '|'-separated fields, found 3"]
+    assert [r[3] for r in quarantine(raw_conn)] == [
+        "expected 5 to 10 '|'-separated fields, found 3"
+    ]
     assert raw_conn.execute(
         "select event, data1, data3, data5 from raw.asterisk_queue_log order by epoch"
     ).fetchall() == [
@@ -172,9 +206,14 @@ def test_queue_log_trailing_fields_and_unknown_events_are_kept(raw_conn, tmp_pat
 
 
 def test_square_money_stays_exact_and_wrong_types_are_quarantined(raw_conn, tmp_path):
-    good = {"id": "P1", "created_at": "2026-03-09T15:00:00Z", "status": "COMPLETED",
-            "location_id": "L1", "amount_money": {"amount": 12345, "currency": "USD"},
-            "tip_money": {"amount": 200, "currency": "USD"}}
+    good = {
+        "id": "P1",
+        "created_at": "2026-03-09T15:00:00Z",
+        "status": "COMPLETED",
+        "location_id": "L1",
+        "amount_money": {"amount": 12345, "currency": "USD"},
+        "tip_money": {"amount": 200, "currency": "USD"},
+    }
     bad = {**good, "id": "P2", "amount_money": {"amount": "12.5x", "currency": "USD"}}
     write(tmp_path, "pos/square/payments/p.jsonl", f"{json.dumps(good)}\n{json.dumps(bad)}\n")
     load(raw_conn, tmp_path, "square", "payments")
@@ -186,7 +225,9 @@ def test_square_money_stays_exact_and_wrong_types_are_quarantined(raw_conn, tmp_
     ]
 
 
-def test_a_failure_mid_file_leaves_nothing_and_the_next_run_loads_it(raw_conn, tmp_path, monkeypatch):
+def test_a_failure_mid_file_leaves_nothing_and_the_next_run_loads_it(
+    raw_conn, tmp_path, monkeypatch
+):
     write(tmp_path, "pbx/pbx_east/cdr/Master.csv", "\n".join([CDR_GOOD] * 3) + "\n")
     real_typed_row = loader_module.typed_row
     calls = {"n": 0}

@@ -50,17 +50,21 @@ located as (
         ) as location_id
     from calls
     left join crosswalk as by_company
-        on by_company.system = 'callrail_company'
-        and calls.callrail_company_id = by_company.external_id
+        on
+            by_company.system = 'callrail_company'
+            and calls.callrail_company_id = by_company.external_id
     left join crosswalk as by_tracking_number
-        on by_tracking_number.system = 'callrail_tracking_number'
-        and calls.tracking_phone_e164 = by_tracking_number.external_id
+        on
+            by_tracking_number.system = 'callrail_tracking_number'
+            and calls.tracking_phone_e164 = by_tracking_number.external_id
     left join crosswalk as by_did
-        on by_did.system = 'pbx_did'
-        and calls.dialled_phone_e164 = by_did.external_id
+        on
+            by_did.system = 'pbx_did'
+            and calls.dialled_phone_e164 = by_did.external_id
     left join crosswalk as by_queue
-        on by_queue.system = 'pbx_queue'
-        and calls.pbx_id || ':' || calls.first_queue_name = by_queue.external_id
+        on
+            by_queue.system = 'pbx_queue'
+            and calls.pbx_id || ':' || calls.first_queue_name = by_queue.external_id
 
 ),
 
@@ -80,11 +84,12 @@ localized as (
 opening as (
 
     select
-        localized.*,
-        exists (
+        *,
+        exists(
             select 1
             from business_hours
-            where business_hours.location_id = localized.location_id
+            where
+                business_hours.location_id = localized.location_id
                 and business_hours.iso_weekday
                 = extract(isodow from localized.started_at_local)::integer
                 and localized.started_at_local::time >= business_hours.opens_at::time
@@ -97,7 +102,7 @@ opening as (
 classified as (
 
     select
-        opening.*,
+        *,
         -- spam: tagged in CallRail, or an inbound caller id that is no phone number at all
         (is_tagged_spam or (direction = 'inbound' and caller_phone_e164 is null)) as is_spam,
         case
@@ -111,20 +116,21 @@ classified as (
 final as (
 
     select
-        classified.*,
+        *,
         case
             when direction <> 'inbound' then null
             when is_spam then 'spam'
             when not is_during_open_hours then 'after_hours'
-            when has_pbx_record then
-                case
-                    when is_agent_answered then 'answered'
-                    when reached_voicemail then 'voicemail'
-                    when is_timed_out then 'missed'
-                    when coalesce(wait_seconds, 0) < {{ var('short_abandon_seconds') }}
-                        then 'short_abandon'
-                    else 'abandoned'
-                end
+            when has_pbx_record
+                then
+                    case
+                        when is_agent_answered then 'answered'
+                        when reached_voicemail then 'voicemail'
+                        when is_timed_out then 'missed'
+                        when coalesce(wait_seconds, 0) < {{ var('short_abandon_seconds') }}
+                            then 'short_abandon'
+                        else 'abandoned'
+                    end
             else
                 case
                     when callrail_is_voicemail then 'voicemail'

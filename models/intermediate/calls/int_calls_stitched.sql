@@ -26,12 +26,13 @@ candidates as (
         abs(extract(epoch from pbx_calls.started_at - callrail_calls.started_at)) as gap_seconds
     from callrail_calls
     inner join pbx_calls
-        on callrail_calls.caller_phone_e164 = pbx_calls.caller_phone_e164
-        and callrail_calls.business_phone_e164 = pbx_calls.dialled_phone_e164
-        and callrail_calls.direction = pbx_calls.direction
-        and pbx_calls.started_at between
-        callrail_calls.started_at - interval '{{ var("stitch_tolerance_seconds") }} seconds'
-        and callrail_calls.started_at + interval '{{ var("stitch_tolerance_seconds") }} seconds'
+        on
+            callrail_calls.caller_phone_e164 = pbx_calls.caller_phone_e164
+            and callrail_calls.business_phone_e164 = pbx_calls.dialled_phone_e164
+            and callrail_calls.direction = pbx_calls.direction
+            and pbx_calls.started_at between
+            callrail_calls.started_at - interval '{{ var("stitch_tolerance_seconds") }} seconds'
+            and callrail_calls.started_at + interval '{{ var("stitch_tolerance_seconds") }} seconds'
 
 ),
 
@@ -53,7 +54,10 @@ ranked as (
 
 matches as (
 
-    select callrail_call_id, pbx_call_id, gap_seconds
+    select
+        callrail_call_id,
+        pbx_call_id,
+        gap_seconds
     from ranked
     where rank_for_callrail = 1 and rank_for_pbx = 1
 

@@ -46,9 +46,11 @@ leg_summary as (
         legs.linkedid,
         count(*) as leg_count,
         max(legs.ended_at) as ended_at,
-        bool_or(legs.destination_channel is not null
+        bool_or(
+            legs.destination_channel is not null
             and legs.disposition = 'ANSWERED'
-            and not legs.is_voicemail_leg) as is_agent_answered,
+            and not legs.is_voicemail_leg
+        ) as is_agent_answered,
         min(legs.answered_at) filter (
             where legs.destination_channel is not null
             and legs.disposition = 'ANSWERED'
@@ -64,9 +66,10 @@ leg_summary as (
         ) as first_queue_name
     from legs
     left join escalation_queues
-        on legs.pbx_id = escalation_queues.pbx_id
-        and legs.last_application = 'Queue'
-        and split_part(legs.last_application_data, ',', 1) = escalation_queues.queuename
+        on
+            legs.pbx_id = escalation_queues.pbx_id
+            and legs.last_application = 'Queue'
+            and split_part(legs.last_application_data, ',', 1) = escalation_queues.queuename
     group by legs.pbx_id, legs.linkedid
 
 ),
@@ -128,11 +131,13 @@ final as (
 
     from first_legs
     inner join leg_summary
-        on first_legs.pbx_id = leg_summary.pbx_id
-        and first_legs.linkedid = leg_summary.linkedid
+        on
+            first_legs.pbx_id = leg_summary.pbx_id
+            and first_legs.linkedid = leg_summary.linkedid
     left join queue_summary
-        on first_legs.pbx_id = queue_summary.pbx_id
-        and first_legs.trunk_uniqueid = queue_summary.callid
+        on
+            first_legs.pbx_id = queue_summary.pbx_id
+            and first_legs.trunk_uniqueid = queue_summary.callid
 
 )
 

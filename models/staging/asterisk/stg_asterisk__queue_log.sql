@@ -15,8 +15,10 @@ source as (
 renamed as (
 
     select
-        md5(concat_ws('|', pbx_id, epoch, callid, queuename, agent, event,
-            data1, data2, data3, data4, data5)) as queue_event_id,
+        md5(concat_ws(
+            '|', pbx_id, epoch, callid, queuename, agent, event,
+            data1, data2, data3, data4, data5
+        )) as queue_event_id,
         pbx_id,
         callid,
         to_timestamp(epoch::bigint) as occurred_at,
@@ -30,13 +32,18 @@ renamed as (
         data4,
         data5,
         case
-            when event in ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
-                'TRANSFER', 'BLINDTRANSFER')
+            when
+                event in (
+                    'CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
+                    'TRANSFER', 'BLINDTRANSFER'
+                )
                 then {{ safe_integer('data1') }}
             when event = 'ATTENDEDTRANSFER' then {{ safe_integer('data3') }}
         end as hold_seconds,
         case
-            when event in ('ABANDON', 'EXITEMPTY', 'EXITWITHTIMEOUT') then {{ safe_integer('data3') }}
+            when
+                event in ('ABANDON', 'EXITEMPTY', 'EXITWITHTIMEOUT')
+                then {{ safe_integer('data3') }}
             when event = 'EXITWITHKEY' then {{ safe_integer('data4') }}
         end as wait_seconds,
         case

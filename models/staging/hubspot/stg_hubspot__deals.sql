@@ -5,7 +5,7 @@ source as (
 
     select distinct on (id) *
     from {{ source('hubspot', 'deals') }}
-    order by id, updated_at::timestamptz desc, _loaded_at desc, _line_number desc
+    order by id asc, updated_at::timestamptz desc, _loaded_at desc, _line_number desc
 
 ),
 

@@ -1,0 +1,90 @@
+"""The whole pipeline on generated demo data: Dagster -> raw -> GX -> dbt -> marts."""
+
+from __future__ import annotations
+
+import hashlib
+
+import psycopg
+
+from callshrink.pipeline import run_pipeline
+from tests.conftest import PipelineRun, snapshot_counts
+
+
+def test_every_raw_table_is_loaded(pipeline_run: PipelineRun, conn: psycopg.Connection):
+    counts = snapshot_counts(conn)
+    for table in (
+        "callrail_calls",
+        "asterisk_cdr",
+        "asterisk_queue_log",
+        "square_payments",
+        "square_refunds",
+        "square_customers",
+        "hubspot_contacts",
+        "hubspot_deals",
+    ):
+        assert counts[f"raw.{table}"] > 0, table
+
+
+def test_a_malformed_line_is_named_and_the_rest_of_its_file_loads(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    where = f"{pipeline_run.malformed_file}:{pipeline_run.malformed_line}"
+    problem = f"{where}: expected 21 fields, found 3"
+    assert pipeline_run.result.raw["asterisk/cdr"].quarantined_lines == [problem]
+    assert f"quarantined {problem}" in pipeline_run.result.summary()
+    lines_in_file = len(
+        (pipeline_run.landing / pipeline_run.malformed_file).read_text().splitlines()
+    )
+    loaded, quarantined = conn.execute(
+        "select rows_loaded, rows_quarantined from raw._load_files where source_file = %s",
+        (pipeline_run.malformed_file,),
+    ).fetchone()
+    assert (loaded, quarantined) == (lines_in_file - 1, 1)
+
+
+def test_every_demo_location_has_a_nonzero_answer_rate(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    rates = dict(
+        conn.execute(
+            "select location_id, avg(is_answered::int) filter (where is_answer_rate_eligible) "
+            "from marts.calls where direction = 'inbound' group by location_id"
+        ).fetchall()
+    )
+    locations = [row[0] for row in conn.execute("select location_id from marts.locations")]
+    assert len(locations) == 4
+    for location_id in locations:
+        assert 0 < rates[location_id] < 1, location_id
+
+
+def test_every_inbound_call_has_one_outcome_and_a_location(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    unplaced, without_outcome = conn.execute(
+        "select count(*) filter (where location_id is null), "
+        "count(*) filter (where outcome is null) from marts.calls where direction = 'inbound'"
+    ).fetchone()
+    assert (unplaced, without_outcome) == (0, 0)
+
+
+def test_running_again_over_the_same_files_changes_nothing(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    before = snapshot_counts(conn)
+    second = run_pipeline(quiet=True)
+    assert second.success, second.summary()
+    assert snapshot_counts(conn) == before
+    # every landing file was loaded by the first run, or has the content of one that was
+    recorded = dict(conn.execute("select source_file, file_sha256 from raw._load_files"))
+    for path in sorted(p for p in pipeline_run.landing.rglob("*") if p.is_file()):
+        relative = str(path.relative_to(pipeline_run.landing))
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert recorded.get(relative, digest) == digest
+        assert relative in recorded or digest in recorded.values()
+    assert {key: (load.rows_loaded, load.rows_quarantined) for key, load in second.raw.items()} == {
+        key: (0, 0) for key in pipeline_run.result.raw
+    }
+
+
+def test_no_private_server_starts_when_a_database_url_is_set(pipeline_run: PipelineRun, test_home):
+    assert not (test_home / "pgdata").exists()
