@@ -100,22 +100,31 @@ def _streamlit_command(port: int) -> list[str]:
     ]
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _serve(command: list[str], stop_private_on_exit: bool) -> int:
-    """Run a server in the foreground; on Ctrl-C stop it (and the private Postgres if asked)."""
+    """Run a server in the foreground until Ctrl-C or SIGTERM; then stop it, and the private
+    Postgres if asked. Both signals are handled explicitly: a shell that starts a background
+    job hands it SIGINT ignored, and a service manager stops with SIGTERM."""
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     process = subprocess.Popen(command, cwd=settings.PROJECT_DIR)
     try:
         return process.wait()
     except KeyboardInterrupt:
-        process.send_signal(signal.SIGINT)
+        process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
         return 0
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if stop_private_on_exit and not settings.configured_database_url():
             db.stop_private()
-            print("private Postgres stopped")
+            print("private Postgres stopped", flush=True)
 
 
 def cmd_app(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ def read_file(table: RawTable, path: Path) -> Iterator[Line]:
             return _read_csv_with_header(text)
         if _is_single_document(text):
             return _read_callrail_page(text)
+        return _expand_pages(_read_json_lines(text))
     return _read_json_lines(text)
 
 
@@ -93,6 +94,21 @@ def _read_json_lines(text: str) -> Iterator[Line]:
             yield Line(number, line, None, "a JSON line must be an object")
             continue
         yield Line(number, line, record, text_is_json=True)
+
+
+def _expand_pages(lines: Iterator[Line]) -> Iterator[Line]:
+    """JSON lines where a line may also be a whole API page written on one line."""
+    for line in lines:
+        calls = line.record.get("calls") if isinstance(line.record, dict) else None
+        if not isinstance(calls, list):
+            yield line
+            continue
+        elements = _element_positions(line.text, len(calls))
+        for (_, raw), call in zip(elements, calls, strict=True):
+            if isinstance(call, dict):
+                yield Line(line.number, raw or line.text, call, text_is_json=bool(raw))
+            else:
+                yield Line(line.number, raw or line.text, None, "a call must be a JSON object")
 
 
 def _read_csv_with_header(text: str) -> Iterator[Line]:

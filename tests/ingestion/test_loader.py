@@ -150,6 +150,43 @@ def test_callrail_page_keeps_line_numbers_and_unknown_fields(raw_conn, tmp_path)
     assert loaded == ("CAL1", "true", '["new"]', "12", 3)
 
 
+def test_callrail_pages_written_on_one_line_each(raw_conn, tmp_path):
+    pages = [
+        {
+            "page": n,
+            "total_pages": 2,
+            "calls": [
+                {
+                    "id": f"CAL{n}{i}",
+                    "start_time": "2026-03-09T09:00:00Z",
+                    "direction": "inbound",
+                    "company_id": "COM1",
+                    "value": 10.25,
+                }
+                for i in range(3)
+            ],
+        }
+        for n in (1, 2)
+    ]
+    write(tmp_path, "tracking/callrail/p1.json", json.dumps(pages[0]))
+    write(tmp_path, "tracking/callrail/all.json", "\n".join(json.dumps(p) for p in pages))
+
+    result, _ = load(raw_conn, tmp_path, "callrail", "calls")
+
+    assert (result.total("rows_loaded"), result.total("rows_quarantined")) == (9, 0)
+    assert raw_conn.execute(
+        "select _source_file, _line_number, count(*), min(_record->>'value') "
+        "from raw.callrail_calls group by 1, 2 order by 1, 2"
+    ).fetchall() == [
+        ("tracking/callrail/all.json", 1, 3, "10.25"),
+        ("tracking/callrail/all.json", 2, 3, "10.25"),
+        ("tracking/callrail/p1.json", 1, 3, "10.25"),
+    ]
+    assert raw_conn.execute(
+        "select jsonb_typeof(_record->'value') from raw.callrail_calls limit 1"
+    ).fetchone() == ("number",)
+
+
 def test_callrail_csv_and_json_lines(raw_conn, tmp_path):
     header = "id,start_time,direction,answered,company_id,tags,duration"
     rows = [

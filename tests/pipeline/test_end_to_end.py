@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 
 import psycopg
@@ -40,6 +41,33 @@ def test_a_malformed_line_is_named_and_the_rest_of_its_file_loads(
         (pipeline_run.malformed_file,),
     ).fetchone()
     assert (loaded, quarantined) == (lines_in_file - 1, 1)
+
+
+def test_clean_exports_quarantine_nothing(pipeline_run: PipelineRun):
+    quarantined = {key: load.rows_quarantined for key, load in pipeline_run.result.raw.items()}
+    assert quarantined == {key: 0 for key in quarantined} | {"asterisk/cdr": 1}
+
+
+def test_outcomes_per_location_match_the_answer_key(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    with (pipeline_run.out / "answer_key" / "outcomes_by_location.csv").open() as handle:
+        expected = {
+            (r["location_id"], r["outcome"]): int(r["calls"]) for r in csv.DictReader(handle)
+        }
+    ours = {
+        (location_id, outcome): calls
+        for location_id, outcome, calls in conn.execute(
+            "select location_id, outcome, count(*) from marts.calls "
+            "where direction = 'inbound' group by 1, 2"
+        ).fetchall()
+    }
+    inbound = {}
+    for (location_id, _), calls in expected.items():
+        inbound[location_id] = inbound.get(location_id, 0) + calls
+    for key in expected.keys() | ours.keys():
+        tolerance = 0.01 * inbound[key[0]]  # within 1 % of the location's inbound calls
+        assert abs(ours.get(key, 0) - expected.get(key, 0)) <= tolerance, key
 
 
 def test_every_demo_location_has_a_nonzero_answer_rate(
