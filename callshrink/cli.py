@@ -6,6 +6,7 @@ import argparse
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -100,6 +101,15 @@ def _streamlit_command(port: int) -> list[str]:
     ]
 
 
+def _require_free_port(port: int) -> None:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("", port))
+        except OSError:
+            raise SystemExit(f"port {port} is in use (another app?): pass --port N") from None
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -128,6 +138,7 @@ def _serve(command: list[str], stop_private_on_exit: bool) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
+    _require_free_port(args.port)
     db.activate()
     print(f"callshrink app: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
     return _serve(_streamlit_command(args.port), stop_private_on_exit=args.stop_db)
@@ -139,6 +150,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     _use_folders(args.landing, args.reference)
     db.activate()
     ensure_manifest()
+    _require_free_port(args.port)
     command = [tool("dagster"), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
     print(f"Dagster UI: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
     return _serve(command, stop_private_on_exit=False)
@@ -148,6 +160,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from callshrink.generate import generate
     from callshrink.pipeline import run_pipeline
 
+    _require_free_port(args.port)
     out = settings.home_dir() / DEMO_DIR_NAME
     if not (out / "landing").is_dir() or args.regenerate:
         print(f"generating demo data in {out} ...", flush=True)
