@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from callshrink.ingest.tables import QUEUE_LOG_EVENTS
 from expectations import _rules as r
 
 if TYPE_CHECKING:
@@ -11,32 +12,7 @@ if TYPE_CHECKING:
 
 IDENTIFIER = "asterisk_queue_log"
 # The events of SOURCES.md. Others are kept, not fatal: a warning once they pass 1% of rows.
-EVENTS = (
-    "ENTERQUEUE",
-    "CONNECT",
-    "COMPLETEAGENT",
-    "COMPLETECALLER",
-    "ABANDON",
-    "EXITEMPTY",
-    "EXITWITHTIMEOUT",
-    "EXITWITHKEY",
-    "RINGNOANSWER",
-    "RINGCANCELED",
-    "TRANSFER",
-    "BLINDTRANSFER",
-    "ATTENDEDTRANSFER",
-    "DID",
-    "AGENTLOGIN",
-    "AGENTLOGOFF",
-    "ADDMEMBER",
-    "REMOVEMEMBER",
-    "PAUSE",
-    "UNPAUSE",
-    "PAUSEALL",
-    "UNPAUSEALL",
-    "CONFIGRELOAD",
-    "QUEUESTART",
-)
+EVENTS = QUEUE_LOG_EVENTS
 
 
 def build_suite() -> gx.ExpectationSuite:
