@@ -22,8 +22,9 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from callshrink.ingest.passthrough import SETTINGS, copy_file, line_number_sequence
 from callshrink.ingest.readers import Line, read_file
-from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, Field, Kind, RawTable
+from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, SQL_TYPES, Field, Kind, RawTable
 
 LINEAGE_COLUMNS = ("_load_id", "_source_file", "_line_number", "_file_sha256")
 PROBLEMS_KEPT_PER_FILE = 20
@@ -104,20 +105,46 @@ create table if not exists {RAW_SCHEMA}._quarantine (
 """
 
 
-def _table_ddl(table: RawTable) -> sql.Composed:
-    columns = [sql.SQL("{} text").format(sql.Identifier(c)) for c in table.columns]
+def _column_ddl(table: RawTable, spec: Field) -> sql.Composed:
+    name = sql.Identifier(spec.column)
+    if not table.server_typed or spec.kind not in SQL_TYPES:
+        if table.server_typed and spec.required:  # the server refuses what the loader would
+            return sql.SQL("{} text not null check (btrim({}) <> '')").format(name, name)
+        return sql.SQL("{} text").format(name)
+    null = sql.SQL(" not null") if spec.required else sql.SQL("")
+    return sql.SQL("{} {}{}").format(name, sql.SQL(SQL_TYPES[spec.kind]), null)
+
+
+def _setting(column: str) -> sql.Composed:
+    name = next(key for key, value in SETTINGS.items() if value == column)
+    return sql.SQL("default current_setting({}, true)").format(sql.Literal(name))
+
+
+def _table_ddl(table: RawTable) -> list[sql.Composed]:
+    columns: list[sql.Composable] = []
+    if table.has_pbx_id:
+        columns.append(sql.SQL("pbx_id text not null {}").format(_setting("pbx_id")))
+    columns += [_column_ddl(table, spec) for spec in table.fields]
     if table.keeps_record:
-        columns[-1] = sql.SQL("_record jsonb not null")
+        columns.append(sql.SQL("_record jsonb not null"))
+    sequence = sql.Identifier(RAW_SCHEMA, line_number_sequence(table))
     columns += [
-        sql.SQL("_load_id uuid not null"),
-        sql.SQL("_source_file text not null"),
-        sql.SQL("_line_number integer not null"),
-        sql.SQL("_file_sha256 text not null"),
+        sql.SQL("_load_id uuid not null {}::uuid").format(_setting("_load_id")),
+        sql.SQL("_source_file text not null {}").format(_setting("_source_file")),
+        sql.SQL("_line_number integer not null default nextval({})").format(
+            sql.Literal(f"{RAW_SCHEMA}.{line_number_sequence(table)}")
+        ),
+        sql.SQL("_file_sha256 text not null {}").format(_setting("_file_sha256")),
         sql.SQL("_loaded_at timestamptz not null default now()"),
     ]
-    return sql.SQL("create table if not exists {}.{} ({})").format(
-        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), sql.SQL(", ").join(columns)
-    )
+    return [
+        sql.SQL("create sequence if not exists {}").format(sequence),
+        sql.SQL("create table if not exists {}.{} ({})").format(
+            sql.Identifier(RAW_SCHEMA),
+            sql.Identifier(table.identifier),
+            sql.SQL(", ").join(columns),
+        ),
+    ]
 
 
 def ensure_raw_schema(conn: psycopg.Connection) -> None:
@@ -125,7 +152,8 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
         conn.execute("select pg_advisory_xact_lock(hashtext('callshrink.raw_schema'))")
         conn.execute(_META_DDL)
         for table in RAW_TABLES:
-            conn.execute(_table_ddl(table))
+            for statement in _table_ddl(table):
+                conn.execute(statement)
 
 
 def start_load(
@@ -174,6 +202,13 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
+MAX_INTEGER_DIGITS = 18  # fits bigint
+
+
+def _is_integer_text(digits: str) -> bool:
+    return 0 < len(digits) <= MAX_INTEGER_DIGITS and digits.isascii() and digits.isdigit()
+
+
 _TRUE = {"true", "t", "1", "yes"}
 _FALSE = {"false", "f", "0", "no"}
 
@@ -209,9 +244,8 @@ def _typed(spec: Field, value: Any) -> str | None:
                 return "false"
             raise ValueError
         if kind in (Kind.INTEGER, Kind.EPOCH):
-            if isinstance(value, bool):
+            if isinstance(value, bool) or not _is_integer_text(text.removeprefix("-")):
                 raise ValueError
-            int(text)
             return text
         if kind is Kind.DECIMAL:
             if isinstance(value, bool) or not Decimal(text).is_finite():
@@ -233,13 +267,88 @@ def _typed(spec: Field, value: Any) -> str | None:
     raise AssertionError(kind)
 
 
+Check = Callable[[Any], "str | None"]
+
+
+def _fast_check(spec: Field) -> Check:
+    """A quick check for one field's kind; raises ValueError, and `_typed` then says why."""
+    kind = spec.kind
+    if kind is Kind.LOCAL_TIMESTAMP:
+
+        def check(value: Any) -> str:
+            if len(value) != 19:
+                raise ValueError
+            datetime.fromisoformat(value)
+            return value
+
+    elif kind in (Kind.INTEGER, Kind.EPOCH):
+
+        def check(value: Any) -> str:
+            text = value if isinstance(value, str) else _as_text(value)
+            digits = text[1:] if text[:1] == "-" else text
+            if isinstance(value, bool) or not _is_integer_text(digits):
+                raise ValueError
+            return text
+
+    elif kind is Kind.TEXT:
+
+        def check(value: Any) -> str:
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError
+            return value
+
+    else:
+        return lambda value: _typed(spec, value)
+    return check
+
+
+def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
+    """A function turning a readable line into the row to load, or raising FieldError.
+
+    Text fields pass through untouched; only typed and required fields are checked, each by a
+    check made once per table. When a check fails, `_typed` runs again on that field to give
+    the reason a person reads, so fast and careful paths cannot disagree on the message.
+    """
+    fields = table.fields
+    offset = 1 if table.has_pbx_id else 0
+    positional = isinstance(fields[0].path[0], int)
+    checks = [
+        (index, spec, _fast_check(spec))
+        for index, spec in enumerate(fields)
+        if spec.kind is not Kind.TEXT or spec.required
+    ]
+    width = len(fields)
+
+    def values_of(line: Line) -> list:
+        if positional:
+            values = list(line.record)
+            return values + [None] * (width - len(values)) if len(values) < width else values
+        return [_dig(line.record, spec.path) for spec in fields]
+
+    def build(line: Line, pbx_id: str | None) -> list:
+        values = values_of(line)
+        for index, spec, check in checks:
+            value = values[index]
+            if value is None or value == "":
+                values[index] = _typed(spec, value)  # None, "" (text) or FieldError if required
+                continue
+            try:
+                values[index] = check(value)
+            except (ValueError, InvalidOperation):
+                values[index] = _typed(spec, value)  # raises FieldError, with the reason
+        if not positional:
+            values = [v if v is None or isinstance(v, str) else _as_text(v) for v in values]
+        row = [pbx_id, *values] if offset else values
+        if table.keeps_record:
+            row.append(line.text if line.text_is_json else json.dumps(line.record, default=str))
+        return row
+
+    return build
+
+
 def typed_row(table: RawTable, line: Line, pbx_id: str | None) -> list[str | None]:
     """The row to load for one readable line; FieldError names the first field that fails."""
-    row: list[str | None] = [pbx_id] if table.has_pbx_id else []
-    row += [_typed(spec, _dig(line.record, spec.path)) for spec in table.fields]
-    if table.keeps_record:
-        row.append(line.text if line.text_is_json else json.dumps(line.record, default=str))
-    return row
+    return row_builder(table)(line, pbx_id)
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -309,9 +418,23 @@ def _load_file(
         if earlier:
             result.skipped_as = earlier[0]
             return result
-        quarantine = _copy_rows(
-            conn, table, read_file(table, path), result, _pbx_id(table, landing, path), load_id
-        )
+        pbx_id = _pbx_id(table, landing, path)
+        copied = None
+        if table.server_typed:
+            copied = copy_file(
+                conn,
+                table,
+                path,
+                load_id=load_id,
+                source_file=relative,
+                file_sha256=result.sha256,
+                pbx_id=pbx_id,
+            )
+        if copied is not None:
+            result.lines_read = result.rows_loaded = copied
+            quarantine: list[tuple[int, str, str]] = []
+        else:
+            quarantine = _copy_rows(conn, table, read_file(table, path), result, pbx_id, load_id)
         _write_quarantine(conn, table, result, quarantine, load_id)
         conn.execute(
             f"insert into {RAW_SCHEMA}._load_files (raw_table, file_sha256, source_file, "
@@ -345,13 +468,14 @@ def _copy_rows(
     )
     quarantine: list[tuple[int, str, str]] = []
     lineage = [str(load_id), result.path, None, result.sha256]
+    build = row_builder(table)
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
         for line in lines:
             result.lines_read += 1
             reason = line.problem
             if reason is None:
                 try:
-                    row = typed_row(table, line, pbx_id)
+                    row = build(line, pbx_id)
                 except FieldError as exc:
                     reason = str(exc)
             if reason is not None:

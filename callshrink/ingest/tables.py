@@ -31,6 +31,9 @@ class Kind(StrEnum):
     JSON = "json"
 
 
+SQL_TYPES = {Kind.LOCAL_TIMESTAMP: "timestamp", Kind.INTEGER: "bigint", Kind.EPOCH: "bigint"}
+
+
 class Format(StrEnum):
     CALLRAIL = "callrail"  # API pages (*.json), JSON lines, or CSV with the same field names
     JSONL = "jsonl"  # one JSON object per line
@@ -57,6 +60,9 @@ class RawTable:
     fields: tuple[Field, ...]
     natural_key: tuple[str, ...]
     description: str
+    # Typed columns (timestamp, bigint) checked by the server, so files load by plain COPY
+    # (passthrough.py). Others keep every field as text and are typed by the loader.
+    server_typed: bool = False
 
     @property
     def identifier(self) -> str:
@@ -165,6 +171,7 @@ ASTERISK_CDR = RawTable(
     format=Format.ASTERISK_CDR,
     natural_key=("pbx_id", "uniqueid", "sequence"),
     description="Asterisk cdr-csv Master.csv records (21 columns, no header), one row per leg.",
+    server_typed=True,
     fields=tuple(
         Field(f"cdr_{name}" if name == "end" else name, (i,), kind, name in _CDR_REQUIRED)
         for i, (name, kind) in enumerate(_CDR_COLUMNS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -12,6 +13,7 @@ import pytest
 
 from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest import loader as loader_module
+from callshrink.ingest import passthrough as passthrough_module
 from callshrink.ingest.loader import start_load
 from tests.conftest import recreate_database
 
@@ -87,13 +89,62 @@ def test_cdr_bad_lines_are_quarantined_with_file_line_and_field(raw_conn, tmp_pa
         "pbx_east",
         "+15550102345",
         '"Pat" <+15550102345>',
-        "2026-03-08 01:59:58",
-        "2026-03-08 01:59:58",
+        datetime(2026, 3, 8, 1, 59, 58),
+        datetime(2026, 3, 8, 1, 59, 58),
         "1772953198.1",
-        "1",
+        1,
         1,
         "pbx/pbx_east/cdr/Master.csv",
     )
+
+
+CDR_VARIANTS = [
+    CDR_GOOD,
+    # unquoted numbers, an unanswered leg (empty answer), empty unquoted text fields
+    CDR_GOOD.replace('"132","132","ANSWERED"', '0,0,"NO ANSWER"')
+    .replace('"2026-03-08 01:59:58","2026-03-08 03:02:10"', '"","2026-03-08 03:02:10"')
+    .replace('"DOCUMENTATION","1772953198.1","",""', '"DOCUMENTATION","1772953198.2",,'),
+    CDR_GOOD.replace('"2026-03-08 01:59:58"', '"2028-02-29 23:59:59"'),  # a leap day
+]
+
+
+def test_clean_cdr_files_load_by_copy_exactly_as_the_careful_path_loads_them(
+    raw_conn, tmp_path, monkeypatch
+):
+    write(tmp_path, "pbx/pbx_east/cdr/copy.csv", "\n".join(CDR_VARIANTS) + "\n")
+    real_copy_rows = loader_module._copy_rows
+
+    def careful_path_not_expected(*args, **kwargs):
+        raise AssertionError("a clean CDR file should load by COPY")
+
+    monkeypatch.setattr(loader_module, "_copy_rows", careful_path_not_expected)
+    load(raw_conn, tmp_path, "asterisk", "cdr")
+    monkeypatch.setattr(loader_module, "_copy_rows", real_copy_rows)
+    # a blank line sends a file down the careful path (it skips blank lines)
+    write(tmp_path, "pbx/pbx_east/cdr/careful.csv", "\n\n".join(CDR_VARIANTS) + "\n")
+    result, _ = load(raw_conn, tmp_path, "asterisk", "cdr")
+    assert result.total("rows_loaded") == 3
+
+    def rows(file: str) -> list[tuple]:
+        data = ", ".join(f.column for f in table_by_key("asterisk", "cdr").fields)
+        return raw_conn.execute(
+            f"select pbx_id, {data} from raw.asterisk_cdr where _source_file = %s "
+            "order by uniqueid, start",
+            (f"pbx/pbx_east/cdr/{file}",),
+        ).fetchall()
+
+    assert rows("copy.csv") == rows("careful.csv")
+    started = datetime(2026, 3, 8, 1, 59, 58)
+    # (start, answer, billsec, userfield) after pbx_id: the file's typed and empty fields
+    assert [(r[10], r[11], r[14], r[18]) for r in rows("copy.csv")] == [
+        (started, started, 132, ""),
+        (datetime(2028, 2, 29, 23, 59, 59), datetime(2028, 2, 29, 23, 59, 59), 132, ""),
+        (started, None, 0, ""),
+    ]
+    assert raw_conn.execute(
+        "select array_agg(_line_number order by _line_number) from raw.asterisk_cdr "
+        "where _source_file = 'pbx/pbx_east/cdr/copy.csv'"
+    ).fetchone() == ([1, 2, 3],)
 
 
 def test_redelivered_file_under_another_name_loads_nothing(raw_conn, tmp_path):
@@ -262,30 +313,63 @@ def test_square_money_stays_exact_and_wrong_types_are_quarantined(raw_conn, tmp_
     ]
 
 
-def test_a_failure_mid_file_leaves_nothing_and_the_next_run_loads_it(
+def _assert_nothing_loaded(conn: psycopg.Connection) -> None:
+    counts = conn.execute(
+        "select (select count(*) from raw.asterisk_cdr), "
+        "(select count(*) from raw.asterisk_queue_log), "
+        "(select count(*) from raw._load_files), (select count(*) from raw._quarantine)"
+    ).fetchone()
+    assert counts == (0, 0, 0, 0)
+
+
+def test_a_failure_mid_copy_leaves_nothing_and_the_next_run_loads_it(
     raw_conn, tmp_path, monkeypatch
 ):
-    write(tmp_path, "pbx/pbx_east/cdr/Master.csv", "\n".join([CDR_GOOD] * 3) + "\n")
-    real_typed_row = loader_module.typed_row
-    calls = {"n": 0}
+    bad_line = CDR_GOOD.replace('"2026-03-08 01:59:58"', '"not a time"', 1)
+    write(tmp_path, "pbx/pbx_east/cdr/Master.csv", "\n".join([CDR_GOOD, bad_line, CDR_GOOD]))
+    real_chunks = passthrough_module._chunks
 
-    def failing_typed_row(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("disk on fire")
-        return real_typed_row(*args, **kwargs)
+    def chunks_then_failure(path):
+        yield next(real_chunks(path))
+        raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(loader_module, "typed_row", failing_typed_row)
+    monkeypatch.setattr(passthrough_module, "CHUNK_BYTES", 100)
+    monkeypatch.setattr(passthrough_module, "_chunks", chunks_then_failure)
     with pytest.raises(RuntimeError, match="disk on fire"):
         load(raw_conn, tmp_path, "asterisk", "cdr")
     raw_conn.rollback()
-    counts = raw_conn.execute(
-        "select (select count(*) from raw.asterisk_cdr), (select count(*) from raw._load_files)"
-    ).fetchone()
-    assert counts == (0, 0)
+    _assert_nothing_loaded(raw_conn)
 
-    monkeypatch.setattr(loader_module, "typed_row", real_typed_row)
+    monkeypatch.setattr(passthrough_module, "_chunks", real_chunks)
     result, _ = load(raw_conn, tmp_path, "asterisk", "cdr")
+    assert (result.total("rows_loaded"), result.total("rows_quarantined")) == (2, 1)
+
+
+def test_a_failure_mid_file_on_the_careful_path_leaves_nothing(raw_conn, tmp_path, monkeypatch):
+    event = "1772953200|1772953198.1|loc_01_front|NONE|ENTERQUEUE||+15550102345|1"
+    write(tmp_path, "pbx/pbx_east/queue_log/queue_log", "\n".join([event] * 3))
+    real_row_builder = loader_module.row_builder
+
+    def failing_row_builder(table):
+        build = real_row_builder(table)
+        calls = {"n": 0}
+
+        def fail_on_third_row(line, pbx_id):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("disk on fire")
+            return build(line, pbx_id)
+
+        return fail_on_third_row
+
+    monkeypatch.setattr(loader_module, "row_builder", failing_row_builder)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        load(raw_conn, tmp_path, "asterisk", "queue_log")
+    raw_conn.rollback()
+    _assert_nothing_loaded(raw_conn)
+
+    monkeypatch.setattr(loader_module, "row_builder", real_row_builder)
+    result, _ = load(raw_conn, tmp_path, "asterisk", "queue_log")
     assert result.total("rows_loaded") == 3
 
 

@@ -1,5 +1,6 @@
 {#
-    One row per CDR leg. The PBX writes local wall-clock times in its own time zone
+    One row per CDR leg. The raw CDR table is typed by the loader's COPY (timestamps, bigints).
+    The PBX writes local wall-clock times in its own time zone
     (reference: pbx_systems), so this model looks that zone up to give UTC timestamps: the one
     join in staging, because no model downstream should ever see PBX-local times.
 #}
@@ -40,9 +41,9 @@ renamed as (
         source.amaflags as ama_flags,
         nullif(source.userfield, '') as userfield,
         nullif(source.peeraccount, '') as peer_account,
-        source.start::timestamp at time zone pbx_systems.timezone as started_at,
-        nullif(source.answer, '')::timestamp at time zone pbx_systems.timezone as answered_at,
-        source.cdr_end::timestamp at time zone pbx_systems.timezone as ended_at,
+        source.start at time zone pbx_systems.timezone as started_at,
+        source.answer at time zone pbx_systems.timezone as answered_at,
+        source.cdr_end at time zone pbx_systems.timezone as ended_at,
         source.duration::integer as duration_seconds,
         source.billsec::integer as billable_seconds,
         source.lastapp = 'VoiceMail' as is_voicemail_leg,
