@@ -1,11 +1,15 @@
 {#
     Raw tables append every delivery, so one record can arrive more than once (re-delivered,
-    or corrected). Keep the latest version of each natural key: the row loaded last, and within
-    one file the later line. Files load in path order, one transaction each, so a correction
-    delivered in the same run as the original wins when its path sorts later.
+    or corrected). Keep the latest version of each natural key: the newest by the record's own
+    version column when it has one (Square's updated_at), then the row loaded last, then the
+    later line of its file. Files load in path order, one transaction each.
 #}
-{% macro dedupe_latest(relation, natural_key) -%}
+{% macro dedupe_latest(relation, natural_key, version_column=none) -%}
     select distinct on ({{ natural_key | join(', ') }}) *
     from {{ relation }}
-    order by {{ natural_key | join(', ') }}, _loaded_at desc, _line_number desc
+    order by
+        {{ natural_key | join(', ') }},
+        {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
+        _loaded_at desc,
+        _line_number desc
 {%- endmacro %}

@@ -8,6 +8,7 @@ points CALLSHRINK_HOME at an empty folder, so a private server started by mistak
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,17 +81,17 @@ def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
 
 # --- one generated data set through the whole pipeline, once per session -------------------
 
-MALFORMED_CDR_LINE = '"","+15550100000","broken line with too few fields"'
-
 
 @dataclass(frozen=True)
 class PipelineRun:
     out: Path
     landing: Path
     reference: Path
-    malformed_file: str  # below the landing folder
-    malformed_line: int
+    defects: list[dict]  # the generator's declared defects (answer_key/defects.json)
     result: PipelineResult
+
+    def defect(self, kind: str) -> dict:
+        return next(d for d in self.defects if d["kind"] == kind)
 
 
 def snapshot_counts(conn: psycopg.Connection) -> dict[str, int]:
@@ -108,24 +109,13 @@ def snapshot_counts(conn: psycopg.Connection) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def pipeline_run(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -> PipelineRun:
+    """Demo exports with the generator's defects (malformed lines, a re-delivered file, a
+    corrected re-delivery ...) through the whole pipeline."""
     out = tmp_path_factory.mktemp("demo")
-    generate(out, locations=4, days=10, seed=11)
-    landing = out / "landing"
-    # one malformed line in the middle of one PBX file: it must be quarantined, the rest loaded
-    cdr_file = sorted(landing.glob("pbx/*/cdr/*"))[0]
-    lines = cdr_file.read_text().splitlines(keepends=True)
-    lines.insert(2, MALFORMED_CDR_LINE + "\n")
-    cdr_file.write_text("".join(lines))
-
-    os.environ["CALLSHRINK_LANDING_DIR"] = str(landing)
+    generate(out, locations=4, days=10, seed=11, defects=True)
+    os.environ["CALLSHRINK_LANDING_DIR"] = str(out / "landing")
     os.environ["CALLSHRINK_REFERENCE_DIR"] = str(out / "reference")
     result = run_pipeline(quiet=True)
     assert result.success, result.summary()
-    return PipelineRun(
-        out=out,
-        landing=landing,
-        reference=out / "reference",
-        malformed_file=str(cdr_file.relative_to(landing)),
-        malformed_line=3,
-        result=result,
-    )
+    defects = json.loads((out / "answer_key" / "defects.json").read_text())["defects"]
+    return PipelineRun(out, out / "landing", out / "reference", defects, result)

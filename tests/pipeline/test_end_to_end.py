@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
+from decimal import Decimal
 
 import psycopg
 
@@ -29,23 +31,76 @@ def test_every_raw_table_is_loaded(pipeline_run: PipelineRun, conn: psycopg.Conn
 def test_a_malformed_line_is_named_and_the_rest_of_its_file_loads(
     pipeline_run: PipelineRun, conn: psycopg.Connection
 ):
-    where = f"{pipeline_run.malformed_file}:{pipeline_run.malformed_line}"
-    problem = f"{where}: expected 21 fields, found 3"
-    assert pipeline_run.result.raw["asterisk/cdr"].quarantined_lines == [problem]
+    defect = pipeline_run.defect("cdr_wrong_column_count")  # 20 columns instead of 21
+    problem = f"{defect['file']}:{defect['line']}: expected 21 fields, found 20"
+    assert problem in pipeline_run.result.raw["asterisk/cdr"].quarantined_lines
     assert f"quarantined {problem}" in pipeline_run.result.summary()
-    lines_in_file = len(
-        (pipeline_run.landing / pipeline_run.malformed_file).read_text().splitlines()
+    lines_in_file = sum(
+        1 for line in (pipeline_run.landing / defect["file"]).read_text().splitlines() if line
     )
+    bad_lines_in_file = sum(1 for d in pipeline_run.defects if d["file"] == defect["file"])
     loaded, quarantined = conn.execute(
         "select rows_loaded, rows_quarantined from raw._load_files where source_file = %s",
-        (pipeline_run.malformed_file,),
+        (defect["file"],),
     ).fetchone()
-    assert (loaded, quarantined) == (lines_in_file - 1, 1)
+    assert (loaded, quarantined) == (lines_in_file - bad_lines_in_file, bad_lines_in_file)
 
 
-def test_clean_exports_quarantine_nothing(pipeline_run: PipelineRun):
-    quarantined = {key: load.rows_quarantined for key, load in pipeline_run.result.raw.items()}
-    assert quarantined == {key: 0 for key in quarantined} | {"asterisk/cdr": 1}
+REASONS = {  # defect kind -> (raw table, what the quarantine reason says)
+    "cdr_wrong_column_count": ("asterisk_cdr", "expected 21 fields, found 20"),
+    "cdr_bad_timestamp": ("asterisk_cdr", "is not a valid YYYY-MM-DD HH:MM:SS timestamp"),
+    "callrail_invalid_json": ("callrail_calls", "invalid JSON"),
+    "callrail_csv_wrong_column_count": ("callrail_calls", "fields as in the header, found 3"),
+    "square_invalid_json": ("square_payments", "invalid JSON"),
+    "square_wrong_type": ("square_payments", "field 'amount_money_amount'"),
+}
+
+
+def test_every_declared_defect_is_quarantined_where_it_is_and_nothing_else(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    rejected = [d for d in pipeline_run.defects if d["expected"].startswith("reject")]
+    assert {d["kind"] for d in rejected} == set(REASONS)
+    quarantined = {
+        (table, file, line): reason
+        for table, file, line, reason in conn.execute(
+            "select raw_table, source_file, line_number, reason from raw._quarantine"
+        ).fetchall()
+    }
+    assert set(quarantined) == {(REASONS[d["kind"]][0], d["file"], d["line"]) for d in rejected}
+    for defect in rejected:
+        table, says = REASONS[defect["kind"]]
+        assert says in quarantined[(table, defect["file"], defect["line"])], defect
+
+
+def test_unknown_queue_events_are_kept(pipeline_run: PipelineRun, conn: psycopg.Connection):
+    defect = pipeline_run.defect("queue_log_unknown_event")
+    assert conn.execute(
+        "select event from raw.asterisk_queue_log where _source_file = %s and _line_number = %s",
+        (defect["file"], defect["line"]),
+    ).fetchone() == ("SPACEWARP",)
+
+
+def test_a_redelivered_copy_loads_nothing(pipeline_run: PipelineRun, conn: psycopg.Connection):
+    copy = pipeline_run.defect("duplicate_file")["file"]
+    assert conn.execute(
+        "select (select count(*) from raw.square_payments where _source_file = %(f)s), "
+        "(select count(*) from raw._load_files where source_file = %(f)s)",
+        {"f": copy},
+    ).fetchone() == (0, 0)
+
+
+def test_a_corrected_redelivery_wins_downstream(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    corrected = pipeline_run.defect("corrected_redelivery")
+    payment_id, cents = re.search(
+        r"payment (\S+) corrected to amount (\d+)", corrected["expected"]
+    ).groups()
+    assert conn.execute(
+        "select amount_usd, _source_file from staging.stg_square__payments where payment_id = %s",
+        (payment_id,),
+    ).fetchall() == [(Decimal(cents) / 100, corrected["file"])]
 
 
 def test_outcomes_per_location_match_the_answer_key(

@@ -3,9 +3,7 @@ with
 
 source as (
 
-    select distinct on (id) *
-    from {{ source('hubspot', 'contacts') }}
-    order by id asc, updated_at::timestamptz desc, _loaded_at desc, _line_number desc
+    {{ dedupe_latest(source('hubspot', 'contacts'), ['id'], 'updated_at::timestamptz') }}
 
 ),
 

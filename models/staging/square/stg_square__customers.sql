@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('square', 'customers'), ['id']) }}
+    {{ dedupe_latest(source('square', 'customers'), ['id'], 'updated_at::timestamptz') }}
 
 ),
 

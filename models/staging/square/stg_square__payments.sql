@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('square', 'payments'), ['id']) }}
+    {{ dedupe_latest(source('square', 'payments'), ['id'], 'updated_at::timestamptz') }}
 
 ),
 

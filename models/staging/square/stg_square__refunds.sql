@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('square', 'refunds'), ['id']) }}
+    {{ dedupe_latest(source('square', 'refunds'), ['id'], 'updated_at::timestamptz') }}
 
 ),
 
