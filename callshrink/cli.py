@@ -38,7 +38,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     if args.db_command == "status":
         configured = settings.configured_database_url()
         if configured:
-            print(f"warehouse: {configured} (from {settings.DATABASE_URL_VAR})")
+            print(f"warehouse: {settings.redacted(configured)} (from {settings.DATABASE_URL_VAR})")
         status = db.private_status()
         state = f"running (pid {status.pid})" if status.running else "stopped"
         print(f"private server: {state}, data in {status.pgdata}")

@@ -80,6 +80,15 @@ def dbt_schema(layer: str) -> str:
     return layer if target == "analytics" else f"{target}_{layer}"
 
 
+def redacted(url: str) -> str:
+    """The URL with its password hidden, for printing."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def with_database(url: str, dbname: str) -> str:
     """The same server URL with another database name (URLs of the postgresql:// form)."""
     parts = urlsplit(url)

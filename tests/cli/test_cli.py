@@ -95,3 +95,10 @@ def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
     assert app.returncode == 0, output
     assert "private Postgres stopped" in output
     assert "stopped" in callshrink("db", "status", env=private_env).stdout
+
+
+def test_status_names_the_configured_warehouse_without_its_password(private_env):
+    private_env["CALLSHRINK_DATABASE_URL"] = "postgresql://analyst:s3cret@db.example.com:5432/wh"
+    status = callshrink("db", "status", env=private_env).stdout
+    assert "postgresql://analyst:***@db.example.com:5432/wh" in status
+    assert "s3cret" not in status
