@@ -1,0 +1,34 @@
+"""A failing Great Expectations check stops everything downstream and names the rows."""
+
+from __future__ import annotations
+
+import psycopg
+
+from callshrink.pipeline import run_pipeline
+from callshrink.settings import DATABASE_URL_VAR, Connection
+from tests.conftest import recreate_database
+from tests.ingestion.test_loader import CDR_GOOD
+
+
+def test_a_failed_check_blocks_dbt_and_says_which_rows(
+    warehouse_url, server_url, tmp_path, monkeypatch
+):
+    url = recreate_database(server_url, "callshrink_test_blocking")
+    for name, value in {DATABASE_URL_VAR: url, **Connection.from_url(url).env()}.items():
+        monkeypatch.setenv(name, value)  # restored after the test, for the session's database
+    landing = tmp_path / "landing"
+    cdr = landing / "pbx" / "pbx_east" / "cdr" / "Master.csv"
+    cdr.parent.mkdir(parents=True)
+    # loads (disposition is text) but breaks the suite's rule on dispositions
+    cdr.write_text(CDR_GOOD + "\n" + CDR_GOOD.replace('"ANSWERED"', '"MAYBE"') + "\n")
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
+
+    result = run_pipeline(quiet=True)
+
+    assert not result.success
+    assert result.raw["asterisk/cdr"].rows_loaded == 2
+    (failed,) = result.failed_checks
+    assert failed.startswith("asterisk/cdr great_expectations:")
+    assert "disposition='MAYBE' at pbx/pbx_east/cdr/Master.csv:2" in failed
+    with psycopg.connect(url) as conn:  # dbt never ran: nothing was built downstream
+        assert conn.execute("select to_regclass('marts.calls')").fetchone() == (None,)
