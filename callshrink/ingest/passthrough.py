@@ -38,7 +38,7 @@ def line_number_sequence(table: RawTable) -> str:
     return f"{table.identifier}__line_number"
 
 
-def _copy_statement(table: RawTable) -> sql.Composed:
+def copy_statement(table: RawTable) -> sql.Composed:
     fields = [spec.column for spec in table.fields]
     text = [spec.column for spec in table.fields if spec.kind is Kind.TEXT]
     typed = [spec.column for spec in table.fields if spec.kind is not Kind.TEXT]
@@ -113,7 +113,7 @@ def copy_file(
             sequence = f"{RAW_SCHEMA}.{line_number_sequence(table)}"
             cursor.execute("select setval(%s::regclass, 1, false)", (sequence,))
             counter = _LineCounter()
-            with cursor.copy(_copy_statement(table)) as copy:
+            with cursor.copy(copy_statement(table)) as copy:
                 for chunk in _chunks(path):
                     counter.add(chunk)  # while the server parses the previous chunk
                     copy.write(chunk)

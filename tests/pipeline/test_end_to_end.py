@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import subprocess
 from decimal import Decimal
 
 import psycopg
 
+from callshrink.dbt import tool
 from callshrink.pipeline import run_pipeline
 from tests.conftest import PipelineRun, snapshot_counts
 
@@ -171,3 +174,20 @@ def test_running_again_over_the_same_files_changes_nothing(
 
 def test_no_private_server_starts_when_a_database_url_is_set(pipeline_run: PipelineRun, test_home):
     assert not (test_home / "pgdata").exists()
+
+
+def test_the_quarantine_command_lists_file_line_and_reason(pipeline_run: PipelineRun):
+    env = {**os.environ}
+    listed = subprocess.run(
+        [tool("callshrink"), "quarantine", "--table", "square_payments"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    defect = pipeline_run.defect("square_wrong_type")
+    assert (
+        f"square_payments  {defect['file']}:{defect['line']}: field 'amount_money_amount'" in listed
+    )
+    assert "asterisk_cdr" not in listed
