@@ -346,11 +346,6 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
     return build
 
 
-def typed_row(table: RawTable, line: Line, pbx_id: str | None) -> list[str | None]:
-    """The row to load for one readable line; FieldError names the first field that fails."""
-    return row_builder(table)(line, pbx_id)
-
-
 # --- loading --------------------------------------------------------------------------------
 
 

@@ -31,17 +31,13 @@ class Line(NamedTuple):  # a tuple, not a dataclass: millions are made per load
 
 
 def read_file(table: RawTable, path: Path) -> Iterator[Line]:
-    return read_file_text(table, path.read_text(encoding="utf-8", errors="replace"), path.suffix)
-
-
-def read_file_text(table: RawTable, text: str, suffix: str = "") -> Iterator[Line]:
-    """The lines of a file's text (suffix: the file's extension, which tells CSV from JSON)."""
+    text = path.read_text(encoding="utf-8", errors="replace")
     if table.format is Format.ASTERISK_CDR:
         return _read_cdr(text)
     if table.format is Format.ASTERISK_QUEUE_LOG:
         return _read_queue_log(text)
     if table.format is Format.CALLRAIL:
-        if suffix.lower() == ".csv":
+        if path.suffix.lower() == ".csv":
             return _read_csv_with_header(text)
         if _is_single_document(text):
             return _read_callrail_page(text)
