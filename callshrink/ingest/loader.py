@@ -171,6 +171,7 @@ def start_load(
 
 
 def finish_load(conn: psycopg.Connection, load_id: uuid.UUID) -> None:
+    """Mark the load finished (each raw asset of a run does; the last one's time stays)."""
     with conn.transaction():
         conn.execute(
             f"update {RAW_SCHEMA}._loads set finished_at = now() where load_id = %s", (load_id,)
@@ -311,7 +312,7 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
     """
     fields = table.fields
     offset = 1 if table.has_pbx_id else 0
-    positional = isinstance(fields[0].path[0], int)
+    positional = table.positional
     checks = [
         (index, spec, _fast_check(spec))
         for index, spec in enumerate(fields)
@@ -334,7 +335,7 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
                 continue
             try:
                 values[index] = check(value)
-            except (ValueError, InvalidOperation):
+            except (ValueError, TypeError, InvalidOperation):
                 values[index] = _typed(spec, value)  # raises FieldError, with the reason
         if not positional:
             values = [v if v is None or isinstance(v, str) else _as_text(v) for v in values]

@@ -77,8 +77,13 @@ class RawTable:
         return self.format in (Format.CALLRAIL, Format.JSONL)
 
     @property
-    def has_pbx_id(self) -> bool:
+    def positional(self) -> bool:
+        """Fields are located by position in a delimited line (not by keys in JSON)."""
         return self.format in (Format.ASTERISK_CDR, Format.ASTERISK_QUEUE_LOG)
+
+    @property
+    def has_pbx_id(self) -> bool:
+        return self.positional  # the PBX files live in pbx/<pbx_id>/
 
     @property
     def columns(self) -> list[str]:

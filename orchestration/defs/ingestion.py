@@ -5,7 +5,7 @@ import uuid
 import dagster as dg
 
 from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
-from callshrink.ingest.loader import start_load
+from callshrink.ingest.loader import finish_load, start_load
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
 
@@ -32,6 +32,7 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
             ensure_raw_schema(conn)
             start_load(conn, folder, load_id)
             result = load_table(conn, table, folder, load_id, log=context.log.warning)
+            finish_load(conn, load_id)
         meta = result.metadata()
         context.log.info(
             f"{table.identifier}: {meta['rows_loaded']} rows loaded, "

@@ -16,6 +16,17 @@ from callshrink.pipeline import run_pipeline
 from tests.conftest import PipelineRun, snapshot_counts
 
 
+def test_the_run_is_recorded_as_a_finished_load(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+):
+    started, finished, landing = conn.execute(
+        "select started_at, finished_at, landing_dir from raw._loads where load_id = %s",
+        (pipeline_run.result.run_id,),
+    ).fetchone()
+    assert started <= finished
+    assert landing == str(pipeline_run.landing)
+
+
 def test_every_raw_table_is_loaded(pipeline_run: PipelineRun, conn: psycopg.Connection):
     counts = snapshot_counts(conn)
     for table in (
