@@ -71,6 +71,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from callshrink.pipeline import run_pipeline
 
     _use_folders(args.landing, args.reference)
+    for name, folder in (
+        ("landing", settings.landing_dir()),
+        ("reference", settings.reference_dir()),
+    ):
+        if not folder.is_dir():
+            raise SystemExit(f"callshrink run: the {name} folder {folder} does not exist")
     db.activate()
     return 0 if run_pipeline(quiet=args.quiet).success else 1
 

@@ -102,3 +102,12 @@ def test_status_names_the_configured_warehouse_without_its_password(private_env)
     status = callshrink("db", "status", env=private_env).stdout
     assert "postgresql://analyst:***@db.example.com:5432/wh" in status
     assert "s3cret" not in status
+
+
+def test_run_says_plainly_when_the_landing_folder_is_missing(private_env, tmp_path):
+    result = callshrink("run", "--landing", str(tmp_path / "nowhere"), env=private_env)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"callshrink run: the landing folder {tmp_path / 'nowhere'} does not exist"
+    )
+    assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
