@@ -103,6 +103,13 @@ keypress to voicemail, ring-no-answer, transfers and escalations, spam, callback
 per tracking number. Answered would-buy callers pay in Square (or win a HubSpot deal) hours to
 days later at that location; unrecovered missed callers never buy; walk-ins pay without calls.
 Money is integer cents throughout.
+
+Scale: the generator works one UTC day at a time and the answer key is computed as the
+generator goes (:class:`.answer_key.AnswerKey`): it keeps 8 days of calls for the recovery and
+repeat look-ahead and 36 days of answered inbound calls for attribution (30 days plus refunds),
+so peak memory stops growing after about five weeks (the year preset runs in about the memory
+of five weeks). calls.csv rows wait in ``answer_key/.calls_parts/`` until their attributed
+revenue is final; that folder is removed at the end.
 """
 
 from __future__ import annotations

@@ -87,64 +87,6 @@ def latest_before(
     return np.where(ok, hit, -1)
 
 
-class Truth:
-    """Derived per-call flags over the whole period."""
-
-    def __init__(self, ctx: sim.Context, calls: Table) -> None:
-        self.ctx = ctx
-        self.calls = calls
-        self.base = ctx.t0 - 40 * sim.DAY
-        out, inbound = calls["outcome"], calls["direction"] == 0
-        self.inbound = inbound
-        real = calls["phone"] > 0
-        self.answered_in = inbound & (out == sim.ANSWERED)
-        self.answered_any = (out == sim.ANSWERED) & ~calls["spam"] & real
-        self.opportunity = inbound & np.isin(out, OPPORTUNITY)
-        self.recovered_by = self._recovered()
-        self.new_caller = self._new_caller()
-        self.attributed_cents = np.zeros(len(calls), dtype=np.int64)
-        self.repeat = {name: self._repeat(w) for name, w in REPEAT_WINDOWS.items()}
-
-    def _recovered(self) -> np.ndarray:
-        c = self.calls
-        src = np.flatnonzero(self.opportunity)
-        dst = np.flatnonzero(self.answered_any)
-        hit = next_after(
-            c["phone"][src],
-            c["t"][src],
-            c["phone"][dst],
-            c["t"][dst],
-            sim.RECOVERY_WINDOW,
-            self.base,
-        )
-        out = np.full(len(c), -1, dtype=np.int64)
-        out[src] = np.where(hit >= 0, dst[np.maximum(hit, 0)], -1)
-        return out
-
-    def _new_caller(self) -> np.ndarray:
-        """First inbound call of a number at a location in the data set."""
-        c = self.calls
-        inbound = np.flatnonzero(self.inbound & (c["phone"] > 0))
-        key = c["phone"][inbound] * 1024 + c["loc"][inbound]
-        order = np.lexsort((c["key"][inbound], c["t"][inbound], key))
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = key[order][1:] != key[order][:-1]
-        out = np.zeros(len(c), dtype=bool)
-        out[inbound[order[first]]] = True
-        return out
-
-    def _repeat(self, window: int) -> np.ndarray:
-        c = self.calls
-        src = np.flatnonzero(self.answered_in)
-        dst = np.flatnonzero(self.inbound & ~c["spam"] & (c["phone"] > 0))
-        hit = next_after(
-            c["phone"][src], c["t"][src], c["phone"][dst], c["t"][dst], window, self.base
-        )
-        out = np.zeros(len(c), dtype=bool)
-        out[src] = hit >= 0
-        return out
-
-
 def _local_dates(ctx: sim.Context, loc: np.ndarray, t: np.ndarray) -> np.ndarray:
     known = loc >= 0
     wall = t.copy()
@@ -161,110 +103,611 @@ RULES = (
 )
 
 
-class Attribution:
-    """Applies METRICS.md's attribution rule to every payment, refund and deal."""
+# How long a day's calls must stay in memory before their answer-key values are final:
+# recovery looks 24 h ahead and repeat contacts 7 days, so day d's flags are final once step
+# d + 7 is simulated; a payment up to 30 days after a call is attributed to it and its refund
+# follows less than REFUND_DELAY_DAYS later, so day d's attributed revenue is final once the
+# money of step d + 35 is attributed.
+FLAG_LAG = 7
+REFUND_DELAY_DAYS = 5  # commerce: refund_delay < 5 days
+ATTRIBUTION_LAG = 30 + REFUND_DELAY_DAYS
+PAYMENT_MEMORY = REFUND_DELAY_DAYS + 1
+LOST_CATEGORIES = ("missed_opportunity", "after_hours", "short_abandon")
+# Per-location counters behind summary.json.
+STATS = (
+    "inbound",
+    "outbound",
+    "opportunities",
+    "recovered",
+    "answered_in",
+    "repeat_24h",
+    "repeat_7d",
+    "transfers",
+    "escalations",
+    "q_answered",
+    "q_abandoned",
+    "q_wait",
+    "q_within",
+    "q_late_abandoned",
+    "q_transfers",
+    "q_escalations",
+)
+_S = {name: i for i, name in enumerate(STATS)}
 
-    def __init__(self, truth: Truth, log: MoneyLog) -> None:
-        self.truth = truth
-        self.log = log
-        m = self.m = log.arrays()
-        c = truth.calls
+
+def _member(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    if not len(sorted_keys):
+        return np.zeros(len(keys), dtype=bool)
+    pos = np.minimum(np.searchsorted(sorted_keys, keys), len(sorted_keys) - 1)
+    return sorted_keys[pos] == keys
+
+
+class SortedKeys:
+    """A growing set of int64 keys without Python objects: a large sorted array and a small
+    recent one, merged when the recent one grows (8 bytes a key)."""
+
+    def __init__(self) -> None:
+        self.main = np.zeros(0, dtype=np.int64)
+        self.recent = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.main) + len(self.recent)
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        return _member(self.main, keys) | _member(self.recent, keys)
+
+    def add(self, keys: np.ndarray) -> None:
+        """Add keys none of which is in the set yet."""
+        self.recent = np.sort(np.concatenate((self.recent, keys)))
+        if len(self.recent) > 100_000 + len(self.main) // 4:
+            self.main = np.sort(np.concatenate((self.main, self.recent)))
+            self.recent = np.zeros(0, dtype=np.int64)
+
+
+class AnswerKey:
+    """Writes ``answer_key/`` while the generator runs, in memory bounded by the windows of
+    the truth rules rather than by the number of days.
+
+    The generator hands over each step's calls (:meth:`add_calls`, in (t, key) order, steps in
+    order, so the concatenation is calls.csv's order), the intents converted into purchases
+    (:meth:`add_converted`) and, through :class:`MoneyLog`, the step's money records; then
+    calls :meth:`end_step`. Carried between steps are only: the calls of the last
+    ``FLAG_LAG`` + 1 days (for recovery and repeat look-ahead), the answered inbound calls of
+    the last ``ATTRIBUTION_LAG`` + 1 days with their attributed cents, the call each payment
+    of the last ``PAYMENT_MEMORY`` days was attributed to, one step of money records, the
+    converted intents of those days, the set of (number, location) pairs seen (for
+    is_new_caller) and the aggregates. calls.csv rows are rendered once a day's flags are
+    final (into a day file under ``.calls_parts``) and appended, with the attributed revenue
+    as their last column, once that is final too.
+    """
+
+    def __init__(self, out: Path, ctx: sim.Context, money: MoneyLog, seed: int) -> None:
+        out.mkdir(parents=True, exist_ok=True)
+        self.out = out
+        self.ctx = ctx
+        self.money = money
+        self.seed = seed
+        self.base = ctx.t0 - 40 * sim.DAY
+        self.loc_ids = [loc.location_id for loc in ctx.locs]
+        n = len(ctx.locs)
+        self.stats = np.zeros((n, len(STATS)), dtype=np.int64)
+        self.outcomes = np.zeros((n, len(sim.OUTCOME_NAMES)), dtype=np.int64)
+        self.recovery_seconds = np.zeros((n, sim.RECOVERY_WINDOW + 1), dtype=np.int64)
+        self.lost_intents = np.zeros((n, len(LOST_CATEGORIES)), dtype=np.int64)
+        self.lost_cents = np.zeros((n, len(LOST_CATEGORIES)), dtype=np.int64)
+        # revenue cents by [location (n = unknown), attributed only, kind]
+        self.revenue = np.zeros((n + 1, 2, 3), dtype=np.int64)
+        self.cells_total: Cells = defaultdict(lambda: [0, 0, 0])
+        self.cells_attributed: Cells = defaultdict(lambda: [0, 0, 0])
+        self.seen_callers = SortedKeys()
+        self.window: list[tuple[int, int, Table]] = []  # (step, first row, calls)
+        self.next_row = 0
+        self.candidates: dict[int, Table] = {}  # step -> its answered inbound calls
+        self.converted: dict[int, list[np.ndarray]] = {}
+        self.payment_call: dict[int, int] = {}  # payment seq -> row of its attributed call
+        self.payment_steps: dict[int, list[int]] = {}
+        self.money_pending: list[tuple[int, dict[str, np.ndarray]]] = []
+        self.parts: dict[int, tuple[int, int]] = {}  # step -> (first row, rows) rendered
+        self.parts_dir = out / ".calls_parts"
+        self.parts_dir.mkdir(exist_ok=True)
+        self.calls_fh = (out / "calls.csv").open("w", newline="", encoding="utf-8")
+        csv.writer(self.calls_fh, lineterminator="\n").writerow(CALL_HEADER)
+        self.attr_fh = (out / "attributions.csv").open("w", newline="", encoding="utf-8")
+        self.attr_writer = csv.writer(self.attr_fh, lineterminator="\n")
+        self.attr_writer.writerow(ATTRIBUTION_HEADER)
+        self.max_carried = 0  # most call rows held between steps (window + candidates)
+
+    # -- input ------------------------------------------------------------------------------
+    def add_calls(self, step: int, calls: Table) -> None:
+        """The calls of ``step`` in (t, key) order, with CALL_KEY_COLUMNS, uid_ctr, cr_ctr."""
+        self.window.append((step, self.next_row, calls))
+        inbound = calls["direction"] == 0
+        idx = np.flatnonzero(inbound & (calls["outcome"] == sim.ANSWERED) & (calls["phone"] > 0))
+        self.candidates[step] = Table(
+            {
+                "phone": calls["phone"][idx],
+                "loc": calls["loc"][idx],
+                "t": calls["t"][idx],
+                "key": calls["key"][idx],
+                "row": self.next_row + idx,
+                "cr": calls["cr_ctr"][idx],
+                "uid": calls["uid_ctr"][idx],
+                "cents": np.zeros(len(idx), dtype=np.int64),
+            }
+        )
+        self.next_row += len(calls)
+
+    def add_converted(self, step: int, intents: np.ndarray) -> None:
+        self.converted.setdefault(step, []).append(intents)
+
+    def end_step(self, step: int) -> None:
+        """After the calls and money of ``step``: attribute the money of the step before (all
+        calls before it are known now), finish what can no longer change."""
+        self._attribute_pending()
+        self.money_pending.append((step, self.money.take()))
+        while self.window and self.window[0][0] <= step - FLAG_LAG:
+            self._finish_flags()
+        self._finish_attributed(step - 1 - ATTRIBUTION_LAG)
+        carried = sum(len(w[2]) for w in self.window)
+        carried += sum(len(c) for c in self.candidates.values())
+        self.max_carried = max(self.max_carried, carried)
+
+    def close(self) -> list[str]:
+        self._attribute_pending()
+        while self.window:
+            self._finish_flags()
+        self._finish_attributed(None)
+        self.calls_fh.close()
+        self.attr_fh.close()
+        self.parts_dir.rmdir()
+        files = ["calls.csv", "attributions.csv", "lost_revenue.csv"]
+        files.append(self._outcomes())
+        files.extend(self._revenue_files())
+        lost = self._lost()
+        files.append(self._summary(lost))
+        return sorted(files)
+
+    # -- attribution ------------------------------------------------------------------------
+    def _attribute_pending(self) -> None:
+        for mstep, m in self.money_pending:
+            self._attribute(mstep, m)
+        self.money_pending.clear()
+
+    def _attribute(self, mstep: int, m: dict[str, np.ndarray]) -> None:
+        for old in [s for s in self.payment_steps if s < mstep - PAYMENT_MEMORY]:
+            for seq in self.payment_steps.pop(old):
+                self.payment_call.pop(seq, None)
         n = len(m["kind"])
-        self.call_index = np.full(n, -1, dtype=np.int64)
-        self.rule = np.zeros(n, dtype=np.int8)
-        self.revenue = m["status"] == 0  # COMPLETED payments and refunds, closedwon deals
-        ans = np.flatnonzero(truth.answered_in & (c["phone"] > 0))
+        if not n:
+            return
+        c = Candidates(list(self.candidates.values()))
         kind, phone, t, loc = m["kind"], m["phone"], m["t"], m["loc"]
-        base = truth.base
-        pay = np.flatnonzero((kind == PAYMENT) & (phone > 0))
-        if len(pay):
-            hit = latest_before(
-                phone[pay] * 1024 + loc[pay],
-                t[pay],
-                c["phone"][ans] * 1024 + c["loc"][ans],
-                c["t"][ans],
-                ATTRIBUTION_WINDOW,
-                base,
+        pos = np.full(n, -1, dtype=np.int64)  # index into candidates of the attributed call
+        rule = np.zeros(n, dtype=np.int8)
+        if len(c.t):
+            pay = np.flatnonzero((kind == PAYMENT) & (phone > 0))
+            if len(pay):
+                hit = latest_before(
+                    phone[pay] * 1024 + loc[pay],
+                    t[pay],
+                    c.phone * 1024 + c.loc,
+                    c.t,
+                    ATTRIBUTION_WINDOW,
+                    self.base,
+                )
+                pos[pay[hit >= 0]], rule[pay[hit >= 0]] = hit[hit >= 0], 1
+            deal = np.flatnonzero((kind == DEAL) & (phone > 0))
+            if len(deal):
+                hit = latest_before(
+                    phone[deal], t[deal], c.phone, c.t, ATTRIBUTION_WINDOW, self.base
+                )
+                pos[deal[hit >= 0]], rule[deal[hit >= 0]] = hit[hit >= 0], 2
+        paid = np.flatnonzero((kind == PAYMENT) & (pos >= 0))
+        rows = c.row[pos[paid]].tolist()
+        seqs = m["seq"][paid].tolist()
+        self.payment_call.update(zip(seqs, rows, strict=True))
+        self.payment_steps.setdefault(mstep, []).extend(seqs)
+        for i in np.flatnonzero(kind == REFUND).tolist():
+            row = self.payment_call.get(int(m["pay_seq"][i]), -1)
+            if row >= 0:
+                pos[i] = int(np.searchsorted(c.row, row))
+                rule[i] = 3
+        revenue = np.flatnonzero(m["status"] == 0)
+        sign = np.where(kind == REFUND, -1, 1)
+        hit = revenue[pos[revenue] >= 0]
+        c.add_cents(pos[hit], (sign * m["amount"])[hit])
+        info = {k: c.gather(pos, k) for k in ("loc", "key", "cr", "uid", "t")}
+        for lo in range(0, len(revenue), 50_000):
+            self.attr_writer.writerows(
+                self._attribution_rows(m, pos, info, rule, revenue[lo : lo + 50_000])
             )
-            self._set(pay, hit, ans, 1)
-        deal = np.flatnonzero((kind == DEAL) & (phone > 0))
-        if len(deal):
-            hit = latest_before(
-                phone[deal], t[deal], c["phone"][ans], c["t"][ans], ATTRIBUTION_WINDOW, base
+
+    def _attribution_rows(
+        self,
+        m: dict[str, np.ndarray],
+        pos: np.ndarray,
+        info: dict[str, np.ndarray],
+        rule: np.ndarray,
+        idx: np.ndarray,
+    ) -> list[list[str]]:
+        """attributions.csv rows of the money records ``idx``; ``info`` holds their attributed
+        call's columns (-1 if none)."""
+        loc_ids = self.loc_ids
+        call = pos[idx]
+        attributed = call >= 0
+        call_loc = info["loc"][idx]
+        loc = np.where(m["loc"][idx] >= 0, m["loc"][idx], call_loc)
+        kinds = m["kind"][idx]
+        amounts = m["amount"][idx]
+        slot = np.where(loc >= 0, loc, len(loc_ids))
+        np.add.at(self.revenue, (slot, 0, kinds), amounts)
+        np.add.at(self.revenue, (slot[attributed], 1, kinds[attributed]), amounts[attributed])
+        dates = _local_dates(self.ctx, loc, m["t"][idx]).tolist()
+        cols = {k: m[k][idx].tolist() for k in ("seq", "pay_seq", "step", "line")}
+        call_list, loc_list = call.tolist(), loc.tolist()
+        c = {k: v[idx].tolist() for k, v in info.items()}
+        kinds_l, amounts_l, rules = kinds.tolist(), amounts.tolist(), rule[idx].tolist()
+        log = self.money
+        rows = []
+        for k, ci in enumerate(call_list):
+            kind, amount = kinds_l[k], amounts_l[k]
+            lid = loc_ids[loc_list[k]] if loc_list[k] >= 0 else "unknown"
+            cell = (lid, dates[k])
+            self.cells_total[cell][kind] += amount
+            cr_id, linked, call_key, call_loc_id = "", "", "", ""
+            if ci >= 0:
+                self.cells_attributed[cell][kind] += amount
+                cr, uid = c["cr"][k], c["uid"][k]
+                cr_id = callrail.call_id(self.seed, cr) if cr > 0 else ""
+                linked = f"{c['t'][k]}.{uid}" if uid >= 0 else ""
+                call_key, call_loc_id = str(c["key"][k]), loc_ids[c["loc"][k]]
+            rows.append(
+                [
+                    KIND_NAMES[kind],
+                    log.record_id(kind, cols["seq"][k], cols["pay_seq"][k]),
+                    log.file(kind, cols["step"][k]),
+                    str(cols["line"][k]),
+                    lid,
+                    dates[k],
+                    usd(amount),
+                    call_key,
+                    cr_id,
+                    linked,
+                    call_loc_id,
+                    RULES[rules[k]],
+                ]
             )
-            self._set(deal, hit, ans, 2)
-        payments = np.flatnonzero(kind == PAYMENT)
-        refunds = np.flatnonzero(kind == REFUND)
-        if len(refunds) and len(payments):
-            by_seq = np.full(int(m["seq"][payments].max()) + 1, -1, dtype=np.int64)
-            by_seq[m["seq"][payments]] = payments
-            source = by_seq[m["pay_seq"][refunds]]
-            linked = np.where(source >= 0, self.call_index[np.maximum(source, 0)], -1)
-            self.call_index[refunds] = linked
-            self.rule[refunds[linked >= 0]] = 3
+        return rows
 
-    def _set(self, rows: np.ndarray, hit: np.ndarray, ans: np.ndarray, rule: int) -> None:
-        ok = hit >= 0
-        self.call_index[rows[ok]] = ans[hit[ok]]
-        self.rule[rows[ok]] = rule
+    # -- per-call flags ---------------------------------------------------------------------
+    def _finish_flags(self) -> None:
+        """Flag, count and render the oldest day of the window (its look-ahead is complete)."""
+        step, row0, day = self.window[0]
+        c = Table.concat([w[2] for w in self.window])
+        n, base = len(day), self.base
+        inbound, real, out = c["direction"] == 0, c["phone"] > 0, c["outcome"]
+        answered_any = (out == sim.ANSWERED) & ~c["spam"] & real
+        inb = inbound[:n]
+        loc = day["loc"].astype(np.int64)
+        opportunity = inb & np.isin(day["outcome"], OPPORTUNITY)
+        src = np.flatnonzero(opportunity)
+        dst = np.flatnonzero(answered_any)
+        hit = next_after(
+            c["phone"][src], c["t"][src], c["phone"][dst], c["t"][dst], sim.RECOVERY_WINDOW, base
+        )
+        rec_key = np.full(n, -1, dtype=np.int64)
+        found = hit >= 0
+        rec_src, rec_dst = src[found], dst[hit[found]]
+        rec_key[rec_src] = c["key"][rec_dst]
+        np.add.at(self.recovery_seconds, (loc[rec_src], c["t"][rec_dst] - c["t"][rec_src]), 1)
+        answered_in = inb & (day["outcome"] == sim.ANSWERED)
+        src = np.flatnonzero(answered_in)
+        dst = np.flatnonzero(inbound & ~c["spam"] & real)
+        repeat = {}
+        for name, window in REPEAT_WINDOWS.items():
+            flag = np.zeros(n, dtype=bool)
+            flag[src] = (
+                next_after(c["phone"][src], c["t"][src], c["phone"][dst], c["t"][dst], window, base)
+                >= 0
+            )
+            repeat[name] = flag
+        new = self._new_callers(day, inb)
+        self._count(day, loc, inb, opportunity, rec_key, answered_in, repeat)
+        self._lost_intents(step, day, loc, inb)
+        path = self.parts_dir / f"{step}.csv"
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            for lo in range(0, n, 50_000):
+                w.writerows(
+                    _call_rows(
+                        self.ctx,
+                        day,
+                        slice(lo, lo + 50_000),
+                        opportunity,
+                        rec_key,
+                        repeat,
+                        new,
+                        self.seed,
+                    )
+                )
+        self.parts[step] = (row0, n)
+        self.window.pop(0)
+        for old in [s for s in self.converted if s <= step]:
+            del self.converted[old]
+
+    def _new_callers(self, day: Table, inb: np.ndarray) -> np.ndarray:
+        """First inbound call of a number at a location in the data set (earliest t, then
+        key: the day is in that order)."""
+        idx = np.flatnonzero(inb & (day["phone"] > 0))
+        key = day["phone"][idx] * 1024 + day["loc"][idx]
+        uniq, first = np.unique(key, return_index=True)
+        unseen = ~self.seen_callers.contains(uniq)
+        self.seen_callers.add(uniq[unseen])
+        new = np.zeros(len(day), dtype=bool)
+        new[idx[first[unseen]]] = True
+        return new
+
+    def _count(
+        self,
+        day: Table,
+        loc: np.ndarray,
+        inb: np.ndarray,
+        opportunity: np.ndarray,
+        rec_key: np.ndarray,
+        answered_in: np.ndarray,
+        repeat: dict[str, np.ndarray],
+    ) -> None:
+        n_loc = len(self.loc_ids)
+        out = day["outcome"].astype(np.int64)
+        xfer = day["xfer"]
+        wait = day["wait"].astype(np.int64)
+        np.add.at(self.outcomes, (loc[inb], out[inb]), 1)
+        queue = inb & self.ctx.has_pbx[loc]
+        q_ans = queue & (out == sim.ANSWERED)
+        q_ab = queue & (out == sim.ABANDONED)
+        masks = {
+            "inbound": inb,
+            "outbound": ~inb,
+            "opportunities": opportunity,
+            "recovered": opportunity & (rec_key >= 0),
+            "answered_in": answered_in,
+            "repeat_24h": repeat["24h"],
+            "repeat_7d": repeat["7d"],
+            "transfers": inb & (xfer > 0) & (out == sim.ANSWERED),
+            "escalations": inb & (xfer == sim.XFER_ESCALATION),
+            "q_answered": q_ans,
+            "q_abandoned": q_ab,
+            "q_within": q_ans & (wait <= SERVICE_LEVEL_SECONDS),
+            "q_late_abandoned": q_ab & (wait > SERVICE_LEVEL_SECONDS),
+            "q_transfers": q_ans & (xfer > 0),
+            "q_escalations": q_ans & (xfer == sim.XFER_ESCALATION),
+        }
+        for name, mask in masks.items():
+            self.stats[:, _S[name]] += np.bincount(loc[mask], minlength=n_loc)
+        np.add.at(self.stats[:, _S["q_wait"]], loc[q_ans], wait[q_ans])
+
+    def _lost_intents(self, step: int, day: Table, loc: np.ndarray, inb: np.ndarray) -> None:
+        """Would-buy intents headed by a call of this day whose first call was not answered
+        and that never turned into a purchase (conversions happen within 24 h of the head)."""
+        out = day["outcome"]
+        head = (day["intent"] == day["key"]) & inb & day["would_buy"] & ~day["spam"]
+        head &= np.isin(out, (*OPPORTUNITY, sim.SHORT_ABANDON, sim.AFTER_HOURS))
+        parts = [a for lists in self.converted.values() for a in lists]
+        converted = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        lost = head & ~np.isin(day["key"], converted)
+        category = np.where(
+            out == sim.AFTER_HOURS, 1, np.where(out == sim.SHORT_ABANDON, 2, 0)
+        ).astype(np.int64)
+        np.add.at(self.lost_intents, (loc[lost], category[lost]), 1)
+        np.add.at(self.lost_cents, (loc[lost], category[lost]), day["ticket"][lost])
+
+    # -- attributed revenue per call --------------------------------------------------------
+    def _finish_attributed(self, last: int | None) -> None:
+        """Append to calls.csv the rendered days up to ``last`` (all if None), whose
+        attributed revenue is final, and forget their candidate calls."""
+        for step in sorted(self.parts):
+            if last is not None and step > last:
+                break
+            row0, n = self.parts.pop(step)
+            c = self.candidates.get(step)
+            cents = np.zeros(n, dtype=np.int64)
+            if c is not None:
+                cents[c["row"] - row0] = c["cents"]
+            suffix = [",0.00\n"] * n
+            for i in np.flatnonzero(cents).tolist():
+                suffix[i] = f",{usd(int(cents[i]))}\n"
+            path = self.parts_dir / f"{step}.csv"
+            lines = path.read_text(encoding="utf-8").split("\n")
+            if len(lines) != n + 1:
+                raise RuntimeError(f"{path}: {len(lines) - 1} rows rendered, {n} expected")
+            self.calls_fh.write(
+                "".join([line + end for line, end in zip(lines[:-1], suffix, strict=True)])
+            )
+            path.unlink()
+        for step in [s for s in self.candidates if last is None or s <= last]:
+            del self.candidates[step]
+
+    # -- files from the aggregates ----------------------------------------------------------
+    def _outcomes(self) -> str:
+        rows = [
+            [lid, name, str(self.outcomes[li, oi])]
+            for li, lid in enumerate(self.loc_ids)
+            for oi, name in enumerate(sim.OUTCOME_NAMES)
+        ]
+        _write_csv(self.out / "outcomes_by_location.csv", ["location_id", "outcome", "calls"], rows)
+        return "outcomes_by_location.csv"
+
+    def _revenue_files(self) -> list[str]:
+        header = ["location_id", "date", "payments_usd", "refunds_usd", "deals_usd"]
+        for name, table in (
+            ("revenue_by_location_day.csv", self.cells_total),
+            ("attributed_revenue_by_location_day.csv", self.cells_attributed),
+        ):
+            _write_csv(
+                self.out / name,
+                header,
+                [
+                    [lid, day, usd(v[0]), usd(v[1]), usd(v[2])]
+                    for (lid, day), v in sorted(table.items())
+                ],
+            )
+        return ["revenue_by_location_day.csv", "attributed_revenue_by_location_day.csv"]
+
+    def _lost(self) -> dict[str, dict[str, int]]:
+        result: dict[str, dict[str, int]] = {}
+        rows = []
+        for li, lid in enumerate(self.loc_ids):
+            result[lid] = {}
+            for ci, cat in enumerate(LOST_CATEGORIES):
+                cents = int(self.lost_cents[li, ci])
+                result[lid][cat] = cents
+                rows.append([lid, cat, str(int(self.lost_intents[li, ci])), usd(cents)])
+        _write_csv(
+            self.out / "lost_revenue.csv",
+            ["location_id", "category", "lost_intents", "lost_usd"],
+            rows,
+        )
+        return result
+
+    def _summary(self, lost: dict[str, dict[str, int]]) -> str:
+        ctx = self.ctx
+        per: dict[str, dict] = {}
+        for li, lid in enumerate(self.loc_ids):
+            per[lid] = self._scope(
+                self.stats[li],
+                self.outcomes[li],
+                self.recovery_seconds[li],
+                self.revenue[li],
+                lost[lid],
+            )
+        per["total"] = self._scope(
+            self.stats.sum(axis=0),
+            self.outcomes.sum(axis=0),
+            self.recovery_seconds.sum(axis=0),
+            self.revenue.sum(axis=0),
+            {k: sum(v[k] for v in lost.values()) for k in LOST_CATEGORIES},
+        )
+        doc = {
+            "period": {
+                "start": ctx.start.isoformat(),
+                "days": ctx.days,
+                "note": "calls are simulated for local days start..start+days-1",
+            },
+            "definitions": {
+                "answer_rate": "answered / (answered + voicemail + abandoned + missed)",
+                "recovery_window_hours": 24,
+                "attribution_window_days": 30,
+                "short_abandon_seconds": sim.SHORT_ABANDON_SECONDS,
+            },
+            "locations": {k: v for k, v in per.items() if k != "total"},
+            "total": per["total"],
+        }
+        (self.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return "summary.json"
+
+    @staticmethod
+    def _scope(
+        stats: np.ndarray,
+        outcomes: np.ndarray,
+        recovery_seconds: np.ndarray,
+        revenue: np.ndarray,
+        lost_scope: dict[str, int],
+    ) -> dict:
+        s = {name: int(stats[i]) for i, name in enumerate(STATS)}
+        counts = {n: int(outcomes[i]) for i, n in enumerate(sim.OUTCOME_NAMES)}
+        denom = sum(counts[k] for k in ("answered", "voicemail", "abandoned", "missed"))
+        rev = {name: int(revenue[0, i]) for i, name in enumerate(("payments", "refunds", "deals"))}
+        att = {name: int(revenue[1, i]) for i, name in enumerate(("payments", "refunds", "deals"))}
+        n_ans, n_ab = s["q_answered"], s["q_abandoned"]
+        return {
+            "inbound_calls": s["inbound"],
+            "outbound_calls": s["outbound"],
+            "outcomes": counts,
+            "answered": counts["answered"],
+            "answer_rate": round(counts["answered"] / denom, 6) if denom else None,
+            "missed_opportunities": s["opportunities"],
+            "recovered_missed_opportunities": s["recovered"],
+            "median_minutes_to_recovery": _median_minutes(recovery_seconds),
+            "answered_inbound": s["answered_in"],
+            "repeat_contacts_24h": s["repeat_24h"],
+            "repeat_contacts_7d": s["repeat_7d"],
+            "transfers": s["transfers"],
+            "escalations": s["escalations"],
+            "queue": {
+                "answered": n_ans,
+                "abandoned": n_ab,
+                "average_speed_of_answer_seconds": round(float(np.float64(s["q_wait"]) / n_ans), 3)
+                if n_ans
+                else None,
+                "service_level_20s": _ratio(s["q_within"], n_ans + s["q_late_abandoned"]),
+                "abandonment_rate": _ratio(n_ab, n_ans + n_ab),
+                "transfer_rate": _ratio(s["q_transfers"], n_ans),
+                "escalation_rate": _ratio(s["q_escalations"], n_ans),
+            },
+            "revenue": {
+                "payments_usd": usd(rev["payments"]),
+                "refunds_usd": usd(rev["refunds"]),
+                "deals_usd": usd(rev["deals"]),
+                "net_usd": usd(rev["payments"] - rev["refunds"] + rev["deals"]),
+            },
+            "attributed_revenue": {
+                "payments_usd": usd(att["payments"]),
+                "refunds_usd": usd(att["refunds"]),
+                "deals_usd": usd(att["deals"]),
+                "net_usd": usd(att["payments"] - att["refunds"] + att["deals"]),
+            },
+            "true_lost_revenue": {k: usd(v) for k, v in lost_scope.items()},
+        }
 
 
-def _attributed_per_call(truth: Truth, attr: Attribution) -> np.ndarray:
-    """Net revenue (payments - refunds + deals, cents) attributed to each call."""
-    out = np.zeros(len(truth.calls), dtype=np.int64)
-    hit = attr.revenue & (attr.call_index >= 0)
-    sign = np.where(attr.m["kind"] == REFUND, -1, 1)
-    np.add.at(out, attr.call_index[hit], (sign * attr.m["amount"])[hit])
-    return out
+def _median_minutes(seconds: np.ndarray) -> float | None:
+    """np.median of the recovery times in minutes, from their histogram by second."""
+    n = int(seconds.sum())
+    if not n:
+        return None
+    cum = np.cumsum(seconds)
+    middle = [n // 2 + 1] if n % 2 else [n // 2, n // 2 + 1]  # 1-based ranks
+    values = np.searchsorted(cum, middle).astype(np.int64)
+    return round(float(np.mean(values / 60.0)), 2)
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(header)
-        w.writerows(rows)
+class Candidates:
+    """The answered inbound calls of several days seen as one: the columns the attribution
+    search needs are concatenated, the others are gathered by position when needed."""
 
+    def __init__(self, days: list[Table]) -> None:
+        self.days = days
+        sizes = np.array([len(d) for d in days], dtype=np.int64)
+        self.ends = np.cumsum(sizes)
+        self.starts = self.ends - sizes
 
-def write(
-    out: Path, ctx: sim.Context, calls: Table, money: MoneyLog, converted: np.ndarray, seed: int
-) -> list[str]:
-    out.mkdir(parents=True, exist_ok=True)
-    truth = Truth(ctx, calls)
-    attr = Attribution(truth, money)
-    loc_ids = [loc.location_id for loc in ctx.locs]
-    files = []
-    files.append(_outcomes(out, truth, loc_ids))
-    files.extend(_revenue(out, ctx, truth, attr, loc_ids, seed))
-    lost = _lost(out, truth, converted, loc_ids)
-    files.append("lost_revenue.csv")
-    truth.attributed_cents = _attributed_per_call(truth, attr)
-    files.append(_calls_csv(out, ctx, truth, seed))
-    files.append(_summary(out, ctx, truth, attr, lost, loc_ids))
-    return sorted(files)
+        def col(name: str) -> np.ndarray:
+            if not days:
+                return np.zeros(0, dtype=np.int64)
+            return np.concatenate([d[name] for d in days]).astype(np.int64)
 
+        self.phone, self.loc, self.t, self.row = col("phone"), col("loc"), col("t"), col("row")
 
-def _outcomes(out: Path, truth: Truth, loc_ids: list[str]) -> str:
-    c = truth.calls
-    counts = np.zeros((len(loc_ids), len(sim.OUTCOME_NAMES)), dtype=np.int64)
-    inb = truth.inbound
-    np.add.at(counts, (c["loc"][inb], c["outcome"][inb].astype(np.int64)), 1)
-    rows = [
-        [lid, name, str(counts[li, oi])]
-        for li, lid in enumerate(loc_ids)
-        for oi, name in enumerate(sim.OUTCOME_NAMES)
-    ]
-    _write_csv(out / "outcomes_by_location.csv", ["location_id", "outcome", "calls"], rows)
-    return "outcomes_by_location.csv"
+    def _split(self, pos: np.ndarray) -> list[tuple[np.ndarray, Table, np.ndarray]]:
+        """(indexes into pos, day table, positions in that day) for positions >= 0."""
+        which = np.flatnonzero(pos >= 0)
+        day_of = np.searchsorted(self.ends, pos[which], side="right")
+        out = []
+        for d in np.unique(day_of).tolist():
+            sel = which[day_of == d]
+            out.append((sel, self.days[d], pos[sel] - self.starts[d]))
+        return out
 
+    def gather(self, pos: np.ndarray, name: str) -> np.ndarray:
+        """Column ``name`` at positions ``pos`` (-1 where pos is -1)."""
+        out = np.full(len(pos), -1, dtype=np.int64)
+        for sel, day, local in self._split(pos):
+            out[sel] = day[name][local]
+        return out
 
-def _call_ref(truth: Truth, i: int, seed: int) -> tuple[str, str]:
-    c = truth.calls
-    cr = int(c["cr_ctr"][i])
-    uid = int(c["uid_ctr"][i])
-    return (
-        callrail.call_id(seed, cr) if cr > 0 else "",
-        f"{int(c['t'][i])}.{uid}" if uid >= 0 else "",
-    )
+    def add_cents(self, pos: np.ndarray, cents: np.ndarray) -> None:
+        for sel, day, local in self._split(pos):
+            np.add.at(day["cents"], local, cents[sel])
 
 
 ATTRIBUTION_HEADER = [
@@ -282,118 +725,18 @@ ATTRIBUTION_HEADER = [
     "rule",
 ]
 Cells = dict[tuple[str, str], list[int]]
+SERVICE_LEVEL_SECONDS = 20
 
 
-def _revenue(
-    out: Path, ctx: sim.Context, truth: Truth, attr: Attribution, loc_ids: list[str], seed: int
-) -> list[str]:
-    total: Cells = defaultdict(lambda: [0, 0, 0])
-    attributed: Cells = defaultdict(lambda: [0, 0, 0])
-    rev_idx = np.flatnonzero(attr.revenue)
-    with (out / "attributions.csv").open("w", newline="", encoding="utf-8") as fh:
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 6) if den else None
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
-        w.writerow(ATTRIBUTION_HEADER)
-        for lo in range(0, len(rev_idx), 50_000):  # bounded memory for a million records
-            w.writerows(
-                _attribution_rows(
-                    ctx, truth, attr, rev_idx[lo : lo + 50_000], loc_ids, seed, total, attributed
-                )
-            )
-    header = ["location_id", "date", "payments_usd", "refunds_usd", "deals_usd"]
-    for name, table in (
-        ("revenue_by_location_day.csv", total),
-        ("attributed_revenue_by_location_day.csv", attributed),
-    ):
-        _write_csv(
-            out / name,
-            header,
-            [
-                [lid, day, usd(v[0]), usd(v[1]), usd(v[2])]
-                for (lid, day), v in sorted(table.items())
-            ],
-        )
-    return [
-        "attributions.csv",
-        "revenue_by_location_day.csv",
-        "attributed_revenue_by_location_day.csv",
-    ]
-
-
-def _attribution_rows(
-    ctx: sim.Context,
-    truth: Truth,
-    attr: Attribution,
-    idx: np.ndarray,
-    loc_ids: list[str],
-    seed: int,
-    total: Cells,
-    attributed: Cells,
-) -> list[list[str]]:
-    c = truth.calls
-    m = attr.m
-    # Location of a record: its own (Square) or, for deals, the attributed call's.
-    call_idx = attr.call_index[idx]
-    call_loc = np.where(call_idx >= 0, c["loc"][np.maximum(call_idx, 0)].astype(np.int64), -1)
-    loc = np.where(m["loc"][idx] >= 0, m["loc"][idx], call_loc).tolist()
-    dates = _local_dates(ctx, np.array(loc, dtype=np.int64), m["t"][idx]).tolist()
-    cols = {k: m[k][idx].tolist() for k in ("kind", "seq", "pay_seq", "step", "line", "amount")}
-    rules = attr.rule[idx].tolist()
-    rows = []
-    for k, ci in enumerate(call_idx.tolist()):
-        kind, amount = cols["kind"][k], cols["amount"][k]
-        lid = loc_ids[loc[k]] if loc[k] >= 0 else "unknown"
-        cell = (lid, dates[k])
-        total[cell][kind] += amount
-        cr_id, linked, call_key, call_loc_id = "", "", "", ""
-        if ci >= 0:
-            attributed[cell][kind] += amount
-            cr_id, linked = _call_ref(truth, ci, seed)
-            call_key, call_loc_id = str(int(c["key"][ci])), loc_ids[int(c["loc"][ci])]
-        rows.append(
-            [
-                KIND_NAMES[kind],
-                attr.log.record_id(kind, cols["seq"][k], cols["pay_seq"][k]),
-                attr.log.file(kind, cols["step"][k]),
-                str(cols["line"][k]),
-                lid,
-                dates[k],
-                usd(amount),
-                call_key,
-                cr_id,
-                linked,
-                call_loc_id,
-                RULES[rules[k]],
-            ]
-        )
-    return rows
-
-
-def _lost(
-    out: Path, truth: Truth, converted: np.ndarray, loc_ids: list[str]
-) -> dict[str, dict[str, int]]:
-    """Would-buy intents whose first call was not answered and that never turned into a
-    purchase, by the head call's location and outcome."""
-    c = truth.calls
-    head = (c["intent"] == c["key"]) & truth.inbound & c["would_buy"] & ~c["spam"]
-    head &= np.isin(c["outcome"], (*OPPORTUNITY, sim.SHORT_ABANDON, sim.AFTER_HOURS))
-    lost = head & ~np.isin(c["key"], converted)
-    category = np.where(
-        c["outcome"] == sim.AFTER_HOURS,
-        "after_hours",
-        np.where(c["outcome"] == sim.SHORT_ABANDON, "short_abandon", "missed_opportunity"),
-    )
-    result: dict[str, dict[str, int]] = {lid: {} for lid in loc_ids}
-    rows = []
-    for li, lid in enumerate(loc_ids):
-        for cat in ("missed_opportunity", "after_hours", "short_abandon"):
-            m = lost & (c["loc"] == li) & (category == cat)
-            cents = int(c["ticket"][m].sum())
-            result[lid][cat] = cents
-            rows.append([lid, cat, str(int(m.sum())), usd(cents)])
-    _write_csv(
-        out / "lost_revenue.csv", ["location_id", "category", "lost_intents", "lost_usd"], rows
-    )
-    return result
+        w.writerow(header)
+        w.writerows(rows)
 
 
 CALL_HEADER = [
@@ -422,35 +765,31 @@ ORIGINS = ("fresh", "retry", "follow_up", "callback")
 TRANSFERS = ("", "agent", "escalation")
 
 
-def _calls_csv(out: Path, ctx: sim.Context, truth: Truth, seed: int) -> str:
-    c = truth.calls
-    order = np.lexsort((c["key"], c["t"]))
-    with (out / "calls.csv").open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(CALL_HEADER)
-        for lo in range(0, len(order), 50_000):  # bounded memory for millions of calls
-            w.writerows(_call_rows(ctx, truth, order[lo : lo + 50_000], seed))
-    return "calls.csv"
-
-
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
 
-def _call_rows(ctx: sim.Context, truth: Truth, idx: np.ndarray, seed: int) -> list[list]:
-    c = truth.calls
-    start = c["t"][idx].astype("datetime64[s]").astype(str).tolist()
-    cols = {k: c[k][idx].tolist() for k in c.cols}
-    rec = truth.recovered_by[idx]
-    rec_key = np.where(rec >= 0, c["key"][np.maximum(rec, 0)], -1).tolist()
-    r24, r7 = truth.repeat["24h"][idx].tolist(), truth.repeat["7d"][idx].tolist()
-    opp = truth.opportunity[idx].tolist()
-    new = truth.new_caller[idx].tolist()
-    attributed = truth.attributed_cents[idx].tolist()
+def _call_rows(
+    ctx: sim.Context,
+    day: Table,
+    part: slice,
+    opportunity: np.ndarray,
+    rec_key: np.ndarray,
+    repeat: dict[str, np.ndarray],
+    new: np.ndarray,
+    seed: int,
+) -> list[list]:
+    """calls.csv rows of ``day[part]`` without the last column (attributed revenue)."""
+    start = day["t"][part].astype("datetime64[s]").astype(str).tolist()
+    cols = {k: day[k][part].tolist() for k in day.cols}
+    rec = rec_key[part].tolist()
+    r24, r7 = repeat["24h"][part].tolist(), repeat["7d"][part].tolist()
+    opp = opportunity[part].tolist()
+    new_l = new[part].tolist()
     rows = []
-    for j, i in enumerate(idx.tolist()):
+    for j in range(len(start)):
         loc = ctx.locs[cols["loc"][j]]
-        cr_id, linked = _call_ref(truth, i, seed)
+        cr, uid = cols["cr_ctr"][j], cols["uid_ctr"][j]
         inbound = cols["direction"][j] == 0
         if inbound:
             outcome = sim.OUTCOME_NAMES[cols["outcome"][j]]
@@ -464,170 +803,19 @@ def _call_rows(ctx: sim.Context, truth: Truth, idx: np.ndarray, seed: int) -> li
                 ORIGINS[cols["origin"][j]],
                 f"+1{cols['phone'][j]}" if cols["phone"][j] else "",
                 start[j] + "Z",
-                cr_id,
-                linked,
+                callrail.call_id(seed, cr) if cr > 0 else "",
+                f"{cols['t'][j]}.{uid}" if uid >= 0 else "",
                 loc.trackers[cols["tracker"][j]].source if cols["tracked"][j] and inbound else "",
                 outcome,
                 _flag(opp[j]),
-                rec_key[j] if rec_key[j] >= 0 else "",
+                rec[j] if rec[j] >= 0 else "",
                 _flag(r24[j]),
                 _flag(r7[j]),
                 TRANSFERS[cols["xfer"][j]],
                 cols["wait"][j],
                 _flag(cols["would_buy"][j]),
                 usd(cols["ticket"][j]),
-                _flag(new[j]),
-                usd(attributed[j]),
+                _flag(new_l[j]),
             ]
         )
     return rows
-
-
-def _summary(
-    out: Path,
-    ctx: sim.Context,
-    truth: Truth,
-    attr: Attribution,
-    lost: dict[str, dict[str, int]],
-    loc_ids: list[str],
-) -> str:
-    c = truth.calls
-    per: dict[str, dict] = {}
-    scopes = [(lid, c["loc"] == li) for li, lid in enumerate(loc_ids)]
-    scopes.append(("total", np.ones(len(c), dtype=bool)))
-    money = MoneyArrays(truth, attr)
-    for name, mask in scopes:
-        per[name] = _scope_summary(truth, money, mask, loc_ids, name, lost)
-    doc = {
-        "period": {
-            "start": ctx.start.isoformat(),
-            "days": ctx.days,
-            "note": "calls are simulated for local days start..start+days-1",
-        },
-        "definitions": {
-            "answer_rate": "answered / (answered + voicemail + abandoned + missed)",
-            "recovery_window_hours": 24,
-            "attribution_window_days": 30,
-            "short_abandon_seconds": sim.SHORT_ABANDON_SECONDS,
-        },
-        "locations": {k: v for k, v in per.items() if k != "total"},
-        "total": per["total"],
-    }
-    (out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    return "summary.json"
-
-
-class MoneyArrays:
-    """Revenue records only: kind (0 payment, 1 refund, 2 deal), cents, location (a deal's is
-    its attributed call's) and whether they are attributed."""
-
-    def __init__(self, truth: Truth, attr: Attribution) -> None:
-        c = truth.calls
-        keep = np.flatnonzero(attr.revenue)
-        self.kind = attr.m["kind"][keep]
-        self.cents = attr.m["amount"][keep]
-        call = attr.call_index[keep]
-        call_loc = np.where(call >= 0, c["loc"][np.maximum(call, 0)].astype(np.int64), -1)
-        own = attr.m["loc"][keep]
-        self.loc = np.where(own >= 0, own, call_loc)
-        self.attributed = call >= 0
-
-    def sums(self, li: int | None, attributed_only: bool) -> dict[str, int]:
-        mask = np.ones(len(self.kind), dtype=bool) if li is None else self.loc == li
-        if attributed_only:
-            mask &= self.attributed
-        return {
-            name: int(self.cents[mask & (self.kind == code)].sum())
-            for code, name in enumerate(("payments", "refunds", "deals"))
-        }
-
-
-SERVICE_LEVEL_SECONDS = 20
-
-
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 6) if den else None
-
-
-def _queue_stats(truth: Truth, inbound: np.ndarray) -> dict:
-    """Queue measures over PBX queue calls (open hours, not spam): the PBX's CONNECT holdtime
-    (ring time included) and ABANDON waittime."""
-    c = truth.calls
-    queue = inbound & truth.ctx.has_pbx[c["loc"]]
-    answered = queue & (c["outcome"] == sim.ANSWERED)
-    abandoned = queue & (c["outcome"] == sim.ABANDONED)
-    wait = c["wait"].astype(np.int64)
-    n_ans, n_ab = int(answered.sum()), int(abandoned.sum())
-    within = int((answered & (wait <= SERVICE_LEVEL_SECONDS)).sum())
-    late_ab = int((abandoned & (wait > SERVICE_LEVEL_SECONDS)).sum())
-    return {
-        "answered": n_ans,
-        "abandoned": n_ab,
-        "average_speed_of_answer_seconds": round(float(wait[answered].mean()), 3)
-        if n_ans
-        else None,
-        "service_level_20s": _ratio(within, n_ans + late_ab),
-        "abandonment_rate": _ratio(n_ab, n_ans + n_ab),
-        "transfer_rate": _ratio(int((answered & (c["xfer"] > 0)).sum()), n_ans),
-        "escalation_rate": _ratio(
-            int((answered & (c["xfer"] == sim.XFER_ESCALATION)).sum()), n_ans
-        ),
-    }
-
-
-def _scope_summary(
-    truth: Truth,
-    money: MoneyArrays,
-    mask: np.ndarray,
-    loc_ids: list[str],
-    name: str,
-    lost: dict[str, dict[str, int]],
-) -> dict:
-    c = truth.calls
-    inb = mask & truth.inbound
-    outcome = c["outcome"]
-    counts = {n: int((inb & (outcome == i)).sum()) for i, n in enumerate(sim.OUTCOME_NAMES)}
-    denom = sum(counts[k] for k in ("answered", "voicemail", "abandoned", "missed"))
-    opp = mask & truth.opportunity
-    rec = opp & (truth.recovered_by >= 0)
-    minutes = (c["t"][truth.recovered_by[rec]] - c["t"][rec]) / 60.0
-    answered = int((mask & truth.answered_in).sum())
-    li = loc_ids.index(name) if name in loc_ids else None
-    rev, att = money.sums(li, False), money.sums(li, True)
-    lost_scope = (
-        lost[name]
-        if name in lost
-        else {
-            k: sum(v[k] for v in lost.values())
-            for k in ("missed_opportunity", "after_hours", "short_abandon")
-        }
-    )
-    return {
-        "inbound_calls": int(inb.sum()),
-        "outbound_calls": int((mask & ~truth.inbound).sum()),
-        "outcomes": counts,
-        "answered": counts["answered"],
-        "answer_rate": round(counts["answered"] / denom, 6) if denom else None,
-        "missed_opportunities": int(opp.sum()),
-        "recovered_missed_opportunities": int(rec.sum()),
-        "median_minutes_to_recovery": round(float(np.median(minutes)), 2) if len(minutes) else None,
-        "answered_inbound": answered,
-        "repeat_contacts_24h": int((mask & truth.repeat["24h"]).sum()),
-        "repeat_contacts_7d": int((mask & truth.repeat["7d"]).sum()),
-        "transfers": int((inb & (c["xfer"] > 0) & (outcome == sim.ANSWERED)).sum()),
-        "escalations": int((inb & (c["xfer"] == sim.XFER_ESCALATION)).sum()),
-        "queue": _queue_stats(truth, inb),
-        "revenue": {
-            "payments_usd": usd(rev["payments"]),
-            "refunds_usd": usd(rev["refunds"]),
-            "deals_usd": usd(rev["deals"]),
-            "net_usd": usd(rev["payments"] - rev["refunds"] + rev["deals"]),
-        },
-        "attributed_revenue": {
-            "payments_usd": usd(att["payments"]),
-            "refunds_usd": usd(att["refunds"]),
-            "deals_usd": usd(att["deals"]),
-            "net_usd": usd(att["payments"] - att["refunds"] + att["deals"]),
-        },
-        "true_lost_revenue": {k: usd(v) for k, v in lost_scope.items()},
-    }

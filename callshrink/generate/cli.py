@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import textwrap
 from pathlib import Path
 
 from callshrink.generate import DEFAULT_START, generate
@@ -29,7 +30,18 @@ def _positive(text: str) -> int:
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``callshrink generate`` to ``parser``."""
-    presets = "; ".join(f"{p.name}: {p.description}" for p in PRESETS.values())
+    if parser.epilog is None:
+        parser.epilog = "presets:\n" + "\n".join(
+            textwrap.fill(
+                p.description,
+                width=88,
+                initial_indent=f"  {p.name:<21}",
+                subsequent_indent=" " * 23,
+            )
+            for p in PRESETS.values()
+        )
+        if parser.formatter_class is argparse.HelpFormatter:
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument(
         "--out",
         type=Path,
@@ -43,8 +55,9 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         choices=sorted(PRESETS),
         default=None,
         metavar="NAME",
-        help=f"size of the data set ({presets}). Default: {DEFAULT_PRESET}. --locations and "
-        "--days override the preset's",
+        help=f"size of the data set: {', '.join(PRESETS)} (listed below). Default: "
+        f"{DEFAULT_PRESET}. --locations and --days override the preset's (e.g. "
+        "--preset contact-center-year --days 37 for a tenth of the year)",
     )
     parser.add_argument(
         "--locations",
@@ -108,7 +121,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="callshrink-generate", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="callshrink-generate",
+        description="Write demo vendor exports, reference seeds and an answer key.",
+    )
     configure_parser(parser)
     return run(parser.parse_args(argv))
 

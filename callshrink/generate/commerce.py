@@ -115,6 +115,12 @@ class MoneyLog:
             for k, v in self.cols.items()
         }
 
+    def take(self) -> dict[str, np.ndarray]:
+        """The records added since the last call (as :meth:`arrays`); forgets them."""
+        out = self.arrays()
+        self.cols = {name: array("q") for name in self.COLUMNS}
+        return out
+
     def record_id(self, kind: int, seq: int, pay_seq: int) -> str:
         if kind == PAYMENT:
             return payment_id(self.seed, seq)

@@ -1,4 +1,7 @@
-"""The day-by-day generator loop: simulate, render, write, then the answer key."""
+"""The day-by-day generator loop: simulate, render and write each step, and feed the answer
+key (:class:`answer_key.AnswerKey`), which writes its files as the windows of its rules close.
+Nothing is kept for the whole period, so memory does not grow with the number of days (beyond
+the per-day aggregates and the set of callers seen)."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ DEFAULT_START = dt.date(2026, 2, 23)  # 28 days from here cover the 2026-03-08 D
 CALLRAIL_FORMATS = ("json", "jsonl", "csv")
 DID_STYLE = {"pbx_east": 1, "pbx_west": 2}  # east writes 1NXXNXXXXXX, west NXXNXXXXXX
 
-# Per-call columns kept for the answer key, with compact types (memory is per call).
+# Per-call columns the answer key keeps for its look-ahead, with compact types.
 CALL_KEY_COLUMNS = {
     "key": np.int64,
     "loc": np.int16,
@@ -97,7 +100,6 @@ class Generator:
         self.writer = Writer(out / "landing", self.counts)
         self.pending_calls: dict[int, list[Table]] = {}
         self.pending_purchases: dict[int, list[Table]] = {}
-        self.converted_intents: list[np.ndarray] = []
         self.pbx = {
             p.pbx_id: PbxState(p, _tz_for(self.ctx, p.timezone), DID_STYLE.get(p.pbx_id, 0))
             for p in pbxs_used(locs)
@@ -107,7 +109,7 @@ class Generator:
         self.first_calls = Seen(sim.CALLER_SPACE)
         self.money = commerce.MoneyLog(seed, start)
         self.commerce = commerce.CommerceState(seed, self.ctx.t0, self.ctx.t_end, log=self.money)
-        self.call_parts: list[Table] = []
+        self.key = answer_key.AnswerKey(out / "answer_key", self.ctx, self.money, seed)
         self.progress = Progress(days + 1, enabled=progress, label="generate")
 
     # -- buffering --------------------------------------------------------------------------
@@ -126,6 +128,7 @@ class Generator:
     def run(self) -> None:
         for step in range(self.days + 1):
             self.step(step)
+            self.key.end_step(step)
             self.progress.advance(self.counts.calls)
         self.progress.close()
 
@@ -138,7 +141,7 @@ class Generator:
         while batch is not None and len(batch):
             done.append(batch)
             children, purchases = sim.spawn(self.rng, self.ctx, batch)
-            self.converted_intents.append(purchases["intent"][purchases["intent"] >= 0])
+            self.key.add_converted(step, purchases["intent"][purchases["intent"] >= 0])
             self._bucket(self.pending_purchases, purchases)
             now = self._step_of(children["t"]) == step
             self._bucket(self.pending_calls, children.take(np.flatnonzero(~now)))
@@ -191,7 +194,7 @@ class Generator:
         self.counts.outbound_calls += len(calls) - inbound
         keep = {name: calls[name].astype(dtype) for name, dtype in CALL_KEY_COLUMNS.items()}
         keep["uid_ctr"], keep["cr_ctr"] = uid_ctr, cr_ctr.astype(np.int32)
-        self.call_parts.append(Table(keep))
+        self.key.add_calls(step, Table(keep))
 
     def _flush(self, day: PbxDay, handles: tuple, until: int | None) -> None:
         cdr, qlog, n_cdr, n_qlog = day.flush(until)
@@ -305,10 +308,7 @@ def generate_tree(
     ref_rows = write_reference(out / "reference", locs)
     gen = Generator(out, locs, start, days, seed, params, progress)
     gen.run()
-    calls = Table.concat(gen.call_parts)
-    gen.call_parts.clear()  # the concatenated copy is all the answer key needs
-    converted = np.concatenate(gen.converted_intents) if gen.converted_intents else np.array([])
-    key_files = answer_key.write(out / "answer_key", gen.ctx, calls, gen.money, converted, seed)
+    key_files = gen.key.close()
     c = gen.counts
     return {
         "out": str(out),
@@ -323,4 +323,6 @@ def generate_tree(
         "rows": dict(sorted(c.rows.items())),
         "reference_rows": ref_rows,
         "answer_key_files": key_files,
+        # Most calls the answer key held between two days (bounded by its look-back windows).
+        "max_carried_calls": gen.key.max_carried,
     }

@@ -76,6 +76,9 @@ WEEKDAY_VOLUME = np.array([0.0, 1.25, 1.1, 1.05, 1.0, 0.95, 0.5, 0.15])  # index
 WEEKDAY_LOAD = np.array([0.0, 1.35, 1.0, 0.95, 0.9, 1.05, 1.2, 1.0])
 CALLER_SPACE = 8_000_000  # distinct numbers per area code (phones.caller_numbers)
 WALK_IN_POOL = 40_000  # walk-in customers per location
+# Callers per location: about 0.9 x the fresh calls of this many days (at least 28, at most
+# POOL_DAYS_MAX, so a year of a contact center fits in CALLER_SPACE; callers then return more).
+POOL_DAYS_MAX = 84
 SPAM_NPAS = np.array([201, 646, 888, 877, 469, 786, 208, 564])
 
 
@@ -123,7 +126,8 @@ class Context:
                 self.close_s[li, wd] = _hhmm(c)
         volume = np.array([loc.base_volume for loc in locs]) * params.calls_per_location_day
         self.volume = volume
-        self.pool_size = np.maximum(500, (volume * max(days, 28) * 0.9).astype(np.int64))
+        pool_days = min(max(days, 28), POOL_DAYS_MAX)
+        self.pool_size = np.maximum(500, (volume * pool_days * 0.9).astype(np.int64))
         self.pool_start = np.concatenate(([0], np.cumsum(self.pool_size)[:-1])).astype(np.int64)
         self.walkin_start = int(self.pool_size.sum()) + 1000
         if self.walkin_start + WALK_IN_POOL * n > CALLER_SPACE:
