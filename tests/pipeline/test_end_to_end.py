@@ -12,6 +12,7 @@ from decimal import Decimal
 import psycopg
 
 from callshrink.dbt import tool
+from callshrink.ingest import RAW_TABLES
 from callshrink.pipeline import run_pipeline
 from tests.conftest import PipelineRun, snapshot_counts
 
@@ -202,3 +203,10 @@ def test_the_quarantine_command_lists_file_line_and_reason(pipeline_run: Pipelin
         f"square_payments  {defect['file']}:{defect['line']}: field 'amount_money_amount'" in listed
     )
     assert "asterisk_cdr" not in listed
+
+
+def test_validation_results_and_data_docs_are_written(pipeline_run: PipelineRun, test_home):
+    folder = test_home / "great_expectations"
+    stored = sorted(path.stem for path in folder.glob("*.json"))
+    assert stored == sorted(table.identifier for table in RAW_TABLES)
+    assert "raw.asterisk_cdr" in (folder / "data_docs" / "index.html").read_text()
