@@ -120,12 +120,7 @@ def _expand_pages(lines: Iterator[Line]) -> Iterator[Line]:
         if not isinstance(calls, list):
             yield line
             continue
-        elements = _element_positions(line.text, len(calls))
-        for (_, raw), call in zip(elements, calls, strict=True):
-            if isinstance(call, dict):
-                yield Line(line.number, raw or line.text, call, text_is_json=bool(raw))
-            else:
-                yield Line(line.number, raw or line.text, None, "a call must be a JSON object")
+        yield from _page_lines(line.text, calls, line_number=line.number)
 
 
 def _read_csv_with_header(text: str) -> Iterator[Line]:
@@ -188,11 +183,19 @@ def _read_callrail_page(text: str) -> Iterator[Line]:
     if not isinstance(calls, list):
         yield Line(1, text, None, 'a CallRail page must have a "calls" array')
         return
+    yield from _page_lines(text, calls)
+
+
+def _page_lines(text: str, calls: list, line_number: int | None = None) -> Iterator[Line]:
+    """A Line per call of a page. line_number: the page is one line of a file (all its calls
+    share it, and a call whose text is not found keeps the page line's text)."""
     for (number, raw), call in zip(_element_positions(text, len(calls)), calls, strict=True):
+        where = number if line_number is None else line_number
+        kept = raw if line_number is None else raw or text
         if isinstance(call, dict):
-            yield Line(number, raw, call, text_is_json=bool(raw))
+            yield Line(where, kept, call, text_is_json=bool(raw))
         else:
-            yield Line(number, raw, None, "a call must be a JSON object")
+            yield Line(where, kept, None, "a call must be a JSON object")
 
 
 def _element_positions(text: str, count: int) -> list[tuple[int, str]]:
