@@ -27,7 +27,7 @@ from callshrink import db, settings
 from callshrink.generate import generate
 from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest.loader import start_load
-from callshrink.ingest.passthrough import copy_statement
+from callshrink.ingest.passthrough import SETTINGS, copy_statement
 
 BENCH_DB = "callshrink_bench"
 
@@ -91,12 +91,12 @@ def time_psql_typed(url: str, cdr: Path) -> float:
         .replace("from stdin", f"from '{cdr}'")
     )
     settings_sql = "select " + ", ".join(
-        f"set_config('{name}', '{value}', false)"
-        for name, value in {
-            "callshrink.load_id": str(uuid.uuid4()),
-            "callshrink.source_file": "bench.csv",
-            "callshrink.file_sha256": "bench",
-            "callshrink.pbx_id": "pbx_bench",
+        f"set_config('{SETTINGS[column]}', '{value}', false)"
+        for column, value in {
+            "_load_id": str(uuid.uuid4()),
+            "_source_file": "bench.csv",
+            "_file_sha256": "bench",
+            "pbx_id": "pbx_bench",
         }.items()
     )
     started = time.perf_counter()

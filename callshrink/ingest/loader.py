@@ -116,8 +116,7 @@ def _column_ddl(table: RawTable, spec: Field) -> sql.Composed:
 
 
 def _setting(column: str) -> sql.Composed:
-    name = next(key for key, value in SETTINGS.items() if value == column)
-    return sql.SQL("default current_setting({}, true)").format(sql.Literal(name))
+    return sql.SQL("default current_setting({}, true)").format(sql.Literal(SETTINGS[column]))
 
 
 def _table_ddl(table: RawTable) -> list[sql.Composed]:

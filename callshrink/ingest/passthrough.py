@@ -26,11 +26,11 @@ from psycopg import sql
 from callshrink.ingest.tables import RAW_SCHEMA, Kind, RawTable
 
 CHUNK_BYTES = 1 << 20
-SETTINGS = {  # session setting -> the lineage column whose default reads it
-    "callshrink.load_id": "_load_id",
-    "callshrink.source_file": "_source_file",
-    "callshrink.file_sha256": "_file_sha256",
-    "callshrink.pbx_id": "pbx_id",
+SETTINGS = {  # lineage column -> the session setting its default reads
+    "_load_id": "callshrink.load_id",
+    "_source_file": "callshrink.source_file",
+    "_file_sha256": "callshrink.file_sha256",
+    "pbx_id": "callshrink.pbx_id",
 }
 
 
@@ -97,17 +97,16 @@ def copy_file(
     pbx_id: str | None,
 ) -> int | None:
     """COPY the file's bytes; return the rows loaded, or None when the server refused it."""
-    values = {
-        "callshrink.load_id": str(load_id),
-        "callshrink.source_file": source_file,
-        "callshrink.file_sha256": file_sha256,
-        "callshrink.pbx_id": pbx_id or "",
+    lineage = {
+        "_load_id": str(load_id),
+        "_source_file": source_file,
+        "_file_sha256": file_sha256,
+        "pbx_id": pbx_id or "",
     }
-    assert values.keys() == SETTINGS.keys()
     try:
         with conn.transaction(), conn.cursor() as cursor:
-            for name, value in values.items():
-                cursor.execute("select set_config(%s, %s, true)", (name, value))
+            for column, value in lineage.items():
+                cursor.execute("select set_config(%s, %s, true)", (SETTINGS[column], value))
             # line numbers restart at 1 for each file; the table's advisory lock, held by the
             # caller until commit, keeps other loaders off this sequence meanwhile
             sequence = f"{RAW_SCHEMA}.{line_number_sequence(table)}"
