@@ -39,6 +39,36 @@ def _combine(
     return (ra << _SHIFT) | (t_a - base), (rb << _SHIFT) | (t_b - base)
 
 
+def _nearest(
+    src_key: np.ndarray,
+    src_t: np.ndarray,
+    dst_key: np.ndarray,
+    dst_t: np.ndarray,
+    window: int,
+    base: int,
+    after: bool,
+) -> np.ndarray:
+    """Index into dst of the nearest event with the same key strictly after (or before) src
+    within window (-1 if none)."""
+    if not len(dst_key):
+        return np.full(len(src_key), -1, dtype=np.int64)
+    a, b = _combine(src_key, dst_key, src_t, dst_t, base)
+    order = np.argsort(b, kind="stable")
+    sb = b[order]
+    if after:
+        idx = np.searchsorted(sb, a, side="right")
+        ok = idx < len(sb)
+        idx_c = np.minimum(idx, len(sb) - 1)
+    else:
+        idx = np.searchsorted(sb, a, side="left") - 1
+        ok = idx >= 0
+        idx_c = np.maximum(idx, 0)
+    hit = order[idx_c]
+    ok &= (sb[idx_c] >> _SHIFT) == (a >> _SHIFT)
+    ok &= np.abs(dst_t[hit] - src_t) <= window
+    return np.where(ok, hit, -1)
+
+
 def next_after(
     src_key: np.ndarray,
     src_t: np.ndarray,
@@ -49,18 +79,7 @@ def next_after(
 ) -> np.ndarray:
     """Index into dst of the first event with the same key strictly after src within window
     (-1 if none)."""
-    if not len(dst_key):
-        return np.full(len(src_key), -1, dtype=np.int64)
-    a, b = _combine(src_key, dst_key, src_t, dst_t, base)
-    order = np.argsort(b, kind="stable")
-    sb = b[order]
-    idx = np.searchsorted(sb, a, side="right")
-    ok = idx < len(sb)
-    idx_c = np.minimum(idx, len(sb) - 1)
-    hit = order[idx_c]
-    ok &= (sb[idx_c] >> _SHIFT) == (a >> _SHIFT)
-    ok &= dst_t[hit] - src_t <= window
-    return np.where(ok, hit, -1)
+    return _nearest(src_key, src_t, dst_key, dst_t, window, base, after=True)
 
 
 def latest_before(
@@ -73,18 +92,7 @@ def latest_before(
 ) -> np.ndarray:
     """Index into dst of the latest event with the same key strictly before src within window
     (-1 if none)."""
-    if not len(dst_key):
-        return np.full(len(src_key), -1, dtype=np.int64)
-    a, b = _combine(src_key, dst_key, src_t, dst_t, base)
-    order = np.argsort(b, kind="stable")
-    sb = b[order]
-    idx = np.searchsorted(sb, a, side="left") - 1
-    ok = idx >= 0
-    idx_c = np.maximum(idx, 0)
-    hit = order[idx_c]
-    ok &= (sb[idx_c] >> _SHIFT) == (a >> _SHIFT)
-    ok &= src_t - dst_t[hit] <= window
-    return np.where(ok, hit, -1)
+    return _nearest(src_key, src_t, dst_key, dst_t, window, base, after=False)
 
 
 def _local_dates(ctx: sim.Context, loc: np.ndarray, t: np.ndarray) -> np.ndarray:
