@@ -3,6 +3,11 @@
     The PBX writes local wall-clock times in its own time zone
     (reference: pbx_systems), so this model looks that zone up to give UTC timestamps: the one
     join in staging, because no model downstream should ever see PBX-local times.
+    When the clocks go back, the repeated hour (01:00-02:00 local) names two instants, and
+    a plain `at time zone` would put every call of the first (daylight-time) pass one hour
+    late. local_to_utc picks the instant nearest an independent hint: the start from the
+    uniqueid (the epoch second the channel was created, UTC by nature), the end from the start
+    plus duration, the answer from the end minus billsec.
 #}
 with
 
@@ -18,42 +23,80 @@ pbx_systems as (
 
 ),
 
-renamed as (
+located as (
 
     select
-        source.pbx_id || ':' || source.uniqueid || ':' || source.sequence as leg_id,
-        source.pbx_id,
-        source.uniqueid,
-        source.linkedid,
-        source.sequence::integer as leg_sequence,
-        nullif(source.accountcode, '') as accountcode,
-        source.src as source_number,
-        source.dst as destination,
-        {{ phone_to_e164('source.src') }} as source_phone_e164,
-        {{ phone_to_e164('source.dst') }} as destination_phone_e164,
-        source.dcontext as dialplan_context,
-        source.clid as caller_id,
-        source.channel,
-        nullif(source.dstchannel, '') as destination_channel,
-        source.lastapp as last_application,
-        source.lastdata as last_application_data,
-        source.disposition,
-        source.amaflags as ama_flags,
-        nullif(source.userfield, '') as userfield,
-        nullif(source.peeraccount, '') as peer_account,
-        source.start at time zone pbx_systems.timezone as started_at,
-        source.answer at time zone pbx_systems.timezone as answered_at,
-        source.cdr_end at time zone pbx_systems.timezone as ended_at,
-        source.duration::integer as duration_seconds,
-        source.billsec::integer as billable_seconds,
-        source.lastapp = 'VoiceMail' as is_voicemail_leg,
-        source._source_file,
-        source._line_number,
-        source._loaded_at
+        source.*,
+        pbx_systems.timezone as pbx_timezone,
+        -- uniqueid is <epoch seconds>.<counter>: when the channel was created, about the
+        -- leg's start. Anything else (a hand-made or foreign id) gives no hint.
+        case
+            when split_part(source.uniqueid, '.', 1) ~ '^[0-9]{9,11}$'
+                then to_timestamp(split_part(source.uniqueid, '.', 1)::bigint)
+        end as channel_created_at
 
     from source
     inner join pbx_systems
         on source.pbx_id = pbx_systems.pbx_id
+
+),
+
+started as (
+
+    select
+        *,
+        {{ local_to_utc('start', 'pbx_timezone', 'channel_created_at') }} as started_at
+
+    from located
+
+),
+
+ended as (
+
+    select
+        *,
+        {{ local_to_utc('cdr_end', 'pbx_timezone', "started_at + duration * interval '1 second'") }}
+            as ended_at
+
+    from started
+
+),
+
+renamed as (
+
+    select
+        pbx_id || ':' || uniqueid || ':' || sequence as leg_id,
+        pbx_id,
+        uniqueid,
+        linkedid,
+        sequence::integer as leg_sequence,
+        nullif(accountcode, '') as accountcode,
+        src as source_number,
+        dst as destination,
+        {{ phone_to_e164('src') }} as source_phone_e164,
+        {{ phone_to_e164('dst') }} as destination_phone_e164,
+        dcontext as dialplan_context,
+        clid as caller_id,
+        channel,
+        nullif(dstchannel, '') as destination_channel,
+        lastapp as last_application,
+        lastdata as last_application_data,
+        disposition,
+        amaflags as ama_flags,
+        nullif(userfield, '') as userfield,
+        nullif(peeraccount, '') as peer_account,
+        started_at,
+        {{ local_to_utc('answer', 'pbx_timezone', "ended_at - billsec * interval '1 second'") }}
+            as answered_at,
+        ended_at,
+        duration::integer as duration_seconds,
+        billsec::integer as billable_seconds,
+        lastapp = 'VoiceMail' as is_voicemail_leg,
+        _source_file,
+        _line_number,
+        _loaded_at
+
+    from ended
 
 )
 
