@@ -3,12 +3,19 @@
     exactly one outcome of METRICS.md. Precedence: spam, then after_hours, then what happened.
     Where the PBX saw the call, the PBX decides (CallRail marks calls "answered" as soon as the
     PBX's queue picks up the trunk); at a location without a PBX, CallRail decides.
+    A PBX callback (outbound) dials out from an agent extension, which the crosswalk does not
+    know: it belongs to the location of the same caller's latest inbound call before it,
+    within `callback_location_days`. So the model reads that many days of calls before the
+    ones it writes.
 #}
 with
 
 calls as (
 
     select * from {{ ref('int_calls_stitched') }}
+    where {{ in_call_window(
+        'started_at', margin="interval '" ~ var('callback_location_days') ~ " days'"
+    ) }}
 
 ),
 
@@ -47,7 +54,7 @@ located as (
             by_tracking_number.location_id,
             by_did.location_id,
             by_queue.location_id
-        ) as location_id
+        ) as crosswalk_location_id
     from calls
     left join crosswalk as by_company
         on
@@ -68,16 +75,52 @@ located as (
 
 ),
 
+callback_locations as (
+
+    select distinct on (callbacks.call_id)
+        callbacks.call_id,
+        earlier.crosswalk_location_id as location_id
+    from located as callbacks
+    inner join located as earlier
+        on
+            callbacks.caller_phone_e164 = earlier.caller_phone_e164
+            and earlier.started_at < callbacks.started_at
+            and earlier.started_at >= callbacks.started_at
+            - interval '{{ var("callback_location_days") }} days'
+    where
+        callbacks.direction = 'outbound'
+        and callbacks.crosswalk_location_id is null
+        and {{ in_call_window('callbacks.started_at') }}
+        and earlier.direction = 'inbound'
+        and earlier.crosswalk_location_id is not null
+    order by callbacks.call_id, earlier.started_at desc
+
+),
+
 localized as (
 
     select
         located.*,
+        coalesce(located.crosswalk_location_id, callback_locations.location_id)
+            as location_id,
+        callback_locations.location_id is not null as is_location_from_earlier_call
+    from located
+    left join callback_locations
+        on located.call_id = callback_locations.call_id
+    where {{ in_call_window('located.started_at') }}
+
+),
+
+timed as (
+
+    select
+        localized.*,
         locations.region,
         locations.timezone as location_timezone,
-        (located.started_at at time zone locations.timezone) as started_at_local
-    from located
+        (localized.started_at at time zone locations.timezone) as started_at_local
+    from localized
     left join locations
-        on located.location_id = locations.location_id
+        on localized.location_id = locations.location_id
 
 ),
 
@@ -89,13 +132,13 @@ opening as (
             select 1
             from business_hours
             where
-                business_hours.location_id = localized.location_id
+                business_hours.location_id = timed.location_id
                 and business_hours.iso_weekday
-                = extract(isodow from localized.started_at_local)::integer
-                and localized.started_at_local::time >= business_hours.opens_at::time
-                and localized.started_at_local::time < business_hours.closes_at::time
+                = extract(isodow from timed.started_at_local)::integer
+                and timed.started_at_local::time >= business_hours.opens_at::time
+                and timed.started_at_local::time < business_hours.closes_at::time
         ) as is_during_open_hours
-    from localized
+    from timed
 
 ),
 
@@ -105,9 +148,16 @@ classified as (
         *,
         -- spam: tagged in CallRail, or an inbound caller id that is no phone number at all
         (is_tagged_spam or (direction = 'inbound' and caller_phone_e164 is null)) as is_spam,
+        coalesce(reached_voicemail, callrail_is_voicemail, false) as has_voicemail,
+        -- how long the caller waited before a person answered, or before the call ended
+        -- unanswered; unknown for a call CallRail alone saw answered
         case
-            when has_pbx_record then pbx_wait_seconds
-            else callrail_duration_seconds
+            when has_pbx_record and is_person_answered
+                then coalesce(
+                    hold_seconds, extract(epoch from answered_at - started_at)::integer
+                )
+            when has_pbx_record then coalesce(exit_wait_seconds, pbx_duration_seconds)
+            when not coalesce(callrail_is_answered, false) then callrail_duration_seconds
         end as wait_seconds
     from opening
 
@@ -124,7 +174,7 @@ final as (
             when has_pbx_record
                 then
                     case
-                        when is_agent_answered then 'answered'
+                        when is_person_answered then 'answered'
                         when reached_voicemail then 'voicemail'
                         when is_timed_out then 'missed'
                         when coalesce(wait_seconds, 0) < {{ var('short_abandon_seconds') }}

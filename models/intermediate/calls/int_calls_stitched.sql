@@ -3,18 +3,24 @@
     the dialled number match and they start within `stitch_tolerance_seconds`. Each side is
     paired with its nearest partner, and a pair is kept only when each is the other's nearest,
     so no record is ever used twice. Calls seen by one system only are kept.
+    Incremental by day: the inputs reach two tolerances further back than the calls written,
+    which is as far as a nearest-partner choice can look.
 #}
+{%- set stitch_margin = "interval '" ~ (2 * var('stitch_tolerance_seconds')) ~ " seconds'" %}
+
 with
 
 callrail_calls as (
 
     select * from {{ ref('stg_callrail__calls') }}
+    where {{ in_call_window('started_at', margin=stitch_margin) }}
 
 ),
 
 pbx_calls as (
 
     select * from {{ ref('int_pbx_calls_grouped') }}
+    where {{ in_call_window('started_at', margin=stitch_margin) }}
 
 ),
 
@@ -63,7 +69,7 @@ matches as (
 
 ),
 
-final as (
+stitched as (
 
     select
         coalesce(pbx_calls.pbx_call_id, 'callrail:' || callrail_calls.callrail_call_id)
@@ -83,7 +89,7 @@ final as (
         callrail_calls.marketing_source,
         callrail_calls.marketing_medium,
         callrail_calls.marketing_campaign,
-        callrail_calls.is_first_call,
+        callrail_calls.is_first_call as callrail_is_first_call,
         callrail_calls.call_type as callrail_call_type,
         callrail_calls.is_answered as callrail_is_answered,
         callrail_calls.is_voicemail as callrail_is_voicemail,
@@ -91,25 +97,37 @@ final as (
         coalesce(callrail_calls.is_tagged_spam, false) as is_tagged_spam,
         pbx_calls.first_queue_name,
         pbx_calls.leg_count,
-        pbx_calls.is_agent_answered,
-        pbx_calls.agent_answered_at,
+        pbx_calls.is_person_answered,
+        pbx_calls.answered_at,
+        pbx_calls.ended_at,
         pbx_calls.reached_voicemail,
         pbx_calls.ring_no_answer_legs,
         pbx_calls.is_escalated,
         pbx_calls.hold_seconds,
-        pbx_calls.wait_seconds as pbx_wait_seconds,
+        pbx_calls.exit_wait_seconds,
+        pbx_calls.ring_seconds,
         pbx_calls.talk_seconds,
+        pbx_calls.duration_seconds as pbx_duration_seconds,
         pbx_calls.is_abandoned_in_queue,
         pbx_calls.is_timed_out,
         pbx_calls.transfer_count,
         pbx_calls.pbx_call_id is not null as has_pbx_record,
         callrail_calls.callrail_call_id is not null as has_callrail_record
-
     from matches
     full outer join callrail_calls
         on matches.callrail_call_id = callrail_calls.callrail_call_id
     full outer join pbx_calls
         on matches.pbx_call_id = pbx_calls.pbx_call_id
+
+),
+
+final as (
+
+    select
+        *,
+        (started_at at time zone 'UTC')::date as started_date_utc
+    from stitched
+    where {{ in_call_window('started_at') }}
 
 )
 

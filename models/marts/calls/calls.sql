@@ -1,8 +1,33 @@
+{#
+    One row per call (inbound, and outbound callbacks), the base of every call metric. The
+    flags here are the metric definitions of METRICS.md applied to one call, so that each
+    metric of the semantic model is a plain sum or mean over this table.
+#}
+{%- set service_level = var('service_level_seconds') %}
+{%- set formula = var('service_level_formula') | int %}
+{%- if formula not in [1, 2, 3, 4] %}
+    {{ exceptions.raise_compiler_error(
+        "var service_level_formula must be 1, 2, 3 or 4 (ICMI), got " ~ formula
+    ) }}
+{%- endif %}
+
 with
 
-classified_calls as (
+followed_up_calls as (
 
-    select * from {{ ref('int_calls_classified') }}
+    select * from {{ ref('int_calls_followed_up') }}
+    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+
+),
+
+measured as (
+
+    select
+        *,
+        outcome = 'answered' and has_pbx_record and wait_seconds is not null
+            as is_queue_answered,
+        outcome = 'abandoned' and has_pbx_record as is_queue_abandoned
+    from followed_up_calls
 
 ),
 
@@ -10,6 +35,7 @@ final as (
 
     select
         call_id,
+        started_date_utc,
         callrail_call_id,
         pbx_call_id,
         location_id,
@@ -19,29 +45,66 @@ final as (
         started_at_local,
         started_at_local::date as started_date,
         extract(hour from started_at_local)::integer as started_hour,
+        answered_at,
+        ended_at,
         caller_phone_e164,
         dialled_phone_e164,
+        caller_type,
         coalesce(marketing_source, 'untracked') as marketing_source,
         marketing_medium,
         marketing_campaign,
         outcome,
-        outcome = 'answered' as is_answered,
-        coalesce(outcome in ('answered', 'voicemail', 'abandoned', 'missed'), false)
-            as is_answer_rate_eligible,
-        coalesce(outcome in ('voicemail', 'abandoned', 'missed'), false)
-            as is_missed_opportunity,
+        coalesce(outcome = 'answered', false) as is_answered,
+        is_answer_rate_eligible,
+        is_missed_opportunity,
+        is_connected,
         is_during_open_hours,
         is_spam,
+        has_voicemail,
         wait_seconds,
+        case when is_queue_answered then wait_seconds end as speed_of_answer_seconds,
         hold_seconds,
+        ring_seconds,
         talk_seconds,
-        coalesce(leg_count, 1) as leg_count,
+        coalesce(leg_count, 1) as resolution_path_length,
         coalesce(transfer_count, 0) as transfer_count,
+        coalesce(transfer_count, 0) > 0 as is_transferred,
         coalesce(is_escalated, false) as is_escalated,
+        coalesce(
+            {%- if formula == 2 %}
+                is_queue_answered
+            {%- elif formula == 4 %}
+                is_queue_answered or (is_queue_abandoned and wait_seconds > {{ service_level }})
+            {%- else %}
+                is_queue_answered or is_queue_abandoned
+            {%- endif %}, false
+        ) as counts_in_service_level,
+        coalesce(
+            {%- if formula == 3 %}
+                (is_queue_answered or is_queue_abandoned) and wait_seconds <= {{ service_level }}
+            {%- else %}
+                is_queue_answered and wait_seconds <= {{ service_level }}
+            {%- endif %}, false
+        ) as meets_service_level,
+        is_recovered,
+        recovered_by_call_id,
+        recovered_at,
+        case recovered_by_direction
+            when 'outbound' then 'callback'
+            when 'inbound' then 'retry'
+        end as recovered_by,
+        minutes_to_recovery,
+        repeat_contacts_24h,
+        is_repeat_24h,
+        is_repeat_7d,
+        is_abandoned_then_retried,
+        customer_effort_events,
+        is_compliant,
+        is_location_from_earlier_call,
         has_pbx_record,
         has_callrail_record,
         stitch_gap_seconds
-    from classified_calls
+    from measured
 
 )
 

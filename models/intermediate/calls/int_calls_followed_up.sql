@@ -1,0 +1,171 @@
+{#
+    What came after each call, from the same caller (any location, either direction):
+    - recovery: a missed opportunity (voicemail, abandoned, missed) is recovered by the first
+      connected call within `recovery_window_hours`: an answered inbound call (the caller
+      tried again) or an answered outbound call (a callback);
+    - repeat contacts: inbound calls, not spam, within 24 h and 7 days of an answered call;
+    - new or returning: a caller's first inbound call at a location is "new";
+    - customer effort and process compliance, per METRICS.md, from the above.
+    Incremental by day: a call's values look `followup_days()` ahead, so that many more days
+    are recomputed; "new" looks back over the whole history.
+#}
+{%- set service_level = var('service_level_seconds') %}
+{%- set rules = var('compliance_rules') %}
+
+with
+
+classified_calls as (
+
+    select * from {{ ref('int_calls_classified') }}
+
+),
+
+calls as (
+
+    select
+        *,
+        case
+            when direction = 'inbound' then coalesce(outcome = 'answered', false)
+            else coalesce(is_person_answered, callrail_is_answered, false)
+        end as is_connected,
+        coalesce(outcome in ('voicemail', 'abandoned', 'missed'), false)
+            as is_missed_opportunity,
+        coalesce(outcome in ('answered', 'voicemail', 'abandoned', 'missed'), false)
+            as is_answer_rate_eligible
+    from classified_calls
+    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+
+),
+
+first_inbound_calls as (
+
+    -- each caller's first inbound call at each location, over all calls ever built
+    select distinct on (caller_phone_e164, location_id) call_id
+    from classified_calls
+    where
+        direction = 'inbound'
+        and caller_phone_e164 in (select calls.caller_phone_e164 from calls)
+    order by caller_phone_e164, location_id, started_at, call_id
+
+),
+
+later_calls as (
+
+    select
+        calls.call_id,
+        later.call_id as later_call_id,
+        later.direction as later_direction,
+        later.started_at as later_started_at,
+        later.started_at - calls.started_at as gap,
+        later.is_connected as is_later_connected
+    from calls
+    inner join calls as later
+        on
+            calls.caller_phone_e164 = later.caller_phone_e164
+            and later.started_at > calls.started_at
+            and later.started_at <= calls.started_at + interval '{{ followup_days() }} days'
+    where calls.is_answer_rate_eligible and not later.is_spam
+
+),
+
+followups as (
+
+    select
+        call_id,
+        (array_agg(later_call_id order by later_started_at, later_call_id) filter (
+            where is_later_connected and gap <= interval '{{ var("recovery_window_hours") }} hours'
+        ))[1] as recovered_by_call_id,
+        count(*) filter (
+            where later_direction = 'inbound' and gap <= interval '24 hours'
+        ) as repeat_contacts_24h,
+        count(*) filter (
+            where later_direction = 'inbound' and gap <= interval '7 days'
+        ) as repeat_contacts_7d,
+        bool_or(
+            later_direction = 'inbound'
+            and gap <= interval '{{ var("recovery_window_hours") }} hours'
+        ) as is_retried
+    from later_calls
+    group by call_id
+
+),
+
+linked as (
+
+    select
+        calls.*,
+        case
+            when calls.direction <> 'inbound' then null
+            when calls.caller_phone_e164 is null then 'unknown'
+            when first_inbound_calls.call_id is not null then 'new'
+            else 'returning'
+        end as caller_type,
+        calls.is_missed_opportunity and followups.recovered_by_call_id is not null
+            as is_recovered,
+        case when calls.is_missed_opportunity then followups.recovered_by_call_id end
+            as recovered_by_call_id,
+        coalesce(followups.repeat_contacts_24h, 0) as repeat_contacts_24h,
+        calls.outcome = 'answered' and coalesce(followups.repeat_contacts_24h, 0) > 0
+            as is_repeat_24h,
+        calls.outcome = 'answered' and coalesce(followups.repeat_contacts_7d, 0) > 0
+            as is_repeat_7d,
+        calls.outcome = 'abandoned' and coalesce(followups.is_retried, false)
+            as is_abandoned_then_retried
+    from calls
+    left join first_inbound_calls
+        on calls.call_id = first_inbound_calls.call_id
+    left join followups
+        on calls.call_id = followups.call_id
+
+),
+
+recovered as (
+
+    select
+        linked.*,
+        recovering.started_at as recovered_at,
+        recovering.direction as recovered_by_direction,
+        round(extract(epoch from recovering.started_at - linked.started_at) / 60.0, 2)
+            as minutes_to_recovery
+    from linked
+    left join calls as recovering
+        on linked.recovered_by_call_id = recovering.call_id
+
+),
+
+final as (
+
+    select
+        *,
+        -- friction the caller met: a long wait, each transfer, each repeat call within a
+        -- day of an answered call, an abandon they had to retry (answer-rate eligible calls)
+        case
+            when is_answer_rate_eligible
+                then
+                    (coalesce(wait_seconds, 0) > {{ service_level }})::integer
+                    + coalesce(transfer_count, 0)::integer
+                    + case when outcome = 'answered' then repeat_contacts_24h::integer else 0 end
+                    + is_abandoned_then_retried::integer
+        end as customer_effort_events,
+        -- every rule of the service standard in force (var compliance_rules) that applies
+        -- to the call holds; answered calls whose speed of answer is unknown pass the first
+        case
+            when is_answer_rate_eligible or outcome = 'after_hours'
+                then
+                    {% if rules.answered_within_service_level -%}
+                        not coalesce(
+                            outcome = 'answered' and wait_seconds > {{ service_level }}, false
+                        )
+                    {%- else %}true{% endif %}
+                    and {% if rules.missed_recovered_within_window -%}
+                        not (is_missed_opportunity and not is_recovered)
+                    {%- else %}true{% endif %}
+                    and {% if rules.after_hours_to_voicemail -%}
+                        not (outcome = 'after_hours' and not has_voicemail)
+                    {%- else %}true{% endif %}
+        end as is_compliant
+    from recovered
+
+)
+
+select * from final

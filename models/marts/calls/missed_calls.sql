@@ -1,0 +1,42 @@
+{#
+    One row per missed opportunity (voicemail, abandoned or missed in open hours): who was
+    left waiting (the caller's number masked but for its country code and last four digits),
+    for how long, and whether and when the business got them back.
+#}
+with
+
+calls as (
+
+    select * from {{ ref('calls') }}
+    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+
+),
+
+final as (
+
+    select
+        call_id,
+        started_date_utc,
+        location_id,
+        region,
+        started_at,
+        started_at_local,
+        started_date,
+        started_hour,
+        {{ mask_phone('caller_phone_e164') }} as caller_masked,
+        caller_type,
+        marketing_source,
+        marketing_campaign,
+        outcome,
+        wait_seconds,
+        has_voicemail,
+        is_recovered,
+        recovered_by,
+        recovered_at,
+        minutes_to_recovery
+    from calls
+    where is_missed_opportunity
+
+)
+
+select * from final
