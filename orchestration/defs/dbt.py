@@ -14,11 +14,38 @@ dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 ensure_manifest()
 
 
+class DbtBuildConfig(dg.Config):
+    full_refresh: bool = dg.Field(  # type: ignore[assignment]
+        bool,
+        default_value=False,
+        description="Rebuild the incremental call models from scratch (dbt --full-refresh).",
+    )
+
+
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project)
-def callshrink_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
+def callshrink_dbt_assets(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, config: DbtBuildConfig
+) -> Iterator[Any]:
     db.activate()  # exports the connection variables profiles.yml reads
     stage_reference()  # the reference CSVs of this run, as dbt's seed path
-    yield from dbt.cli(["build"], context=context).stream()
+    args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    yield from invocation.stream()
+    if not invocation.is_successful():
+        raise dg.Failure(description="dbt build failed:\n" + "\n".join(_failed_nodes(invocation)))
+
+
+def _failed_nodes(invocation: Any) -> list[str]:
+    """Each failed model or test with the first line of its message, from run_results.json."""
+    try:
+        results = invocation.get_artifact("run_results.json")["results"]
+    except (FileNotFoundError, KeyError):
+        return ["(no run_results.json: see the dbt log above)"]
+    return [
+        f"  {result['unique_id']}: {(result.get('message') or result['status']).strip()}"
+        for result in results
+        if result["status"] in ("error", "fail")
+    ]
 
 
 # The dbt of this environment, so it works without the venv being activated.

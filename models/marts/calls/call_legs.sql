@@ -39,8 +39,8 @@ final as (
         legs.disposition,
         legs.last_application,
         legs.is_escalation_leg,
-        legs._source_file,
-        legs._line_number
+        legs._source_file as source_file,
+        legs._line_number as source_line_number
     from legs
     inner join pbx_calls
         on legs.pbx_call_id = pbx_calls.pbx_call_id
