@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not folder.is_dir():
             raise SystemExit(f"callshrink run: the {name} folder {folder} does not exist")
     db.activate()
-    return 0 if run_pipeline(quiet=args.quiet).success else 1
+    return 0 if run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh).success else 1
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -252,12 +252,20 @@ def build_parser() -> argparse.ArgumentParser:
         "load, validate and build everything once",
         "Materialise every Dagster asset once: load new landing files into raw "
         "tables, run the Great Expectations checks, then dbt build (models and "
-        "tests). Files loaded before are skipped, so running twice is safe.",
+        "tests). Files loaded before are skipped, so running twice is safe. The call "
+        "models build incrementally by day, recomputing the last days (dbt var "
+        "incremental_lookback_days); --full-refresh rebuilds them from scratch.",
     )
     run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     run_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
     run_parser.add_argument(
         "-q", "--quiet", action="store_true", help="print the summary only, not Dagster's event log"
+    )
+    run_parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental call models from scratch: after upgrading callshrink "
+        "(a model's columns changed) or when data arrived later than the lookback",
     )
 
     quarantine_parser = add(

@@ -48,8 +48,12 @@ class PipelineResult:
         return "\n".join(lines)
 
 
-def run_pipeline(quiet: bool = False) -> PipelineResult:
-    """Materialise everything (ingestion, checks, dbt build) and print a summary."""
+def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineResult:
+    """Materialise everything (ingestion, checks, dbt build) and print a summary.
+
+    full_refresh rebuilds the incremental call models from scratch instead of recomputing
+    their last days (needed after a model's columns change, or for data later than the
+    lookback)."""
     import dagster as dg
 
     from orchestration.definitions import defs
@@ -61,7 +65,10 @@ def run_pipeline(quiet: bool = False) -> PipelineResult:
     outcome = job.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": level}}}},
+        run_config={
+            "loggers": {"console": {"config": {"log_level": level}}},
+            "ops": {"callshrink_dbt_assets": {"config": {"full_refresh": full_refresh}}},
+        },
     )
     result = _collect(outcome, time.monotonic() - started)
     print("\n" + result.summary())
@@ -95,6 +102,17 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
                 )
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
-            message = error.message.strip().splitlines()[0] if error else "failed"
-            result.failed_steps.append(f"{event.step_key}: {message}")
+            result.failed_steps.append(f"{event.step_key}: {_failure_text(error)}")
     return result
+
+
+def _failure_text(error: object) -> str:
+    """A step's failure for the summary: a dagster.Failure's description in full (the dbt
+    step lists each failed model and test there), else the error's first line."""
+    if error is None:
+        return "failed"
+    for cause in (error, getattr(error, "cause", None)):
+        message = getattr(cause, "message", "") or ""
+        if "dbt build failed" in message:
+            return message[message.index("dbt build failed") :].strip()
+    return error.message.strip().splitlines()[0]

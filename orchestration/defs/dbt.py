@@ -5,6 +5,7 @@ from typing import Any
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+from pydantic import Field
 
 from callshrink import db
 from callshrink.dbt import ensure_manifest, stage_reference, tool
@@ -15,9 +16,8 @@ ensure_manifest()
 
 
 class DbtBuildConfig(dg.Config):
-    full_refresh: bool = dg.Field(  # type: ignore[assignment]
-        bool,
-        default_value=False,
+    full_refresh: bool = Field(
+        default=False,
         description="Rebuild the incremental call models from scratch (dbt --full-refresh).",
     )
 
@@ -42,10 +42,19 @@ def _failed_nodes(invocation: Any) -> list[str]:
     except (FileNotFoundError, KeyError):
         return ["(no run_results.json: see the dbt log above)"]
     return [
-        f"  {result['unique_id']}: {(result.get('message') or result['status']).strip()}"
+        f"  {result['unique_id']}: {_explain(result.get('message') or result['status'])}"
         for result in results
         if result["status"] in ("error", "fail")
     ]
+
+
+def _explain(message: str) -> str:
+    if "out of sync" in message:  # dbt's on_schema_change: fail
+        return (
+            "its columns changed since the table was built (a new callshrink version?): "
+            "run `callshrink run --full-refresh` to rebuild the incremental models"
+        )
+    return message.strip()
 
 
 # The dbt of this environment, so it works without the venv being activated.
