@@ -84,16 +84,16 @@ callback_locations as (
     inner join located as earlier
         on
             callbacks.caller_phone_e164 = earlier.caller_phone_e164
-            and earlier.started_at < callbacks.started_at
-            and earlier.started_at >= callbacks.started_at
-            - interval '{{ var("callback_location_days") }} days'
+            and callbacks.started_at > earlier.started_at
+            and callbacks.started_at
+            <= earlier.started_at + interval '{{ var("callback_location_days") }} days'
     where
         callbacks.direction = 'outbound'
         and callbacks.crosswalk_location_id is null
         and {{ in_call_window('callbacks.started_at') }}
         and earlier.direction = 'inbound'
         and earlier.crosswalk_location_id is not null
-    order by callbacks.call_id, earlier.started_at desc
+    order by callbacks.call_id asc, earlier.started_at desc
 
 ),
 

@@ -11,6 +11,18 @@
 #}
 {%- set service_level = var('service_level_seconds') %}
 {%- set rules = var('compliance_rules') %}
+{%- set compliance_checks = [] %}
+{%- if rules.answered_within_service_level %}
+    {%- do compliance_checks.append(
+        "not coalesce(outcome = 'answered' and wait_seconds > " ~ service_level ~ ", false)"
+    ) %}
+{%- endif %}
+{%- if rules.missed_recovered_within_window %}
+    {%- do compliance_checks.append("not (is_missed_opportunity and not is_recovered)") %}
+{%- endif %}
+{%- if rules.after_hours_to_voicemail %}
+    {%- do compliance_checks.append("not (outcome = 'after_hours' and not has_voicemail)") %}
+{%- endif %}
 
 with
 
@@ -62,8 +74,8 @@ later_calls as (
     inner join calls as later
         on
             calls.caller_phone_e164 = later.caller_phone_e164
-            and later.started_at > calls.started_at
-            and later.started_at <= calls.started_at + interval '{{ followup_days() }} days'
+            and calls.started_at < later.started_at
+            and calls.started_at + interval '{{ followup_days() }} days' >= later.started_at
     where calls.is_answer_rate_eligible and not later.is_spam
 
 ),
@@ -151,18 +163,7 @@ final as (
         -- to the call holds; answered calls whose speed of answer is unknown pass the first
         case
             when is_answer_rate_eligible or outcome = 'after_hours'
-                then
-                    {% if rules.answered_within_service_level -%}
-                        not coalesce(
-                            outcome = 'answered' and wait_seconds > {{ service_level }}, false
-                        )
-                    {%- else %}true{% endif %}
-                    and {% if rules.missed_recovered_within_window -%}
-                        not (is_missed_opportunity and not is_recovered)
-                    {%- else %}true{% endif %}
-                    and {% if rules.after_hours_to_voicemail -%}
-                        not (outcome = 'after_hours' and not has_voicemail)
-                    {%- else %}true{% endif %}
+                then {{ compliance_checks | join(' and ') if compliance_checks else 'true' }}
         end as is_compliant
     from recovered
 

@@ -25,8 +25,10 @@ flagged as (
     select
         legs.*,
         legs.pbx_id || ':' || legs.linkedid as pbx_call_id,
-        case when legs.last_application = 'Queue' then split_part(legs.last_application_data, ',', 1) end
-            as queue_name,
+        case
+            when legs.last_application = 'Queue'
+                then split_part(legs.last_application_data, ',', 1)
+        end as queue_name,
         escalation_queues.queuename is not null as is_escalation_leg,
         legs.destination_channel is not null
         and legs.disposition = 'ANSWERED'

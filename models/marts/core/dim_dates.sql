@@ -13,9 +13,9 @@ final as (
         date_day,
         date_trunc('week', date_day)::date as week_start,
         date_trunc('month', date_day)::date as month_start,
-        to_char(date_day, 'YYYY-MM') as year_month,
-        extract(year from date_day)::integer as year,
-        extract(quarter from date_day)::integer as quarter,
+        to_char(date_day, 'YYYY-MM') as calendar_month,
+        extract(year from date_day)::integer as calendar_year,
+        extract(quarter from date_day)::integer as calendar_quarter,
         extract(isodow from date_day)::integer as iso_weekday,
         trim(to_char(date_day, 'Day')) as weekday_name,
         extract(isodow from date_day) in (6, 7) as is_weekend
