@@ -173,7 +173,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         generate(out, locations=args.locations, days=args.days, seed=args.seed, progress=True)
     _use_folders(out / "landing", out / "reference")
     db.activate()
-    if not run_pipeline(quiet=True).success:
+    # the demo is small: rebuilding its call models from scratch costs seconds and keeps a
+    # database left by an older callshrink from failing on changed columns
+    if not run_pipeline(quiet=True, full_refresh=True).success:
         return 1
     print(
         f"\ncallshrink app: http://localhost:{args.port}  (Ctrl-C stops the app"
