@@ -2,7 +2,9 @@
     Each call gets its location, whether the location was open, whether it is spam, and
     exactly one outcome of METRICS.md. Precedence: spam, then after_hours, then what happened.
     Where the PBX saw the call, the PBX decides (CallRail marks calls "answered" as soon as the
-    PBX's queue picks up the trunk); at a location without a PBX, CallRail decides.
+    PBX's queue picks up the trunk); where no PBX record was stitched (a location without a
+    PBX), CallRail decides. A call the crosswalk cannot place has no opening hours to check:
+    it is classified by what happened, never as after_hours.
     A PBX callback (outbound) dials out from an agent extension, which the crosswalk does not
     know: it belongs to the location of the same caller's latest inbound call before it,
     within `callback_location_days`. So the model reads that many days of calls before the
@@ -128,16 +130,19 @@ opening as (
 
     select
         *,
-        exists(
-            select 1
-            from business_hours
-            where
-                business_hours.location_id = timed.location_id
-                and business_hours.iso_weekday
-                = extract(isodow from timed.started_at_local)::integer
-                and timed.started_at_local::time >= business_hours.opens_at::time
-                and timed.started_at_local::time < business_hours.closes_at::time
-        ) as is_during_open_hours
+        case
+            when timed.location_id is not null
+                then exists(
+                    select 1
+                    from business_hours
+                    where
+                        business_hours.location_id = timed.location_id
+                        and business_hours.iso_weekday
+                        = extract(isodow from timed.started_at_local)::integer
+                        and timed.started_at_local::time >= business_hours.opens_at::time
+                        and timed.started_at_local::time < business_hours.closes_at::time
+                )
+        end as is_during_open_hours
     from timed
 
 ),
@@ -170,14 +175,14 @@ final as (
         case
             when direction <> 'inbound' then null
             when is_spam then 'spam'
-            when not is_during_open_hours then 'after_hours'
+            when not is_during_open_hours then 'after_hours'  -- null (no location): open
             when has_pbx_record
                 then
                     case
                         when is_person_answered then 'answered'
                         when reached_voicemail then 'voicemail'
-                        when is_timed_out then 'missed'
-                        when coalesce(wait_seconds, 0) < {{ var('short_abandon_seconds') }}
+                        when is_timed_out or is_rung_out then 'missed'
+                        when wait_seconds < {{ var('short_abandon_seconds') }}
                             then 'short_abandon'
                         else 'abandoned'
                     end
@@ -185,7 +190,7 @@ final as (
                 case
                     when callrail_is_voicemail then 'voicemail'
                     when callrail_is_answered then 'answered'
-                    when coalesce(wait_seconds, 0) < {{ var('short_abandon_seconds') }}
+                    when wait_seconds < {{ var('short_abandon_seconds') }}
                         then 'short_abandon'
                     when callrail_call_type = 'abandoned' then 'abandoned'
                     else 'missed'

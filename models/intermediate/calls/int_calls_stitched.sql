@@ -2,11 +2,15 @@
     One row per call: a CallRail record and a PBX call are the same call when the caller and
     the dialled number match and they start within `stitch_tolerance_seconds`. Each side is
     paired with its nearest partner, and a pair is kept only when each is the other's nearest,
-    so no record is ever used twice. Calls seen by one system only are kept.
-    Incremental by day: the inputs reach two tolerances further back than the calls written,
-    which is as far as a nearest-partner choice can look.
+    so no record is ever used twice. Records left unpaired because their nearest partner was
+    taken try again with the partners still free, for `stitch_rounds` rounds (a caller who
+    rings twice within the tolerance). Calls seen by one system only are kept.
+    Incremental by day: each round's choice can look two tolerances away, so the inputs reach
+    that much further back, per round, than the calls written.
 #}
-{%- set stitch_margin = "interval '" ~ (2 * var('stitch_tolerance_seconds')) ~ " seconds'" %}
+{%- set stitch_rounds = 3 %}
+{%- set stitch_margin = "interval '"
+    ~ (2 * stitch_rounds * var('stitch_tolerance_seconds')) ~ " seconds'" %}
 
 with
 
@@ -42,7 +46,19 @@ candidates as (
 
 ),
 
-ranked as (
+no_matches as (
+
+    select
+        callrail_call_id,
+        pbx_call_id,
+        gap_seconds
+    from candidates
+    where false
+
+),
+{% for round in range(1, stitch_rounds + 1) %}
+{%- set earlier = 'no_matches' if round == 1 else 'matches_' ~ (round - 1) %}
+ranked_{{ round }} as (
 
     select
         callrail_call_id,
@@ -55,17 +71,32 @@ ranked as (
             partition by pbx_call_id order by gap_seconds, callrail_call_id
         ) as rank_for_pbx
     from candidates
+    where
+        callrail_call_id not in (select {{ earlier }}.callrail_call_id from {{ earlier }})
+        and pbx_call_id not in (select {{ earlier }}.pbx_call_id from {{ earlier }})
 
 ),
 
-matches as (
+matches_{{ round }} as (
 
     select
         callrail_call_id,
         pbx_call_id,
         gap_seconds
-    from ranked
+    from {{ earlier }}
+    union all
+    select
+        callrail_call_id,
+        pbx_call_id,
+        gap_seconds
+    from ranked_{{ round }}
     where rank_for_callrail = 1 and rank_for_pbx = 1
+
+),
+{% endfor %}
+matches as (
+
+    select * from matches_{{ stitch_rounds }}
 
 ),
 
@@ -110,6 +141,7 @@ stitched as (
         pbx_calls.duration_seconds as pbx_duration_seconds,
         pbx_calls.is_abandoned_in_queue,
         pbx_calls.is_timed_out,
+        pbx_calls.is_rung_out,
         pbx_calls.transfer_count,
         pbx_calls.pbx_call_id is not null as has_pbx_record,
         callrail_calls.callrail_call_id is not null as has_callrail_record

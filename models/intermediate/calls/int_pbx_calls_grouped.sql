@@ -50,7 +50,14 @@ leg_summary as (
             where destination_channel is not null and disposition = 'NO ANSWER'
         ) as ring_no_answer_legs,
         bool_or(is_escalation_leg) as is_escalated,
-        min(queue_name) filter (where not is_escalation_leg) as first_queue_name
+        -- rang out without a queue: a Dial leg that rang its whole timeout, or busy
+        bool_or(
+            disposition in ('BUSY', 'CONGESTION')
+            or (disposition = 'NO ANSWER' and duration_seconds >= dial_timeout_seconds)
+        ) as is_rung_out,
+        (array_agg(queue_name order by started_at, leg_sequence) filter (
+            where queue_name is not null and not is_escalation_leg
+        ))[1] as first_queue_name
     from legs
     group by pbx_id, linkedid
 
@@ -103,6 +110,7 @@ final as (
         leg_summary.reached_voicemail,
         leg_summary.ring_no_answer_legs,
         leg_summary.is_escalated,
+        leg_summary.is_rung_out,
         leg_summary.first_queue_name,
         queue_summary.hold_seconds,
         queue_summary.exit_wait_seconds,

@@ -29,6 +29,11 @@ flagged as (
             when legs.last_application = 'Queue'
                 then split_part(legs.last_application_data, ',', 1)
         end as queue_name,
+        -- Dial(<targets>,<timeout>,...): how long a Dial leg rings before it gives up
+        case
+            when legs.last_application = 'Dial'
+                then {{ safe_integer("split_part(legs.last_application_data, ',', 2)") }}
+        end as dial_timeout_seconds,
         escalation_queues.queuename is not null as is_escalation_leg,
         legs.destination_channel is not null
         and legs.disposition = 'ANSWERED'
