@@ -131,8 +131,8 @@ opening as (
     select
         *,
         case
-            when timed.location_id is not null
-                then exists(
+            when location_id is not null
+                then exists (
                     select 1
                     from business_hours
                     where

@@ -3,14 +3,12 @@
     the dialled number match and they start within `stitch_tolerance_seconds`. Each side is
     paired with its nearest partner, and a pair is kept only when each is the other's nearest,
     so no record is ever used twice. Records left unpaired because their nearest partner was
-    taken try again with the partners still free, for `stitch_rounds` rounds (a caller who
-    rings twice within the tolerance). Calls seen by one system only are kept.
+    taken try again with the partners still free, in a second and a third round (a caller
+    who rings twice within the tolerance). Calls seen by one system only are kept.
     Incremental by day: each round's choice can look two tolerances away, so the inputs reach
-    that much further back, per round, than the calls written.
+    that much further back, for each of the three rounds, than the calls written.
 #}
-{%- set stitch_rounds = 3 %}
-{%- set stitch_margin = "interval '"
-    ~ (2 * stitch_rounds * var('stitch_tolerance_seconds')) ~ " seconds'" %}
+{%- set stitch_margin = "interval '" ~ (6 * var('stitch_tolerance_seconds')) ~ " seconds'" %}
 
 with
 
@@ -46,57 +44,25 @@ candidates as (
 
 ),
 
-no_matches as (
+first_round as (
 
-    select
-        callrail_call_id,
-        pbx_call_id,
-        gap_seconds
-    from candidates
-    where false
-
-),
-{% for round in range(1, stitch_rounds + 1) %}
-{%- set earlier = 'no_matches' if round == 1 else 'matches_' ~ (round - 1) %}
-ranked_{{ round }} as (
-
-    select
-        callrail_call_id,
-        pbx_call_id,
-        gap_seconds,
-        row_number() over (
-            partition by callrail_call_id order by gap_seconds, pbx_call_id
-        ) as rank_for_callrail,
-        row_number() over (
-            partition by pbx_call_id order by gap_seconds, callrail_call_id
-        ) as rank_for_pbx
-    from candidates
-    where
-        callrail_call_id not in (select {{ earlier }}.callrail_call_id from {{ earlier }})
-        and pbx_call_id not in (select {{ earlier }}.pbx_call_id from {{ earlier }})
+    {{ mutual_nearest_pairs('candidates') }}
 
 ),
 
-matches_{{ round }} as (
+second_round as (
 
-    select
-        callrail_call_id,
-        pbx_call_id,
-        gap_seconds
-    from {{ earlier }}
+    select * from first_round
     union all
-    select
-        callrail_call_id,
-        pbx_call_id,
-        gap_seconds
-    from ranked_{{ round }}
-    where rank_for_callrail = 1 and rank_for_pbx = 1
+    {{ mutual_nearest_pairs('candidates', taken='first_round') }}
 
 ),
-{% endfor %}
+
 matches as (
 
-    select * from matches_{{ stitch_rounds }}
+    select * from second_round
+    union all
+    {{ mutual_nearest_pairs('candidates', taken='second_round') }}
 
 ),
 
