@@ -34,12 +34,16 @@ tiles[3].metric("Recovered by callback", ui.count(summary["recovered_by_callback
 tiles[4].metric("Recovered by retry", ui.count(summary["recovered_by_retry"]))
 
 st.subheader("Recovered or not, by day")
+st.caption(
+    f"The latest {recovery_window_hours} h are still inside the recovery window: their calls "
+    "may yet be recovered."
+)
 recovery_order = ["recovered by callback", "recovered by retry", "not recovered"]
 st.altair_chart(
     alt.Chart(data.recovery_by_day(*span))
     .mark_bar()
     .encode(
-        x=alt.X("day:T", title=None, timeUnit="yearmonthdate"),
+        x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
         y=alt.Y("missed_opportunities:Q", title="Missed opportunities"),
         color=alt.Color(
             "recovery:N",
@@ -48,7 +52,11 @@ st.altair_chart(
             scale=alt.Scale(domain=recovery_order, range=["#2a9d8f", "#8ab17d", "#e76f51"]),
         ),
         order=alt.Order("recovery_order:Q"),
-        tooltip=["day:T", "recovery", "missed_opportunities"],
+        tooltip=[
+            alt.Tooltip("day:T", timeUnit="utcyearmonthdate"),
+            "recovery",
+            "missed_opportunities",
+        ],
     )
     .transform_calculate(recovery_order=f"indexof({recovery_order}, datum.recovery)"),
     width="stretch",
@@ -57,8 +65,8 @@ st.altair_chart(
 st.subheader("Still to call back")
 work_list = data.unrecovered_missed_calls(*span)
 st.caption(
-    f"{len(work_list):,} missed opportunities not recovered, newest first. Callers' numbers "
-    "are masked: country code and last four digits."
+    f"{len(work_list):,} missed opportunities not recovered, the most recent first (times "
+    "are each location's own). Callers' numbers are masked: country code and last four digits."
 )
 st.dataframe(
     work_list,

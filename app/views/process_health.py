@@ -71,7 +71,12 @@ st.altair_chart(
     .transform_fold(list(RATE_LABELS.values()), as_=["measure", "rate"])
     .mark_bar()
     .encode(
-        x=alt.X("measure:N", title=None, sort=list(RATE_LABELS.values())),
+        x=alt.X(
+            "measure:N",
+            title=None,
+            sort=list(RATE_LABELS.values()),
+            axis=alt.Axis(labelAngle=0),
+        ),
         xOffset=alt.XOffset("location_name:N"),
         y=alt.Y("rate:Q", axis=alt.Axis(format="%", title=None)),
         color=alt.Color("location_name:N", title="Location"),
@@ -128,7 +133,7 @@ st.altair_chart(
     alt.Chart(data.missed_opportunities_by_hour(*span))
     .mark_rect()
     .encode(
-        x=alt.X("hour_of_day:O", title="Hour of day (local)"),
+        x=alt.X("hour_of_day:O", title="Hour of day (local)", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("location_name:N", title=None),
         color=alt.Color(
             "missed_opportunities:Q", title="Missed opportunities", scale=alt.Scale(scheme="reds")
