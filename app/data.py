@@ -12,10 +12,11 @@ from datetime import date
 import pandas as pd
 import psycopg
 import streamlit as st
+import yaml
 from psycopg import sql
 
 from callshrink import db
-from callshrink.settings import dbt_schema
+from callshrink.settings import PROJECT_DIR, dbt_schema
 
 CACHE_SECONDS = 300
 
@@ -38,6 +39,13 @@ def _query(statement: sql.Composable, params: dict) -> pd.DataFrame:
 
 def _marts(table: str) -> sql.Composed:
     return sql.SQL("{}.{}").format(sql.Identifier(dbt_schema("marts")), sql.Identifier(table))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def dbt_var(name: str) -> object:
+    """A var of dbt_project.yml the marts were built with (e.g. service_level_seconds)."""
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    return project["vars"][name]
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
@@ -108,3 +116,205 @@ def answer_rate_by(
     )
     params = {"first_day": first_day, "last_day": last_day, "location_ids": list(location_ids)}
     return _answer_rates(_query(statement, params))
+
+
+def _filter_params(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> dict:
+    return {"first_day": first_day, "last_day": last_day, "location_ids": list(location_ids)}
+
+
+_CALLS_IN_FILTER = sql.SQL(
+    "calls.started_date between %(first_day)s and %(last_day)s "
+    "and calls.location_id = any(%(location_ids)s)"
+)
+
+# The process-health measures of the semantic model in models/marts/calls/calls.yml, written
+# as the same expressions, so that every rate below has the metric's numerator and denominator.
+# Each is a count or a sum, so a total over locations is the sum of the locations' rows; the
+# average speed of answer keeps its sum and count for the same reason.
+_PROCESS_HEALTH_MEASURES = sql.SQL(
+    "count(*) filter (where calls.is_answered) as answered_calls, "
+    "count(*) filter (where calls.outcome = 'abandoned') as abandoned_calls, "
+    "count(*) filter (where calls.is_answer_rate_eligible) as eligible_calls, "
+    "count(*) filter (where calls.outcome in ('answered', 'abandoned')) "
+    "as answered_or_abandoned_calls, "
+    "count(*) filter (where calls.counts_in_service_level) as service_level_calls, "
+    "count(*) filter (where calls.meets_service_level) as service_level_met_calls, "
+    "coalesce(sum(calls.speed_of_answer_seconds), 0)::bigint as speed_of_answer_seconds_sum, "
+    "count(calls.speed_of_answer_seconds) as speed_of_answer_calls, "
+    "count(*) filter (where calls.is_repeat_24h) as repeat_24h_calls, "
+    "count(*) filter (where calls.is_repeat_7d) as repeat_7d_calls, "
+    "count(*) filter (where calls.is_answered and calls.is_transferred) "
+    "as transferred_answered_calls, "
+    "count(*) filter (where calls.is_answered and calls.is_escalated) "
+    "as escalated_answered_calls, "
+    "coalesce(sum(calls.resolution_path_length) filter (where calls.is_answer_rate_eligible), 0)"
+    "::bigint as resolution_path_legs, "
+    "coalesce(sum(calls.customer_effort_events), 0)::bigint as customer_effort_events, "
+    "count(calls.is_compliant) as compliance_eligible_calls, "
+    "count(*) filter (where calls.is_compliant) as compliant_calls"
+)
+
+# rate column: (numerator, denominator), as the metrics of calls.yml define them.
+PROCESS_HEALTH_RATES = {
+    "service_level": ("service_level_met_calls", "service_level_calls"),
+    "average_speed_of_answer_seconds": ("speed_of_answer_seconds_sum", "speed_of_answer_calls"),
+    "abandonment_rate": ("abandoned_calls", "answered_or_abandoned_calls"),
+    "repeat_contact_rate_24h": ("repeat_24h_calls", "answered_calls"),
+    "repeat_contact_rate_7d": ("repeat_7d_calls", "answered_calls"),
+    "transfer_rate": ("transferred_answered_calls", "answered_calls"),
+    "escalation_rate": ("escalated_answered_calls", "answered_calls"),
+    "average_resolution_path_length": ("resolution_path_legs", "eligible_calls"),
+    "customer_effort_score": ("customer_effort_events", "eligible_calls"),
+    "process_compliance_rate": ("compliant_calls", "compliance_eligible_calls"),
+}
+
+
+def _ratios(frame: pd.DataFrame, ratios: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """Adds each ratio column; empty (NA) where its denominator is 0."""
+    for name, (numerator, denominator) in ratios.items():
+        below = frame[denominator].astype("Int64")
+        ratio = frame[numerator].astype("Int64") / below.where(below > 0)
+        frame[name] = ratio.astype("Float64")
+    return frame
+
+
+def process_health_totals(by_location: pd.DataFrame) -> pd.Series:
+    """The figures of all the rows of process_health_by_location together (sums, then rates)."""
+    measures = list(dict.fromkeys(m for pair in PROCESS_HEALTH_RATES.values() for m in pair))
+    totals = by_location[measures].astype("Int64").sum().to_frame().T
+    return _ratios(totals, PROCESS_HEALTH_RATES).iloc[0]
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def process_health_by_location(
+    first_day: date, last_day: date, location_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Per location: the process-health measures and their rates (PROCESS_HEALTH_RATES)."""
+    statement = sql.SQL(
+        "select calls.location_id, locations.location_name, {measures} "
+        "from {calls} as calls "
+        "inner join {locations} as locations on calls.location_id = locations.location_id "
+        "where {in_filter} "
+        "group by 1, 2 order by 1, 2"
+    ).format(
+        measures=_PROCESS_HEALTH_MEASURES,
+        calls=_marts("calls"),
+        locations=_marts("locations"),
+        in_filter=_CALLS_IN_FILTER,
+    )
+    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
+    return _ratios(frame, PROCESS_HEALTH_RATES)
+
+
+OUTCOMES = ("answered", "voicemail", "abandoned", "missed", "short_abandon", "after_hours", "spam")
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def outcome_mix(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
+    """Inbound calls by location and outcome (one row per pair with calls), with the share of
+    the location's inbound calls."""
+    statement = sql.SQL(
+        "select calls.location_id, locations.location_name, calls.outcome, "
+        "count(*) as calls, "
+        "count(*)::float / sum(count(*)) over (partition by calls.location_id) as share "
+        "from {calls} as calls "
+        "inner join {locations} as locations on calls.location_id = locations.location_id "
+        "where calls.direction = 'inbound' and {in_filter} "
+        "group by 1, 2, 3 order by 1, 2, 3"
+    ).format(calls=_marts("calls"), locations=_marts("locations"), in_filter=_CALLS_IN_FILTER)
+    return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def missed_opportunities_by_hour(
+    first_day: date, last_day: date, location_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Missed opportunities by location and local hour of day, every hour of the day (0 when
+    none), with the share of the hour's answer-rate eligible calls they were."""
+    statement = sql.SQL(
+        "with counted as ("
+        "select calls.location_id, calls.started_hour, "
+        "count(*) filter (where calls.is_missed_opportunity) as missed_opportunities, "
+        "count(*) filter (where calls.is_answer_rate_eligible) as eligible_calls "
+        "from {calls} as calls where {in_filter} group by 1, 2) "
+        "select locations.location_id, locations.location_name, hours.hour_of_day, "
+        "hours.hour_label, coalesce(counted.missed_opportunities, 0) as missed_opportunities, "
+        "coalesce(counted.eligible_calls, 0) as eligible_calls "
+        "from {locations} as locations "
+        "cross join {hours} as hours "
+        "left join counted on locations.location_id = counted.location_id "
+        "and hours.hour_of_day = counted.started_hour "
+        "where locations.location_id = any(%(location_ids)s) "
+        "order by 1, 3"
+    ).format(
+        calls=_marts("calls"),
+        locations=_marts("locations"),
+        hours=_marts("dim_hours"),
+        in_filter=_CALLS_IN_FILTER,
+    )
+    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
+    return _ratios(frame, {"missed_share": ("missed_opportunities", "eligible_calls")})
+
+
+# --- missed calls and their recovery -----------------------------------------------------------
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def recovery_summary(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.Series:
+    """Missed opportunities, how many were recovered (by callback, by retry), the recovery rate
+    (callback_recovery_rate) and the median minutes to recovery (median_minutes_to_recovery)."""
+    statement = sql.SQL(
+        "select "
+        "count(*) filter (where calls.is_missed_opportunity) as missed_opportunities, "
+        "count(*) filter (where calls.is_recovered) as recovered_missed_opportunities, "
+        "count(*) filter (where calls.is_recovered and calls.recovered_by = 'callback') "
+        "as recovered_by_callback, "
+        "count(*) filter (where calls.is_recovered and calls.recovered_by = 'retry') "
+        "as recovered_by_retry, "
+        "percentile_cont(0.5) within group (order by calls.minutes_to_recovery) "
+        "as median_minutes_to_recovery "
+        "from {calls} as calls where {in_filter}"
+    ).format(calls=_marts("calls"), in_filter=_CALLS_IN_FILTER)
+    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
+    frame = _ratios(
+        frame,
+        {"callback_recovery_rate": ("recovered_missed_opportunities", "missed_opportunities")},
+    )
+    return frame.iloc[0]
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def recovery_by_day(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
+    """Missed opportunities by local day and what became of them: recovered by callback,
+    recovered by retry, or not recovered (yet)."""
+    statement = sql.SQL(
+        "select calls.started_date as day, "
+        "case when calls.is_recovered "
+        "then 'recovered by ' || coalesce(calls.recovered_by, 'unknown') "
+        "else 'not recovered' end as recovery, "
+        "count(*) as missed_opportunities "
+        "from {calls} as calls "
+        "where calls.is_missed_opportunity and {in_filter} "
+        "group by 1, 2 order by 1, 2"
+    ).format(calls=_marts("calls"), in_filter=_CALLS_IN_FILTER)
+    return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def unrecovered_missed_calls(
+    first_day: date, last_day: date, location_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """The work list: missed opportunities nobody has got back to, newest first. The caller's
+    number is the mart's masked one; the full number never leaves the warehouse."""
+    statement = sql.SQL(
+        "select missed.caller_masked, locations.location_name, "
+        "missed.started_at_local, missed.outcome, missed.wait_seconds, missed.has_voicemail, "
+        "missed.call_id "
+        "from {missed_calls} as missed "
+        "inner join {locations} as locations on missed.location_id = locations.location_id "
+        "where missed.is_recovered is not true "
+        "and missed.started_date between %(first_day)s and %(last_day)s "
+        "and missed.location_id = any(%(location_ids)s) "
+        "order by missed.started_at desc, missed.call_id"
+    ).format(missed_calls=_marts("missed_calls"), locations=_marts("locations"))
+    return _query(statement, _filter_params(first_day, last_day, location_ids))

@@ -10,6 +10,10 @@ navigation = st.navigation(
             st.Page(
                 "views/answer_rate.py", title="Answer rate", icon=":material/call:", default=True
             ),
+            st.Page(
+                "views/process_health.py", title="Process health", icon=":material/monitor_heart:"
+            ),
+            st.Page("views/missed_calls.py", title="Missed calls", icon=":material/phone_missed:"),
         ],
     }
 )

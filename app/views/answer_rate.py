@@ -1,11 +1,9 @@
 """Executive page: answer rate by location, by day and by hour of day."""
 
-from datetime import timedelta
-
 import altair as alt
 import streamlit as st
 
-from app import data
+from app import data, ui
 
 st.title("Answer rate")
 st.caption(
@@ -13,28 +11,8 @@ st.caption(
     "short abandons and spam left out. Days and hours are each location's local time."
 )
 
-span = data.call_date_range()
-if span is None:
-    st.info("No calls in the warehouse yet: run `callshrink run --landing DIR` first.")
-    st.stop()
-
-all_locations = data.locations()
-names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
-with st.sidebar:
-    first_day, last_day = span
-    default_start = max(first_day, last_day - timedelta(days=27))
-    chosen = st.date_input(
-        "Days", value=(default_start, last_day), min_value=first_day, max_value=last_day
-    )
-    picked = st.multiselect(
-        "Locations", options=list(names), default=list(names), format_func=names.get
-    )
-
-if not isinstance(chosen, tuple) or len(chosen) != 2 or not picked:
-    st.info("Pick a start and end day and at least one location.")
-    st.stop()
-start, end = chosen
-locations = tuple(sorted(picked))
+filters = ui.sidebar_filters()
+start, end, locations = filters.first_day, filters.last_day, filters.location_ids
 
 by_location = data.answer_rate_by("location", start, end, locations)
 total_answered = int(by_location["answered_calls"].sum())
