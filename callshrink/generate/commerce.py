@@ -155,11 +155,15 @@ def contact_id(person_index: int) -> str:
     return str(100_000_000 + person_index * 3 + 1)
 
 
-def _customer_phone(person_index: int, national: int, walk_in: bool) -> tuple[str | None, int]:
-    """(phone_number as typed, national number it normalises to or 0)."""
+def _customer_phone(person_index: int, national: int) -> tuple[str | None, int]:
+    """(phone_number as typed, national number it normalises to or 0).
+
+    A property of the person, not of the purchase: the customer record is written once, at
+    the person's first purchase, and every later payment reaches the caller (or not) through
+    that same record."""
     if person_index % 13 == 0:
         return None, 0
-    if walk_in and person_index % 20 == 1:
+    if person_index % 20 == 1:  # gave a foreign number the calls never show
         return INTERNATIONAL[person_index % len(INTERNATIONAL)], 0
     return typed_format(national, person_index * 7 + 3), national
 
@@ -255,7 +259,7 @@ class CommerceDay:
         if person_index >= 0 and (walk_in or no_customer >= 0.05):
             cid = customer_id(s.seed, person_index)
             obj["customer_id"] = cid
-            typed, phone = _customer_phone(person_index, int(row["phone"]), walk_in)
+            typed, phone = _customer_phone(person_index, int(row["phone"]))
             if s.customers.first(person_index):
                 self._customer(cid, person_index, typed, t - 60, millis)
         obj["receipt_number"] = pid[:4]
