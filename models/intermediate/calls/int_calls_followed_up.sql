@@ -5,12 +5,21 @@
       tried again) or an answered outbound call (a callback);
     - repeat contacts: inbound calls, not spam, within 24 h and 7 days of an answered call;
     - new or returning: a caller's first inbound call at a location is "new";
+    - looking back (finance's conversion and shrink): a repeat call (an inbound, not-spam call
+      from the caller in the 24 h before it) and the first unanswered attempt of a chain (no
+      unanswered inbound call from the caller in the recovery window before it);
     - customer effort and process compliance, per METRICS.md, from the above.
     Incremental by day: a call's values look `followup_days()` ahead, so that many more days
-    are recomputed; "new" looks back over the whole history.
+    are recomputed; "new" looks back over the whole history; the look-back flags read the
+    inputs `lookback_days()` further back than the rows written (in_call_window's margin).
 #}
 {%- set service_level = var('service_level_seconds') %}
 {%- set rules = var('compliance_rules') %}
+{#- Days the look-back flags reach before a call: 24 h for repeats, the recovery window for
+    chains of unanswered attempts. -#}
+{%- set lookback_days = [1, ((var('recovery_window_hours') + 23) // 24)] | max %}
+{%- set unanswered_outcomes =
+    "('voicemail', 'abandoned', 'missed', 'short_abandon', 'after_hours')" %}
 {%- set compliance_checks = [] %}
 {%- if rules.answered_within_service_level %}
     {%- do compliance_checks.append(
@@ -43,9 +52,57 @@ calls as (
         coalesce(outcome in ('voicemail', 'abandoned', 'missed'), false)
             as is_missed_opportunity,
         coalesce(outcome in ('answered', 'voicemail', 'abandoned', 'missed'), false)
-            as is_answer_rate_eligible
+            as is_answer_rate_eligible,
+        coalesce(direction = 'inbound' and outcome in {{ unanswered_outcomes }}, false)
+            as is_unanswered
     from classified_calls
     where {{ in_call_window('started_at', extra_days=followup_days()) }}
+
+),
+
+earlier_inbound_calls as (
+
+    -- inbound calls (not spam) a call written here may look back to: the inputs reach
+    -- lookback_days before the first day written
+    select
+        call_id,
+        caller_phone_e164,
+        started_at,
+        coalesce(outcome in {{ unanswered_outcomes }}, false) as is_unanswered
+    from classified_calls
+    where
+        direction = 'inbound'
+        and not coalesce(is_spam, false)
+        and caller_phone_e164 is not null
+        and {{ in_call_window(
+            'started_at',
+            extra_days=followup_days(),
+            margin="interval '" ~ lookback_days ~ " days'"
+        ) }}
+
+),
+
+lookbacks as (
+
+    select
+        calls.call_id,
+        bool_or(earlier.started_at >= calls.started_at - interval '24 hours')
+            as has_inbound_call_24h_before,
+        bool_or(
+            earlier.is_unanswered
+            and earlier.started_at
+            >= calls.started_at - interval '{{ var("recovery_window_hours") }} hours'
+        ) as has_unanswered_call_before
+    from calls
+    inner join earlier_inbound_calls as earlier
+        on
+            calls.caller_phone_e164 = earlier.caller_phone_e164
+            and calls.started_at > earlier.started_at
+            and calls.started_at - interval '{{ lookback_days }} days'
+            <= earlier.started_at
+            and calls.call_id <> earlier.call_id
+    where calls.direction = 'inbound'
+    group by calls.call_id
 
 ),
 
@@ -76,7 +133,7 @@ later_calls as (
             calls.caller_phone_e164 = later.caller_phone_e164
             and calls.started_at < later.started_at
             and calls.started_at + interval '{{ followup_days() }} days' >= later.started_at
-    where calls.is_answer_rate_eligible and not later.is_spam
+    where (calls.is_answer_rate_eligible or calls.is_unanswered) and not later.is_spam
 
 ),
 
@@ -122,12 +179,22 @@ linked as (
         calls.outcome = 'answered' and coalesce(followups.repeat_contacts_7d, 0) > 0
             as is_repeat_7d,
         calls.outcome = 'abandoned' and coalesce(followups.is_retried, false)
-            as is_abandoned_then_retried
+            as is_abandoned_then_retried,
+        calls.is_unanswered and followups.recovered_by_call_id is not null
+            as is_unanswered_recovered,
+        calls.direction = 'inbound'
+        and coalesce(lookbacks.has_inbound_call_24h_before, false)
+            as is_repeat_call,
+        calls.is_unanswered
+        and not coalesce(lookbacks.has_unanswered_call_before, false)
+            as is_first_unanswered_attempt
     from calls
     left join first_inbound_calls
         on calls.call_id = first_inbound_calls.call_id
     left join followups
         on calls.call_id = followups.call_id
+    left join lookbacks
+        on calls.call_id = lookbacks.call_id
 
 ),
 

@@ -1,0 +1,78 @@
+{#
+    Missed-call shrink (METRICS.md, Money): one row per valued call, an unanswered inbound call
+    that heads its chain of unanswered attempts (is_first_unanswered_attempt: a caller who
+    retries three times unanswered is one lost contact, valued once) and that nobody reached
+    within var recovery_window_hours (no callback or retry connected):
+    - missed_opportunity: voicemail, abandoned or missed in open hours, not recovered;
+    - after_hours: an after-hours call, not recovered by the same rule (the same valuation,
+      its own shrink line).
+    Short abandons are left out, as from every other rate. Each call is valued at its
+    conversion cell (location x marketing source x caller type, with its fallback level):
+    expected shrink = conversion rate x average converted value, with the cell's bounds.
+#}
+with
+
+calls as (
+
+    select * from {{ ref('calls') }}
+
+),
+
+cells as (
+
+    select * from {{ ref('conversion_cells') }}
+
+),
+
+valued_calls as (
+
+    select
+        *,
+        case
+            when is_missed_opportunity then 'missed_opportunity'
+            else 'after_hours'
+        end as category
+    from calls
+    where
+        is_first_unanswered_attempt
+        and not is_unanswered_recovered
+        and (is_missed_opportunity or outcome = 'after_hours')
+
+),
+
+final as (
+
+    select
+        valued_calls.call_id,
+        valued_calls.category,
+        valued_calls.outcome,
+        valued_calls.location_id,
+        valued_calls.region,
+        valued_calls.started_at,
+        valued_calls.started_at_local,
+        valued_calls.started_date,
+        valued_calls.started_hour,
+        valued_calls.marketing_source,
+        valued_calls.marketing_campaign,
+        valued_calls.caller_type,
+        cells.cell_id,
+        cells.fallback_level,
+        cells.eligible_calls,
+        cells.converted_calls,
+        cells.conversion_rate,
+        cells.conversion_rate_low,
+        cells.conversion_rate_high,
+        cells.average_converted_value_usd,
+        cells.value_per_eligible_call_usd as expected_shrink_usd,
+        cells.value_per_eligible_call_low_usd as expected_shrink_low_usd,
+        cells.value_per_eligible_call_high_usd as expected_shrink_high_usd
+    from valued_calls
+    inner join cells
+        on
+            valued_calls.location_id is not distinct from cells.location_id
+            and valued_calls.marketing_source = cells.marketing_source
+            and valued_calls.caller_type is not distinct from cells.caller_type
+
+)
+
+select * from final
