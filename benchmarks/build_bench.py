@@ -300,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-full", action="store_true", help="no full-refresh steps")
     parser.add_argument("--skip-incremental", action="store_true", help="no incremental steps")
     parser.add_argument(
+        "--skip-incremental-build",
+        action="store_true",
+        help="incremental: dbt run only, not also dbt build (models and tests) after it",
+    )
+    parser.add_argument(
         "--full-build-only",
         action="store_true",
         help="full refresh: dbt build only, not also dbt run (without tests) after it",
@@ -364,7 +369,9 @@ def main(argv: list[str] | None = None) -> int:
             loads.append((f"load the held-back dates {held[0]}..", seconds, per_table))
             print(f"# loaded the held-back files in {seconds:,.1f} s", flush=True)
             steps.append(run_dbt("dbt run (incremental day)", ["run"], url, keep))
-            steps.append(run_dbt("dbt build (incremental, same window)", ["build"], url, keep))
+            if not args.skip_incremental_build:
+                label = "dbt build (incremental, same window)"
+                steps.append(run_dbt(label, ["build"], url, keep))
             counts.append(("after incremental", row_counts(url)))
 
         print("\n== run")
