@@ -304,6 +304,20 @@ def test_shrink_for_one_location(pipeline_run: PipelineRun, conn):
     assert app.dataframe[0].value["Cell"].str.startswith(f"{location_name} · ").all()
 
 
+def test_shrink_heatmap_shows_after_hours_on_request(pipeline_run: PipelineRun):
+    app = _page("shrink")
+    tiles = _shrink_tiles(app)
+    (category,) = [
+        group for group in app.get("button_group") if group.key == "shrink_hour_category"
+    ]
+    assert category.value == "missed_opportunity"
+    category.set_value("after_hours").run()
+
+    assert not app.exception, app.exception
+    assert app.get("button_group")[0].value == "after_hours"
+    assert _shrink_tiles(app) == tiles, "the heatmap's choice leaves the figures alone"
+
+
 def test_dollars_are_formatted_from_decimal():
     assert ui.dollars(Decimal("1234567.8")) == "$1,234,567.80"
     assert ui.dollars(Decimal("-0.5")) == "-$0.50"
