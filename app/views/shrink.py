@@ -12,15 +12,13 @@ min_calls_per_cell = data.dbt_var("min_calls_per_cell")
 
 st.title("Missed-call shrink")
 st.caption(
-    "Each unanswered caller nobody reached within "
-    f"{recovery_window_hours} h (by callback or a retry that connected) is valued once, at "
-    "the first unanswered attempt: the conversion rate × average converted value of answered "
-    "callers of the same location, marketing source and caller type (the region or the whole "
-    f"system when the cell has fewer than {min_calls_per_cell} calls). The range is 95 %: "
-    "Wilson interval on the rate × normal interval on the value (low × low, high × high), "
-    "summed over calls, so it is on the wide side. After-hours calls are valued the same way "
-    "on a line of their own, never added into the shrink. Days and hours are each location's "
-    "local time."
+    f"Each unanswered caller nobody reached within {recovery_window_hours} h (callback or a "
+    "retry that connected) is valued once, at the first unanswered attempt: conversion rate × "
+    "average converted value of answered callers of the same location, marketing source and "
+    "caller type (the region's or the system's when the cell has fewer than "
+    f"{min_calls_per_cell} calls); after-hours callers are valued alike, on their own line. "
+    "The range is 95 %: the rate's Wilson interval × the value's normal interval, low × low to "
+    "high × high, summed over calls (on the wide side); days and hours are local."
 )
 
 filters = ui.sidebar_filters()
