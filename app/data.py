@@ -8,6 +8,7 @@ models/marts/calls/calls.yml; a test checks that both give the same figures.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 import psycopg
@@ -317,4 +318,190 @@ def unrecovered_missed_calls(
         "and missed.location_id = any(%(location_ids)s) "
         "order by missed.started_at desc, missed.call_id"
     ).format(missed_calls=_marts("missed_calls"), locations=_marts("locations"))
+    return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+# --- missed-call shrink (models/marts/finance/missed_call_shrink.yml) ---------------------------
+# Money is numeric in the marts and stays Decimal here: sums are exact to the cent.
+
+NO_CAMPAIGN = "(no campaign)"
+
+_SHRINK_IN_FILTER = sql.SQL(
+    "shrink.started_date between %(first_day)s and %(last_day)s "
+    "and shrink.location_id = any(%(location_ids)s)"
+)
+
+
+def _category_sums(category: str, prefix: str) -> sql.Composed:
+    """The measures of missed_call_shrink.yml for one category: the sum and its bounds (0 when
+    no rows, as the metric's fill_nulls_with), the valued calls and those without a high bound."""
+    when = sql.SQL("filter (where shrink.category = {})").format(sql.Literal(category))
+    parts = [
+        sql.SQL("coalesce(sum(shrink.expected_shrink_usd) {when}, 0) as {name}").format(
+            when=when, name=sql.Identifier(f"{prefix}_usd")
+        ),
+        sql.SQL("coalesce(sum(shrink.expected_shrink_low_usd) {when}, 0) as {name}").format(
+            when=when, name=sql.Identifier(f"{prefix}_low_usd")
+        ),
+        sql.SQL("coalesce(sum(shrink.expected_shrink_high_usd) {when}, 0) as {name}").format(
+            when=when, name=sql.Identifier(f"{prefix}_high_usd")
+        ),
+        sql.SQL("count(*) {when} as {name}").format(
+            when=when, name=sql.Identifier(f"{prefix}_calls")
+        ),
+        sql.SQL(
+            "count(*) filter (where shrink.category = {category} "
+            "and shrink.expected_shrink_high_usd is null) as {name}"
+        ).format(category=sql.Literal(category), name=sql.Identifier(f"{prefix}_unbounded_calls")),
+    ]
+    return sql.SQL(", ").join(parts)
+
+
+_SHRINK_MEASURES = sql.SQL(", ").join(
+    [
+        _category_sums("missed_opportunity", "missed_call_shrink"),
+        _category_sums("after_hours", "after_hours_shrink"),
+    ]
+)
+
+
+def shrink_rate(missed_call_shrink: Decimal, revenue_attributed: Decimal) -> Decimal | None:
+    """The metric shrink_rate: missed-call shrink / (attributed revenue + missed-call shrink);
+    None when the denominator is 0."""
+    denominator = revenue_attributed + missed_call_shrink
+    return None if denominator == 0 else missed_call_shrink / denominator
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def shrink_summary(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.Series:
+    """Missed-call and after-hours shrink (with bounds and valued calls), the revenue attributed
+    to calls on the same local days and locations, and the shrink rate, all Decimal."""
+    statement = sql.SQL(
+        "with shrink as (select {measures} from {shrink} as shrink where {shrink_filter}), "
+        "revenue as ("
+        "select coalesce(sum(revenue.signed_amount_usd) filter (where revenue.is_attributed), 0) "
+        "as revenue_attributed_usd "
+        "from {revenue} as revenue "
+        "where revenue.revenue_date between %(first_day)s and %(last_day)s "
+        "and revenue.location_id = any(%(location_ids)s)) "
+        "select * from shrink cross join revenue"
+    ).format(
+        measures=_SHRINK_MEASURES,
+        shrink=_marts("missed_call_shrink"),
+        shrink_filter=_SHRINK_IN_FILTER,
+        revenue=_marts("revenue_attributions"),
+    )
+    summary = _query(statement, _filter_params(first_day, last_day, location_ids)).iloc[0]
+    summary = summary.astype(object)
+    summary["shrink_rate"] = shrink_rate(
+        summary["missed_call_shrink_usd"], summary["revenue_attributed_usd"]
+    )
+    return summary
+
+
+SHRINK_CATEGORIES = ("missed_opportunity", "after_hours")
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def shrink_by(
+    grain: str, first_day: date, last_day: date, location_ids: tuple[str, ...]
+) -> pd.DataFrame:
+    """Shrink by `grain` and category (one row per pair with valued calls): expected shrink,
+    its bounds and the valued calls.
+
+    grain: "location" (location_id, location_name), "day" (local day), "source"
+    (marketing_source) or "campaign" (marketing_source, marketing_campaign; NO_CAMPAIGN when
+    CallRail has none).
+    """
+    columns = {
+        "location": sql.SQL("shrink.location_id, locations.location_name"),
+        "day": sql.SQL("shrink.started_date as day"),
+        "source": sql.SQL("shrink.marketing_source"),
+        "campaign": sql.SQL(
+            "shrink.marketing_source, coalesce(shrink.marketing_campaign, {}) as marketing_campaign"
+        ).format(sql.Literal(NO_CAMPAIGN)),
+    }[grain]
+    keys = {"location": 2, "day": 1, "source": 1, "campaign": 2}[grain]
+    group_by = sql.SQL(", ").join(sql.Literal(i) for i in range(1, keys + 2))
+    statement = sql.SQL(
+        "select {columns}, shrink.category, "
+        "sum(shrink.expected_shrink_usd) as shrink_usd, "
+        "sum(shrink.expected_shrink_low_usd) as shrink_low_usd, "
+        "sum(shrink.expected_shrink_high_usd) as shrink_high_usd, "
+        "count(*) as valued_calls "
+        "from {shrink} as shrink "
+        "inner join {locations} as locations on shrink.location_id = locations.location_id "
+        "where {shrink_filter} "
+        "group by {group_by} order by {group_by}"
+    ).format(
+        columns=columns,
+        group_by=group_by,
+        shrink=_marts("missed_call_shrink"),
+        locations=_marts("locations"),
+        shrink_filter=_SHRINK_IN_FILTER,
+    )
+    return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def shrink_by_hour(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
+    """Missed-call and after-hours shrink by location and local hour of day: every hour of
+    marts.dim_hours for every chosen location, 0 when nothing was valued."""
+    statement = sql.SQL(
+        "with valued as ("
+        "select shrink.location_id, shrink.started_hour, {measures} "
+        "from {shrink} as shrink where {shrink_filter} group by 1, 2) "
+        "select locations.location_id, locations.location_name, hours.hour_of_day, "
+        "hours.hour_label, "
+        "coalesce(valued.missed_call_shrink_usd, 0) as missed_call_shrink_usd, "
+        "coalesce(valued.missed_call_shrink_calls, 0) as missed_call_shrink_calls, "
+        "coalesce(valued.after_hours_shrink_usd, 0) as after_hours_shrink_usd, "
+        "coalesce(valued.after_hours_shrink_calls, 0) as after_hours_shrink_calls "
+        "from {locations} as locations "
+        "cross join {hours} as hours "
+        "left join valued on locations.location_id = valued.location_id "
+        "and hours.hour_of_day = valued.started_hour "
+        "where locations.location_id = any(%(location_ids)s) "
+        "order by 1, 3"
+    ).format(
+        measures=_SHRINK_MEASURES,
+        shrink=_marts("missed_call_shrink"),
+        shrink_filter=_SHRINK_IN_FILTER,
+        locations=_marts("locations"),
+        hours=_marts("dim_hours"),
+    )
+    return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def shrink_cells(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
+    """The conversion cells that valued the calls in the filter, largest shrink first: the
+    cell, its fallback level, the figures of the level used (eligible and converted calls, rate
+    and its Wilson interval, average converted value and its interval, value per call and its
+    interval) and the calls it valued here and their shrink, by category."""
+    statement = sql.SQL(
+        "with valued as ("
+        "select shrink.cell_id, {measures} "
+        "from {shrink} as shrink where {shrink_filter} group by 1) "
+        "select cells.cell_id, locations.location_name, cells.marketing_source, "
+        "cells.caller_type, cells.fallback_level, cells.eligible_calls, cells.converted_calls, "
+        "cells.conversion_rate, cells.conversion_rate_low, cells.conversion_rate_high, "
+        "cells.average_converted_value_usd, cells.average_converted_value_low_usd, "
+        "cells.average_converted_value_high_usd, "
+        "cells.value_per_eligible_call_usd, cells.value_per_eligible_call_low_usd, "
+        "cells.value_per_eligible_call_high_usd, "
+        "valued.missed_call_shrink_calls, valued.missed_call_shrink_usd, "
+        "valued.after_hours_shrink_calls, valued.after_hours_shrink_usd "
+        "from valued "
+        "inner join {cells} as cells on valued.cell_id = cells.cell_id "
+        "left join {locations} as locations on cells.location_id = locations.location_id "
+        "order by valued.missed_call_shrink_usd desc, valued.after_hours_shrink_usd desc, "
+        "cells.cell_id"
+    ).format(
+        measures=_SHRINK_MEASURES,
+        shrink=_marts("missed_call_shrink"),
+        shrink_filter=_SHRINK_IN_FILTER,
+        cells=_marts("conversion_cells"),
+        locations=_marts("locations"),
+    )
     return _query(statement, _filter_params(first_day, last_day, location_ids))

@@ -14,6 +14,7 @@ navigation = st.navigation(
                 "views/process_health.py", title="Process health", icon=":material/monitor_heart:"
             ),
             st.Page("views/missed_calls.py", title="Missed calls", icon=":material/phone_missed:"),
+            st.Page("views/shrink.py", title="Missed-call shrink", icon=":material/money_off:"),
         ],
     }
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
+import pandas as pd
 import streamlit as st
 
 from app import data
@@ -74,3 +76,84 @@ def number(value: object, digits: int = 2, unit: str = "") -> str:
 
 def count(value: object) -> str:
     return f"{int(value):,}"
+
+
+CENT = Decimal("0.01")
+
+
+def dollars(value: Decimal | int | None) -> str:
+    """Exact money: Decimal("1234567.8") -> "$1,234,567.80", negative as "-$12.00".
+
+    Formatted from the Decimal itself (half-up to the cent); a float is refused, since it may
+    already have lost a cent.
+    """
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        raise TypeError("money is formatted from Decimal, not float")
+    amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
+
+
+def dollar_range(low: Decimal | None, high: Decimal | None) -> str:
+    """ "$1,200.00 – $3,400.50" """
+    return f"{dollars(low)} – {dollars(high)}"
+
+
+def for_chart(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy for Vega-Lite: Decimal columns as floats (charts draw, they do not add up money;
+    the figures shown as text are formatted from the Decimals)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if len(values) and isinstance(values.iloc[0], Decimal):
+            frame[column] = frame[column].map(lambda v: None if v is None else float(v))
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def percent_range(low: object, high: object) -> str:
+    """ "12.3% – 18.1%" """
+    return f"{percent(low)} – {percent(high)}"
+
+
+def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
+    """data.shrink_cells for reading: one text column per figure, money formatted from the
+    Decimals (exact), rates as percentages with their interval."""
+
+    def each(column: str, format_one) -> list[str]:
+        return [format_one(value) for value in cells[column]]
+
+    def each_range(low: str, high: str, format_range) -> list[str]:
+        return [format_range(a, b) for a, b in zip(cells[low], cells[high], strict=True)]
+
+    return pd.DataFrame(
+        {
+            "Cell": [
+                f"{location or '?'} · {source} · {caller_type or 'unknown'}"
+                for location, source, caller_type in zip(
+                    cells["location_name"],
+                    cells["marketing_source"],
+                    cells["caller_type"],
+                    strict=True,
+                )
+            ],
+            "Fallback level": cells["fallback_level"],
+            "Calls": cells["eligible_calls"].astype("Int64"),
+            "Converted": cells["converted_calls"].astype("Int64"),
+            "Rate": each("conversion_rate", percent),
+            "Rate, 95 %": each_range("conversion_rate_low", "conversion_rate_high", percent_range),
+            "Avg converted value": each("average_converted_value_usd", dollars),
+            "Value, 95 %": each_range(
+                "average_converted_value_low_usd", "average_converted_value_high_usd", dollar_range
+            ),
+            "Value per call": each("value_per_eligible_call_usd", dollars),
+            "Value per call, 95 %": each_range(
+                "value_per_eligible_call_low_usd", "value_per_eligible_call_high_usd", dollar_range
+            ),
+            "Missed opportunities valued": cells["missed_call_shrink_calls"].astype("Int64"),
+            "Missed-call shrink": each("missed_call_shrink_usd", dollars),
+            "After-hours calls valued": cells["after_hours_shrink_calls"].astype("Int64"),
+            "After-hours shrink": each("after_hours_shrink_usd", dollars),
+        }
+    )

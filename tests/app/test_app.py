@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
 
+from app import ui
 from callshrink.settings import PROJECT_DIR
 from tests.conftest import PipelineRun
 
@@ -178,3 +182,148 @@ def test_missed_calls_work_list_shows_no_full_phone_number(pipeline_run: Pipelin
     assert len(masked) == with_number
     assert masked.str.fullmatch(r"\+\d\*+\d{4}").all()
     assert app.get("download_button"), "the work list can be downloaded"
+
+
+# --- missed-call shrink -----------------------------------------------------------------------
+
+# The metrics of models/marts/finance/missed_call_shrink.yml and revenue_attributions.yml,
+# written from the yml (not from app/data.py): sums over the marts, shrink_rate as its expr.
+_SHRINK_FIGURES = """
+with shrink as (
+    select
+        sum(case when category = 'missed_opportunity' then expected_shrink_usd else 0 end)
+            as missed,
+        sum(case when category = 'missed_opportunity' then expected_shrink_low_usd else 0 end)
+            as missed_low,
+        sum(case when category = 'missed_opportunity' then expected_shrink_high_usd else 0 end)
+            as missed_high,
+        sum(case when category = 'after_hours' then expected_shrink_usd else 0 end)
+            as after_hours,
+        sum(case when category = 'after_hours' then expected_shrink_low_usd else 0 end)
+            as after_hours_low,
+        sum(case when category = 'after_hours' then expected_shrink_high_usd else 0 end)
+            as after_hours_high
+    from marts.missed_call_shrink
+    where started_date between %(first)s and %(last)s and location_id = any(%(locations)s)
+),
+revenue as (
+    select sum(case when is_attributed then signed_amount_usd else 0 end) as attributed
+    from marts.revenue_attributions
+    where revenue_date between %(first)s and %(last)s and location_id = any(%(locations)s)
+)
+select shrink.*, revenue.attributed,
+    shrink.missed / nullif(revenue.attributed + shrink.missed, 0) as shrink_rate
+from shrink cross join revenue
+"""
+
+
+def _shrink_figures(conn, first_day, last_day, location_ids: list[str]) -> dict:
+    return (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            _SHRINK_FIGURES,
+            {"first": first_day, "last": last_day, "locations": location_ids},
+        )
+        .fetchone()
+    )
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
+
+
+def _shrink_tiles(app: AppTest) -> dict[str, tuple[str, str]]:
+    return {metric.label: (metric.value, metric.delta) for metric in app.metric}
+
+
+def _expected_shrink_tiles(f: dict) -> dict[str, tuple[str, str]]:
+    return {
+        "Missed-call shrink": (
+            _usd(f["missed"]),
+            f"{_usd(f['missed_low'])} – {_usd(f['missed_high'])}",
+        ),
+        "After-hours shrink": (
+            _usd(f["after_hours"]),
+            f"{_usd(f['after_hours_low'])} – {_usd(f['after_hours_high'])}",
+        ),
+        "Shrink rate": (f"{float(f['shrink_rate']):.1%}", ""),
+        "Attributed revenue": (_usd(f["attributed"]), ""),
+    }
+
+
+def test_shrink_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn):
+    app = _page("shrink")
+
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Missed-call shrink"
+    first_day, last_day = app.sidebar.date_input[0].value
+    all_locations = [row[0] for row in conn.execute("select location_id from marts.locations")]
+    f = _shrink_figures(conn, first_day, last_day, all_locations)
+    assert min(f["missed"], f["after_hours"], f["attributed"]) > 0
+    assert isinstance(f["missed"], Decimal)
+
+    assert _shrink_tiles(app) == _expected_shrink_tiles(f)
+    # After-hours shrink is its own line: the shrink rate has the missed-call shrink only.
+    with_after_hours = (f["missed"] + f["after_hours"]) / (
+        f["attributed"] + f["missed"] + f["after_hours"]
+    )
+    assert f"{float(with_after_hours):.1%}" != _shrink_tiles(app)["Shrink rate"][0]
+
+    # The conversion cells behind the figures: every valued call is in exactly one row.
+    cells = app.dataframe[0].value
+    valued = conn.execute(
+        "select count(*) filter (where category = 'missed_opportunity'), "
+        "count(*) filter (where category = 'after_hours'), count(distinct cell_id) "
+        "from marts.missed_call_shrink where started_date between %s and %s",
+        (first_day, last_day),
+    ).fetchone()
+    assert (
+        int(cells["Missed opportunities valued"].sum()),
+        int(cells["After-hours calls valued"].sum()),
+        len(cells),
+    ) == valued
+    assert cells["Cell"].is_unique
+
+
+def test_shrink_for_one_location(pipeline_run: PipelineRun, conn):
+    app = _page("shrink")
+    first_day, last_day = app.sidebar.date_input[0].value
+    everywhere = _shrink_tiles(app)
+    app.sidebar.multiselect[0].set_value(["loc_02"]).run()
+
+    assert not app.exception, app.exception
+    f = _shrink_figures(conn, first_day, last_day, ["loc_02"])
+    assert min(f["missed"], f["attributed"]) > 0
+    tiles = _shrink_tiles(app)
+    assert tiles == _expected_shrink_tiles(f)
+    assert tiles["Missed-call shrink"] != everywhere["Missed-call shrink"]
+    assert tiles["Attributed revenue"] != everywhere["Attributed revenue"]
+    location_name = conn.execute(
+        "select location_name from marts.locations where location_id = 'loc_02'"
+    ).fetchone()[0]
+    assert app.dataframe[0].value["Cell"].str.startswith(f"{location_name} · ").all()
+
+
+def test_shrink_heatmap_shows_after_hours_on_request(pipeline_run: PipelineRun):
+    app = _page("shrink")
+    tiles = _shrink_tiles(app)
+    (category,) = [
+        group for group in app.get("button_group") if group.key == "shrink_hour_category"
+    ]
+    assert category.value == "missed_opportunity"
+    category.set_value("after_hours").run()
+
+    assert not app.exception, app.exception
+    assert app.get("button_group")[0].value == "after_hours"
+    assert _shrink_tiles(app) == tiles, "the heatmap's choice leaves the figures alone"
+
+
+def test_dollars_are_formatted_from_decimal():
+    assert ui.dollars(Decimal("1234567.8")) == "$1,234,567.80"
+    assert ui.dollars(Decimal("-0.5")) == "-$0.50"
+    assert ui.dollars(Decimal("0.005")) == "$0.01"
+    assert ui.dollars(Decimal("2.675")) == "$2.68"  # a float 2.675 would round to 2.67
+    assert ui.dollars(0) == "$0.00"
+    assert ui.dollars(None) == "n/a"
+    with pytest.raises(TypeError):
+        ui.dollars(1.5)
