@@ -26,7 +26,7 @@ monthly as (
 totals as (
 
     select
-        'attributions' as level,
+        'attributions' as figures_from,
         record_type,
         count(*) as source_records,
         sum(amount_usd) as source_usd,
@@ -36,7 +36,7 @@ totals as (
     group by record_type
     union all
     select
-        'daily' as level,
+        'daily' as figures_from,
         record_type,
         sum(source_records) as source_records,
         sum(source_usd) as source_usd,
@@ -46,7 +46,7 @@ totals as (
     group by record_type
     union all
     select
-        'monthly' as level,
+        'monthly' as figures_from,
         record_type,
         sum(source_records) as source_records,
         sum(source_usd) as source_usd,
@@ -60,12 +60,12 @@ totals as (
 expected as (
 
     select * from totals
-    where level = 'attributions'
+    where figures_from = 'attributions'
 
 )
 
 select
-    totals.level,
+    totals.figures_from,
     totals.record_type,
     totals.source_records,
     expected.source_records as expected_source_records,

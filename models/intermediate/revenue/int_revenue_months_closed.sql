@@ -60,7 +60,7 @@ places as (
 record_types as (
 
     select record_type
-    from (values ('payment'), ('refund'), ('deal')) as types (record_type)
+    from (values ('payment'), ('refund'), ('deal')) as type_values (record_type)
 
 ),
 
