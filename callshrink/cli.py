@@ -299,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=int, default=50, help="at most this many lines (default 50)"
     )
 
+    from callshrink import finance
+
     export_parser = add(
         "export",
         cmd_export,
@@ -327,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     finance_parser.add_argument(
         "--level",
-        choices=("daily", "records"),
+        choices=finance.LEVELS,
         default="daily",
         help="daily tie-out (default) or every revenue record",
     )

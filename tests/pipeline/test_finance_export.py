@@ -15,6 +15,7 @@ import psycopg
 import pytest
 
 from callshrink.dbt import tool
+from callshrink.finance import FinanceError, parse_month
 from tests.conftest import PipelineRun
 
 CENTS = re.compile(r"-?\d+\.\d{2}")
@@ -140,3 +141,12 @@ def test_a_bad_or_empty_month_fails_clearly_and_writes_nothing(
     assert result.returncode != 0
     assert message in result.stderr
     assert not out.exists()
+
+
+def test_months_parse_and_end_where_the_calendar_says():
+    assert str(parse_month("2026-02")) == "2026-02"
+    assert parse_month("2026-02").next_month.isoformat() == "2026-03-01"
+    assert parse_month(" 2026-12 ").next_month.isoformat() == "2027-01-01"
+    for text in ("2026-2", "2026-00", "26-02", "2026-02-01", ""):
+        with pytest.raises(FinanceError, match="is not YYYY-MM"):
+            parse_month(text)
