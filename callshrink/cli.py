@@ -88,6 +88,23 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return print_quarantine(table=args.table, limit=args.limit)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from callshrink import finance
+
+    try:
+        month = finance.parse_month(args.month)
+    except finance.FinanceError as error:
+        raise SystemExit(f"callshrink export finance: {error}") from None
+    db.activate()
+    with db.connect(autocommit=True) as conn:
+        try:
+            rows = finance.export_month(conn, month, args.out, level=args.level)
+        except finance.FinanceError as error:
+            raise SystemExit(f"callshrink export finance: {error}") from None
+    print(f"{args.out}: {rows} rows ({args.level}, {month})")
+    return 0
+
+
 # --- app, dev, demo ---------------------------------------------------------------------------
 
 
@@ -280,6 +297,41 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine_parser.add_argument("--table", help="only this raw table, e.g. asterisk_cdr")
     quarantine_parser.add_argument(
         "--limit", type=int, default=50, help="at most this many lines (default 50)"
+    )
+
+    from callshrink import finance
+
+    export_parser = add(
+        "export",
+        cmd_export,
+        "export finance's figures as CSV",
+        "Export figures from the warehouse as CSV files (run `callshrink run` first).",
+    )
+    export_kinds = export_parser.add_subparsers(dest="export_kind", required=True, metavar="WHAT")
+    finance_parser = export_kinds.add_parser(
+        "finance",
+        help="a month's revenue reconciliation, per day or per record",
+        description="Write a month's revenue reconciliation as CSV, amounts as exact decimals.\n"
+        "  daily    per location, local day and record type (payment, refund, deal): source,\n"
+        "           attributed and unattributed dollars, then a total row per record type\n"
+        "  records  every revenue record of the month with its attribution (rule, call_id,\n"
+        "           call location) and its source record id, file and line\n"
+        "Refunds are positive amounts (net revenue = payments - refunds + deals); a deal no\n"
+        "call placed has an empty location_id. Closed months that changed later are listed\n"
+        "in marts.revenue_restatements.",
+        formatter_class=_formatter,
+    )
+    finance_parser.add_argument(
+        "--month", required=True, help="the month, YYYY-MM (location-local calendar months)"
+    )
+    finance_parser.add_argument(
+        "--out", required=True, type=Path, help="the CSV file to write (replaced if it exists)"
+    )
+    finance_parser.add_argument(
+        "--level",
+        choices=finance.LEVELS,
+        default="daily",
+        help="daily tie-out (default) or every revenue record",
     )
 
     app_parser = add(

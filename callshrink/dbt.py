@@ -13,7 +13,7 @@ from pathlib import Path
 from callshrink.settings import PROJECT_DIR, reference_dir
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
-_DBT_INPUTS = ("models", "macros", "tests/dbt", "dbt_project.yml", "profiles.yml")
+_DBT_INPUTS = ("models", "macros", "snapshots", "tests/dbt", "dbt_project.yml", "profiles.yml")
 
 
 def tool(name: str) -> str:

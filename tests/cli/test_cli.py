@@ -15,7 +15,7 @@ import pytest
 
 from callshrink.dbt import tool
 
-COMMANDS = ["db", "generate", "run", "quarantine", "app", "dev", "demo"]
+COMMANDS = ["db", "generate", "run", "quarantine", "export", "app", "dev", "demo"]
 
 
 def callshrink(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:

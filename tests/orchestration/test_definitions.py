@@ -55,3 +55,17 @@ def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypa
     (tmp_path / "pbx" / "b.csv").write_text("y")
     changed = landing_folder_sensor(dg.build_sensor_context(cursor=first.cursor))
     assert len(changed.run_requests) == 1
+
+
+def test_the_closed_month_snapshot_is_an_asset_between_its_model_and_the_restatements():
+    """dbt build (the one dbt step) runs the snapshot after the closed months and before the
+    restatement report, so Dagster shows it in the lineage."""
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    snapshot = dg.AssetKey(["snapshots", "revenue_month_snapshots"])
+    assert (
+        dg.AssetKey(["intermediate", "int_revenue_months_closed"])
+        in graph.get(snapshot).parent_keys
+    )
+    assert snapshot in graph.get(dg.AssetKey(["marts", "revenue_restatements"])).parent_keys

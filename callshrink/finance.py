@@ -1,0 +1,208 @@
+"""Finance's month: the reconciliation and every revenue record of a month, as rows and as CSV.
+
+Every query finance's export runs is here, with bound parameters, so the app can reuse them.
+Amounts stay exact decimals from Postgres to the file (numeric(18, 2) in SQL, Decimal in
+Python, written with str()): never a float.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+LEVELS = ("daily", "records")
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+DAILY_COLUMNS = (
+    "row_type",
+    "location_id",
+    "revenue_date",
+    "record_type",
+    "source_records",
+    "attributed_records",
+    "source_usd",
+    "attributed_usd",
+    "unattributed_usd",
+)
+
+# Per location (empty: deals no call placed) x local day x record type, then one total row per
+# record type. Refunds are positive amounts, as in the marts: net = payments - refunds + deals.
+_DAILY = """
+with days as (
+    select
+        'day' as row_type,
+        location_id,
+        revenue_date,
+        record_type,
+        source_records,
+        attributed_records,
+        source_usd,
+        attributed_usd,
+        unattributed_usd
+    from marts.revenue_reconciliation
+    where revenue_date >= %(first_day)s and revenue_date < %(next_month)s
+),
+
+totals as (
+    select
+        'total' as row_type,
+        null as location_id,
+        null::date as revenue_date,
+        record_type,
+        sum(source_records) as source_records,
+        sum(attributed_records) as attributed_records,
+        sum(source_usd) as source_usd,
+        sum(attributed_usd) as attributed_usd,
+        sum(unattributed_usd) as unattributed_usd
+    from days
+    group by record_type
+),
+
+both_levels as (
+    select * from days
+    union all
+    select * from totals
+)
+
+select
+    row_type,
+    location_id,
+    revenue_date,
+    record_type,
+    source_records::bigint,
+    attributed_records::bigint,
+    source_usd::numeric(18, 2),
+    attributed_usd::numeric(18, 2),
+    unattributed_usd::numeric(18, 2)
+from both_levels
+order by
+    row_type = 'total',
+    revenue_date,
+    location_id nulls last,
+    array_position(array['payment', 'refund', 'deal'], record_type)
+"""
+
+RECORD_COLUMNS = (
+    "record_type",
+    "record_id",
+    "payment_id",
+    "occurred_at",
+    "location_id",
+    "revenue_date",
+    "amount_usd",
+    "signed_amount_usd",
+    "is_attributed",
+    "attribution_rule",
+    "call_id",
+    "call_location_id",
+    "source_file",
+    "source_line_number",
+)
+
+_RECORDS = """
+select
+    record_type,
+    record_id,
+    payment_id,
+    to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as occurred_at,
+    location_id,
+    revenue_date,
+    amount_usd::numeric(18, 2),
+    signed_amount_usd::numeric(18, 2),
+    is_attributed,
+    attribution_rule,
+    call_id,
+    call_location_id,
+    source_file,
+    source_line_number
+from marts.revenue_attributions
+where revenue_date >= %(first_day)s and revenue_date < %(next_month)s
+order by revenue_date, location_id nulls last, record_type, occurred_at, record_id
+"""
+
+
+class FinanceError(ValueError):
+    """A month finance cannot export: badly written, or with no revenue in the warehouse."""
+
+
+@dataclass(frozen=True)
+class Month:
+    first_day: dt.date
+
+    @property
+    def next_month(self) -> dt.date:
+        year, month = self.first_day.year, self.first_day.month
+        return dt.date(year + month // 12, month % 12 + 1, 1)
+
+    def __str__(self) -> str:
+        return self.first_day.strftime("%Y-%m")
+
+    def params(self) -> dict[str, dt.date]:
+        return {"first_day": self.first_day, "next_month": self.next_month}
+
+
+def parse_month(text: str) -> Month:
+    """YYYY-MM (e.g. 2026-02) as a Month; anything else is a FinanceError naming the value."""
+    match = _MONTH.fullmatch(text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise FinanceError(f"month {text!r} is not YYYY-MM (e.g. 2026-02)")
+    return Month(dt.date(int(match.group(1)), int(match.group(2)), 1))
+
+
+def revenue_months(conn: psycopg.Connection) -> list[str]:
+    """The months (YYYY-MM) that hold revenue, oldest first."""
+    rows = conn.execute(
+        "select distinct to_char(revenue_date, 'YYYY-MM') from marts.revenue_attributions "
+        "order by 1"
+    ).fetchall()
+    return [month for (month,) in rows]
+
+
+def daily_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
+    """The month's tie-out per location, day and record type, then a total per record type."""
+    return conn.execute(_DAILY, month.params()).fetchall()
+
+
+def record_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
+    """Every revenue record of the month with its attribution and source file and line."""
+    return conn.execute(_RECORDS, month.params()).fetchall()
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):  # never expected: amounts are numeric
+        raise TypeError(f"a float reached the finance export: {value!r}")
+    return str(value)  # a Decimal exactly as Postgres holds it
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Sequence[tuple]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_cell(value) for value in row] for row in rows)
+
+
+def export_month(conn: psycopg.Connection, month: Month, out: Path, level: str = "daily") -> int:
+    """Write the month at `level` (daily or records) to `out`; return the rows written."""
+    if level not in LEVELS:
+        raise FinanceError(f"level {level!r} is not one of {', '.join(LEVELS)}")
+    if level == "daily":
+        columns, rows = DAILY_COLUMNS, daily_rows(conn, month)
+    else:
+        columns, rows = RECORD_COLUMNS, record_rows(conn, month)
+    if not rows:
+        held = revenue_months(conn)
+        span = f"it holds {held[0]} to {held[-1]}" if held else "it holds no revenue yet"
+        raise FinanceError(f"no revenue in {month} in the warehouse ({span})")
+    write_csv(out, columns, rows)
+    return len(rows)

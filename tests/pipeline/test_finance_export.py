@@ -1,0 +1,152 @@
+"""`callshrink export finance` as finance runs it, on the session's warehouse: the CSV holds
+the marts' figures to the cent, as exact decimals, its totals tie, and bad input fails clearly."""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import subprocess
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from callshrink.dbt import tool
+from callshrink.finance import FinanceError, parse_month
+from tests.conftest import PipelineRun
+
+CENTS = re.compile(r"-?\d+\.\d{2}")
+MONEY = ("source_usd", "attributed_usd", "unattributed_usd")
+
+
+def export(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [tool("callshrink"), "export", "finance", *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def month(pipeline_run: PipelineRun, warehouse_url: str) -> str:
+    """The session's first month with revenue (its data set spans two)."""
+    with psycopg.connect(warehouse_url) as conn:
+        (first,) = conn.execute(
+            "select to_char(min(revenue_date), 'YYYY-MM') from marts.revenue_attributions"
+        ).fetchone()
+    return first
+
+
+def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
+    out = tmp_path / "finance.csv"
+    result = export("--month", month, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = _read(out)
+    days = [row for row in rows if row["row_type"] == "day"]
+    totals = {row["record_type"]: row for row in rows if row["row_type"] == "total"}
+    assert f"{len(rows)} rows" in result.stdout
+    assert set(totals) == {"payment", "refund", "deal"} and len(rows) == len(days) + 3
+
+    mart = {
+        (location or "", str(day), record_type): (records, attributed_records, *money)
+        for location, day, record_type, records, attributed_records, *money in conn.execute(
+            "select location_id, revenue_date, record_type, source_records, attributed_records, "
+            "source_usd, attributed_usd, unattributed_usd from marts.revenue_reconciliation "
+            "where to_char(revenue_date, 'YYYY-MM') = %s",
+            (month,),
+        )
+    }
+    exported = {
+        (row["location_id"], row["revenue_date"], row["record_type"]): (
+            int(row["source_records"]),
+            int(row["attributed_records"]),
+            *(Decimal(row[column]) for column in MONEY),
+        )
+        for row in days
+    }
+    assert exported == mart
+    assert any(location == "" for location, _, _ in exported)  # deals no call placed
+
+    # every amount is written as exact dollars and cents, never a float's rendering
+    assert all(CENTS.fullmatch(row[column]) for row in rows for column in MONEY)
+    for record_type, total in totals.items():
+        of_type = [row for row in days if row["record_type"] == record_type]
+        for column in MONEY:
+            assert Decimal(total[column]) == sum(Decimal(row[column]) for row in of_type)
+        assert Decimal(total["source_usd"]) == Decimal(total["attributed_usd"]) + Decimal(
+            total["unattributed_usd"]
+        )
+        assert int(total["source_records"]) == sum(int(row["source_records"]) for row in of_type)
+    (monthly,) = conn.execute(
+        "select sum(source_usd) filter (where record_type = 'payment') "
+        "from marts.revenue_reconciliation_monthly where to_char(revenue_month, 'YYYY-MM') = %s",
+        (month,),
+    ).fetchone()
+    assert Decimal(totals["payment"]["source_usd"]) == monthly > 0
+
+
+def test_records_export_lists_every_record_with_its_attribution_and_source(month, conn, tmp_path):
+    daily, records = tmp_path / "daily.csv", tmp_path / "records.csv"
+    assert export("--month", month, "--out", str(daily)).returncode == 0
+    result = export("--month", month, "--out", str(records), "--level", "records")
+    assert result.returncode == 0, result.stderr
+    rows = _read(records)
+    (count,) = conn.execute(
+        "select count(*) from marts.revenue_attributions "
+        "where to_char(revenue_date, 'YYYY-MM') = %s",
+        (month,),
+    ).fetchone()
+    assert len(rows) == count > 0
+    assert len({(row["record_type"], row["record_id"]) for row in rows}) == count
+    for row in rows:
+        assert CENTS.fullmatch(row["amount_usd"]), row
+        assert row["source_file"] and int(row["source_line_number"]) >= 1, row
+        attributed = row["is_attributed"] == "true"
+        assert attributed == bool(row["call_id"]) == (row["attribution_rule"] != "unattributed")
+        if attributed:
+            assert row["call_location_id"], row
+    # the records add up to the daily export's totals, per record type and attribution
+    sums: dict[tuple[str, bool], Decimal] = defaultdict(Decimal)
+    for row in rows:
+        sums[(row["record_type"], row["is_attributed"] == "true")] += Decimal(row["amount_usd"])
+    for total in (row for row in _read(daily) if row["row_type"] == "total"):
+        record_type = total["record_type"]
+        assert sums[(record_type, True)] == Decimal(total["attributed_usd"]), record_type
+        assert sums[(record_type, False)] == Decimal(total["unattributed_usd"]), record_type
+
+
+@pytest.mark.parametrize(
+    ("month_text", "message"),
+    [
+        ("2026-13", "'2026-13' is not YYYY-MM"),
+        ("March 2026", "'March 2026' is not YYYY-MM"),
+        ("2019-01", "no revenue in 2019-01 in the warehouse (it holds "),
+    ],
+)
+def test_a_bad_or_empty_month_fails_clearly_and_writes_nothing(
+    pipeline_run: PipelineRun, tmp_path, month_text, message
+):
+    out = tmp_path / "finance.csv"
+    result = export("--month", month_text, "--out", str(out))
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not out.exists()
+
+
+def test_months_parse_and_end_where_the_calendar_says():
+    assert str(parse_month("2026-02")) == "2026-02"
+    assert parse_month("2026-02").next_month.isoformat() == "2026-03-01"
+    assert parse_month(" 2026-12 ").next_month.isoformat() == "2027-01-01"
+    for text in ("2026-2", "2026-00", "26-02", "2026-02-01", ""):
+        with pytest.raises(FinanceError, match="is not YYYY-MM"):
+            parse_month(text)
