@@ -27,18 +27,56 @@ def _revenue(amount: str) -> str:
     )
 
 
+def _shrink(category: str) -> str:
+    return (
+        "select date_trunc('month', started_date)::date, location_id, sum(expected_shrink_usd) "
+        f"from marts.missed_call_shrink where category = '{category}' group by 1, 2"
+    )
+
+
+def _per_eligible_call(numerator: str) -> str:
+    return (
+        "select date_trunc('month', started_date)::date, location_id, "
+        f"sum({numerator})::numeric / count(*) from marts.call_conversions group by 1, 2"
+    )
+
+
+SHRINK_RATE = f"""
+    with shrink as ({_shrink("missed_opportunity")}),
+    attributed as ({_revenue("signed_amount_usd * is_attributed::int")})
+    select
+        coalesce(shrink.date_trunc, attributed.date_trunc),
+        coalesce(shrink.location_id, attributed.location_id),
+        coalesce(shrink.sum, 0) / nullif(coalesce(attributed.sum, 0) + coalesce(shrink.sum, 0), 0)
+    from shrink
+    full outer join attributed
+        on shrink.date_trunc = attributed.date_trunc
+        and shrink.location_id is not distinct from attributed.location_id
+"""
+
 # metric -> SQL over the marts: (first day of the month, location_id, figure)
 MONEY_METRICS = {
     "revenue_source_usd": _revenue("signed_amount_usd"),
     "revenue_attributed_usd": _revenue("signed_amount_usd * is_attributed::int"),
     "revenue_unattributed_usd": _revenue("signed_amount_usd * (not is_attributed)::int"),
+    "missed_call_shrink_usd": _shrink("missed_opportunity"),
+    "after_hours_shrink_usd": _shrink("after_hours"),
+    "conversion_rate": _per_eligible_call("is_converted::int"),
+    "value_per_answered_call_usd": _per_eligible_call("converted_value_usd"),
+    "shrink_rate": SHRINK_RATE,
 }
+# rates are compared to six places, dollars to the cent
+RATES = {"conversion_rate", "shrink_rate"}
 
 Cell = tuple[str, str]  # month (YYYY-MM-DD), location_id ("" when none)
 
 
-def _cents(value: object) -> Decimal:
-    return Decimal(str(value or 0)).quantize(CENT)
+def _cents(value: object, quantum: Decimal = CENT) -> Decimal:
+    return Decimal(str(value or 0)).quantize(quantum)
+
+
+def _quantum(metric: str) -> Decimal:
+    return Decimal("0.000001") if metric in RATES else CENT
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +101,7 @@ def mart_figures(pipeline_run: PipelineRun, warehouse_url: str) -> dict[str, dic
     with psycopg.connect(warehouse_url) as conn:
         return {
             metric: {
-                (str(month), location or ""): _cents(value)
+                (str(month), location or ""): _cents(value, _quantum(metric))
                 for month, location, value in conn.execute(query).fetchall()
             }
             for metric, query in MONEY_METRICS.items()
@@ -85,7 +123,9 @@ def test_money_metric_equals_the_marts_per_month_location_and_total(
     metric, money_by_month, mart_figures
 ):
     figures = {
-        (row["metric_time__month"][:10], row["location__location_id"]): _cents(row[metric])
+        (row["metric_time__month"][:10], row["location__location_id"]): _cents(
+            row[metric], _quantum(metric)
+        )
         for row in money_by_month
     }
     expected = mart_figures[metric]
