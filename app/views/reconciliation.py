@@ -160,7 +160,8 @@ for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), st
 
 # --- the tie-out table --------------------------------------------------------------------------
 
-names = dict(zip(data.locations()["location_id"], data.locations()["location_name"], strict=True))
+all_locations = data.locations()
+names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
 
 
 def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import calendar
+from datetime import datetime
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
@@ -490,3 +492,58 @@ def test_reconciliation_restatements_panel(pipeline_run: PipelineRun, conn):
     assert f"{restated:,} restated row" in caption
     if restated == 0:
         assert [note.value for note in app.success] == ["No closed month changed after closing."]
+
+
+def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, monkeypatch):
+    # The row of revenue_restatements.yml's unit test, as the mart would hold it for the month
+    # shown: its figures as closed and as now, each formatted from the Decimals.
+    month = conn.execute(
+        "select to_char(max(revenue_date), 'YYYY-MM') from marts.revenue_attributions"
+    ).fetchone()[0]
+    location_name = conn.execute(
+        "select location_name from marts.locations where location_id = 'loc_01'"
+    ).fetchone()[0]
+    restated = pd.DataFrame(
+        [
+            {
+                "location_id": "loc_01",
+                "revenue_month": finance.parse_month(month).first_day,
+                "record_type": "payment",
+                "closed_at": datetime(2026, 3, 6, 5),
+                "restated_at": datetime(2026, 3, 12, 5),
+                "restatements": 2,
+                "closed_source_records": Decimal(4),
+                "current_source_records": Decimal(6),
+                "closed_source_usd": Decimal("100.00"),
+                "current_source_usd": Decimal("112.50"),
+                "source_usd_change": Decimal("12.50"),
+                "closed_attributed_usd": Decimal("70.00"),
+                "current_attributed_usd": Decimal("72.50"),
+                "attributed_usd_change": Decimal("2.50"),
+                "closed_unattributed_usd": Decimal("30.00"),
+                "current_unattributed_usd": Decimal("40.00"),
+                "unattributed_usd_change": Decimal("10.00"),
+                "location_name": location_name,
+            }
+        ]
+    )
+    monkeypatch.setattr(data, "restatements", lambda month=None: restated)
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    assert "1 restated row across 1 of them" in app.caption[-1].value
+    assert not app.success, "a month changed after closing"
+    (row,) = app.dataframe[-1].value.to_dict("records")
+    assert row["Location"] == location_name
+    assert row["Record type"] == "Payments"
+    assert (row["Closed at"], row["Restated at"], row["Changes"]) == (
+        "2026-03-06 05:00",
+        "2026-03-12 05:00",
+        2,
+    )
+    assert (row["Source, closed"], row["Source, now"], row["Source, change"]) == (
+        "$100.00",
+        "$112.50",
+        "$12.50",
+    )
+    assert row["Unattributed, change"] == "$10.00"
