@@ -35,8 +35,24 @@ def _month_label(month: str) -> str:
     return parse_month(month).first_day.strftime("%B %Y")
 
 
+all_locations = data.locations()
+names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
+UNPLACED = ""  # the picker's stand-in for deals no call placed (no location)
+places = {**names, UNPLACED: NO_LOCATION}
+
 with st.sidebar:
     month = st.selectbox("Month", options=months, format_func=_month_label, key="finance_month")
+    picked = st.multiselect(
+        "Locations",
+        options=list(places),
+        default=list(places),
+        format_func=places.get,
+        key="finance_locations",
+        help="Narrows the tiles, the chart and the tables; the CSVs are the whole month's.",
+    )
+if not picked:
+    st.info("Pick at least one location.")
+    st.stop()
 
 try:
     tie_out = data.daily_tie_out(month)
@@ -44,11 +60,21 @@ except FinanceError as error:  # the month emptied since the list was read
     st.info(str(error))
     st.stop()
 
-days = tie_out[tie_out["row_type"] == "day"]
-totals = tie_out[tie_out["row_type"] == "total"].set_index("record_type")
 ZERO = Decimal("0.00")
 MONEY = ("source_usd", "attributed_usd", "unattributed_usd")
 RECORDS = ("source_records", "attributed_records")
+days = tie_out[tie_out["row_type"] == "day"]
+if set(picked) == set(places):  # the month's totals, as the export writes them
+    totals = tie_out[tie_out["row_type"] == "total"].set_index("record_type")
+else:
+    days = days[days["location_id"].fillna(UNPLACED).isin(picked)]
+    totals = days.groupby("record_type").agg(
+        {
+            **{name: lambda values: sum(values, 0) for name in RECORDS},
+            **{name: lambda values: sum(values, ZERO) for name in MONEY},
+        }
+    )
+    totals = totals.reindex([kind for kind in RECORD_LABELS if kind in totals.index])
 
 
 def _total(record_type: str, column: str):
@@ -159,9 +185,6 @@ for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), st
     )
 
 # --- the tie-out table --------------------------------------------------------------------------
-
-all_locations = data.locations()
-names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
 
 
 def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:

@@ -547,3 +547,38 @@ def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, 
         "$12.50",
     )
     assert row["Unattributed, change"] == "$10.00"
+
+
+def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkeypatch):
+    offered = _offered_downloads(monkeypatch)
+    app = _page("reconciliation")
+    month = app.sidebar.selectbox[0].value
+    whole_month = dict(offered)
+    offered.clear()
+    app.sidebar.multiselect[0].set_value(["loc_02"]).run()
+
+    assert not app.exception, app.exception
+    f = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "select sum(source_usd) as source_usd, sum(attributed_usd) as attributed_usd, "
+            "sum(unattributed_usd) as unattributed_usd from marts.revenue_reconciliation "
+            "where record_type = 'payment' and location_id = 'loc_02' "
+            "and date_trunc('month', revenue_date) = %s::date",
+            (f"{month}-01",),
+        )
+        .fetchone()
+    )
+    assert f["source_usd"] > 0
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert (
+        tiles["Payments: source"],
+        tiles["Payments: attributed"],
+        tiles["Payments: unattributed"],
+        tiles["Payments: tie-out"],
+    ) == (_usd(f["source_usd"]), _usd(f["attributed_usd"]), _usd(f["unattributed_usd"]), "ties out")
+    location_name = conn.execute(
+        "select location_name from marts.locations where location_id = 'loc_02'"
+    ).fetchone()[0]
+    assert set(app.dataframe[1].value["Location"]) == {location_name}
+    assert offered == whole_month, "the CSVs are the whole month's"
