@@ -16,7 +16,7 @@ import streamlit as st
 import yaml
 from psycopg import sql
 
-from callshrink import db
+from callshrink import db, finance
 from callshrink.settings import PROJECT_DIR, dbt_schema
 
 CACHE_SECONDS = 300
@@ -27,11 +27,16 @@ def _connection() -> psycopg.Connection:
     return psycopg.connect(db.database_url(start=False), autocommit=True)
 
 
-def _query(statement: sql.Composable, params: dict) -> pd.DataFrame:
+def _live_connection() -> psycopg.Connection:
     conn = _connection()
     if conn.closed or conn.broken:
         _connection.clear()
         conn = _connection()
+    return conn
+
+
+def _query(statement: sql.Composable, params: dict) -> pd.DataFrame:
+    conn = _live_connection()
     with conn.cursor() as cursor:
         cursor.execute(statement, params)
         columns = [column.name for column in cursor.description]
@@ -505,3 +510,78 @@ def shrink_cells(first_day: date, last_day: date, location_ids: tuple[str, ...])
         locations=_marts("locations"),
     )
     return _query(statement, _filter_params(first_day, last_day, location_ids))
+
+
+# --- finance's month (models/marts/finance/revenue_reconciliation.yml, revenue_restatements.yml)
+# The tie-out and the records are finance's own queries (callshrink/finance.py), the ones
+# `callshrink export finance` runs, so the page and the CSVs it offers are the export's.
+
+RECORD_TYPES = ("payment", "refund", "deal")
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def revenue_months() -> list[str]:
+    """The months (YYYY-MM) that hold revenue, newest first."""
+    return list(reversed(finance.revenue_months(_live_connection())))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def finance_month(month: str, level: str) -> tuple[tuple[str, ...], list[tuple]]:
+    """The month (YYYY-MM) at `level` (daily or records): the export's columns and rows.
+
+    A finance.FinanceError when the month holds no revenue.
+    """
+    return finance.month_table(_live_connection(), finance.parse_month(month), level)
+
+
+def finance_csv(month: str, level: str) -> str:
+    """The CSV `callshrink export finance --month MONTH --level LEVEL` writes, as text."""
+    return finance.csv_text(*finance_month(month, level))
+
+
+def daily_tie_out(month: str) -> pd.DataFrame:
+    """The export's daily level as a frame: a row per location, day and record type
+    (row_type "day"), then a total per record type (row_type "total"); money as Decimal."""
+    columns, rows = finance_month(month, "daily")
+    return pd.DataFrame(rows, columns=list(columns))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def closed_months() -> list[str]:
+    """The months (YYYY-MM) closed: the newest revenue day in the warehouse is var
+    month_close_days past their last day (the rule of int_revenue_months_closed)."""
+    statement = sql.SQL(
+        "select distinct to_char(monthly.revenue_month, 'YYYY-MM') as revenue_month "
+        "from {monthly} as monthly "
+        "cross join (select max(revenue_date) as newest from {attributions}) as newest_day "
+        "where (monthly.revenue_month + interval '1 month' - interval '1 day')::date "
+        "+ %(close_days)s <= newest_day.newest "
+        "order by 1"
+    ).format(
+        monthly=_marts("revenue_reconciliation_monthly"),
+        attributions=_marts("revenue_attributions"),
+    )
+    frame = _query(statement, {"close_days": int(dbt_var("month_close_days"))})
+    return list(frame["revenue_month"])
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def restatements(month: str | None = None) -> pd.DataFrame:
+    """Rows of marts.revenue_restatements: closed months whose figures changed after closing,
+    for one month (YYYY-MM) or, with None, every closed month. Money as Decimal."""
+    where = sql.SQL("")
+    params: dict = {}
+    if month is not None:
+        where = sql.SQL("where restated.revenue_month = %(first_day)s")
+        params = {"first_day": finance.parse_month(month).first_day}
+    statement = sql.SQL(
+        "select restated.*, locations.location_name "
+        "from {restatements} as restated "
+        "left join {locations} as locations on restated.location_id = locations.location_id "
+        "{where} "
+        "order by restated.revenue_month, restated.location_id nulls last, "
+        "array_position(array['payment', 'refund', 'deal'], restated.record_type)"
+    ).format(
+        restatements=_marts("revenue_restatements"), locations=_marts("locations"), where=where
+    )
+    return _query(statement, params)

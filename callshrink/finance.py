@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -184,16 +185,28 @@ def _cell(value: object) -> str:
     return str(value)  # a Decimal exactly as Postgres holds it
 
 
+def csv_text(columns: Sequence[str], rows: Sequence[tuple]) -> str:
+    """The CSV text finance exports: a header, then a line per row, amounts as Postgres holds
+    them. write_csv writes it to a file (`callshrink export finance`); the app offers it."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([_cell(value) for value in row] for row in rows)
+    return buffer.getvalue()
+
+
 def write_csv(path: Path, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([_cell(value) for value in row] for row in rows)
+    path.write_text(csv_text(columns, rows), encoding="utf-8", newline="")
 
 
-def export_month(conn: psycopg.Connection, month: Month, out: Path, level: str = "daily") -> int:
-    """Write the month at `level` (daily or records) to `out`; return the rows written."""
+def month_table(
+    conn: psycopg.Connection, month: Month, level: str = "daily"
+) -> tuple[tuple[str, ...], list[tuple]]:
+    """The month at `level` (daily or records): its columns and rows, as the export writes them.
+
+    A FinanceError for another level, or when the warehouse holds no revenue in the month.
+    """
     if level not in LEVELS:
         raise FinanceError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     if level == "daily":
@@ -204,5 +217,11 @@ def export_month(conn: psycopg.Connection, month: Month, out: Path, level: str =
         held = revenue_months(conn)
         span = f"it holds {held[0]} to {held[-1]}" if held else "it holds no revenue yet"
         raise FinanceError(f"no revenue in {month} in the warehouse ({span})")
+    return columns, rows
+
+
+def export_month(conn: psycopg.Connection, month: Month, out: Path, level: str = "daily") -> int:
+    """Write the month at `level` (daily or records) to `out`; return the rows written."""
+    columns, rows = month_table(conn, month, level)
     write_csv(out, columns, rows)
     return len(rows)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import calendar
+from datetime import datetime
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from psycopg.rows import dict_row
 from streamlit.testing.v1 import AppTest
 
-from app import ui
+from app import data, ui
+from callshrink import finance
 from callshrink.settings import PROJECT_DIR
 from tests.conftest import PipelineRun
 
@@ -327,3 +331,254 @@ def test_dollars_are_formatted_from_decimal():
     assert ui.dollars(None) == "n/a"
     with pytest.raises(TypeError):
         ui.dollars(1.5)
+
+
+# --- finance: reconciliation --------------------------------------------------------------------
+
+# The tie-out of models/marts/finance/revenue_reconciliation.yml, summed from the mart (not from
+# callshrink/finance.py) for one month, per record type.
+_RECONCILIATION = """
+select
+    record_type,
+    sum(source_records) as source_records,
+    sum(attributed_records) as attributed_records,
+    sum(source_usd) as source_usd,
+    sum(attributed_usd) as attributed_usd,
+    sum(unattributed_usd) as unattributed_usd
+from marts.revenue_reconciliation
+where date_trunc('month', revenue_date) = %s::date
+group by record_type
+"""
+
+
+def _records(number: int) -> str:
+    return f"{number:,} record{'' if number == 1 else 's'}"
+
+
+def test_reconciliation_page_renders_the_months_the_warehouse_holds(
+    pipeline_run: PipelineRun, conn
+):
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Reconciliation"
+    months = [
+        month
+        for (month,) in conn.execute(
+            "select distinct to_char(revenue_date, 'YYYY-MM') from marts.revenue_attributions "
+            "order by 1 desc"
+        )
+    ]
+    assert len(months) >= 2, "the fixture's revenue spans February and March"
+    (picker,) = app.sidebar.selectbox
+    assert list(picker.options) == [
+        f"{calendar.month_name[int(month[5:])]} {month[:4]}" for month in months
+    ]
+    assert picker.value == months[0], "the newest month first"
+
+    picker.set_value(months[-1]).run()
+    assert not app.exception, app.exception
+    assert app.subheader[0].value.startswith(calendar.month_name[int(months[-1][5:])])
+    assert app.get("download_button"), "the month's CSVs can be downloaded"
+
+
+def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    month = app.sidebar.selectbox[0].value
+    by_type = {
+        row["record_type"]: row
+        for row in conn.cursor(row_factory=dict_row).execute(_RECONCILIATION, (f"{month}-01",))
+    }
+    assert set(by_type) == {"payment", "refund", "deal"}
+    assert isinstance(by_type["payment"]["source_usd"], Decimal)
+
+    expected = {}
+    for record_type, label in (("payment", "Payments"), ("refund", "Refunds"), ("deal", "Deals")):
+        f = by_type[record_type]
+        assert f["source_usd"] == f["attributed_usd"] + f["unattributed_usd"]
+        expected |= {
+            f"{label}: source": (_usd(f["source_usd"]), _records(f["source_records"])),
+            f"{label}: attributed": (
+                _usd(f["attributed_usd"]),
+                _records(f["attributed_records"]),
+            ),
+            f"{label}: unattributed": (
+                _usd(f["unattributed_usd"]),
+                _records(f["source_records"] - f["attributed_records"]),
+            ),
+            f"{label}: tie-out": ("ties out", ""),
+        }
+
+    def net(column: str) -> Decimal:
+        p, r, d = (by_type[kind][column] for kind in ("payment", "refund", "deal"))
+        return p - r + d
+
+    expected |= {
+        "Net revenue: source": (_usd(net("source_usd")), ""),
+        "Net revenue: attributed": (_usd(net("attributed_usd")), ""),
+        "Net revenue: unattributed": (_usd(net("unattributed_usd")), ""),
+        "Net revenue: attributed share": (
+            f"{float(net('attributed_usd') / net('source_usd')):.1%}",
+            "",
+        ),
+    }
+    assert _shrink_tiles(app) == expected
+
+    # The totals table says the same, and the daily table has a row per mart row.
+    totals = app.dataframe[0].value
+    assert list(totals["Source"]) == [
+        _usd(by_type[kind]["source_usd"]) for kind in ("payment", "refund", "deal")
+    ]
+    (rows,) = conn.execute(
+        "select count(*) from marts.revenue_reconciliation "
+        "where date_trunc('month', revenue_date) = %s::date",
+        (f"{month}-01",),
+    ).fetchone()
+    daily = app.dataframe[1].value
+    assert len(daily) == rows
+    assert (daily["Tie-out"] == "ties out").all()
+
+
+def _offered_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The files the app's download buttons offer, by file name (AppTest keeps only a URL)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    offered: dict[str, bytes] = {}
+    add = MediaFileManager.add
+
+    def recording_add(self, path_or_data, mimetype, coordinates, file_name=None, **kwargs):
+        if file_name is not None:
+            offered[file_name] = path_or_data
+        return add(self, path_or_data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    return offered
+
+
+def test_reconciliation_csvs_are_the_finance_export(
+    pipeline_run: PipelineRun, conn, tmp_path, monkeypatch
+):
+    offered = _offered_downloads(monkeypatch)
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    month = app.sidebar.selectbox[0].value
+    assert set(offered) == {f"finance_{month}_daily.csv", f"finance_{month}_records.csv"}
+    for level in finance.LEVELS:
+        exported = tmp_path / f"{level}.csv"
+        rows = finance.export_month(conn, finance.parse_month(month), exported, level=level)
+        assert rows > 0
+        assert offered[f"finance_{month}_{level}.csv"] == exported.read_bytes(), level
+
+
+def test_reconciliation_restatements_panel(pipeline_run: PipelineRun, conn):
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    # The months the page calls closed are those dbt closed (int_revenue_months_closed).
+    closed = [
+        month
+        for (month,) in conn.execute(
+            "select distinct to_char(revenue_month, 'YYYY-MM') "
+            "from intermediate.int_revenue_months_closed order by 1"
+        )
+    ]
+    assert data.closed_months() == closed
+    (restated,) = conn.execute("select count(*) from marts.revenue_restatements").fetchone()
+    caption = app.caption[-1].value
+    assert f"{len(closed):,} month{'' if len(closed) == 1 else 's'} closed" in caption
+    assert f"{restated:,} restated row" in caption
+    if restated == 0:
+        assert [note.value for note in app.success] == ["No closed month changed after closing."]
+
+
+def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, monkeypatch):
+    # The row of revenue_restatements.yml's unit test, as the mart would hold it for the month
+    # shown: its figures as closed and as now, each formatted from the Decimals.
+    month = conn.execute(
+        "select to_char(max(revenue_date), 'YYYY-MM') from marts.revenue_attributions"
+    ).fetchone()[0]
+    location_name = conn.execute(
+        "select location_name from marts.locations where location_id = 'loc_01'"
+    ).fetchone()[0]
+    restated = pd.DataFrame(
+        [
+            {
+                "location_id": "loc_01",
+                "revenue_month": finance.parse_month(month).first_day,
+                "record_type": "payment",
+                "closed_at": datetime(2026, 3, 6, 5),
+                "restated_at": datetime(2026, 3, 12, 5),
+                "restatements": 2,
+                "closed_source_records": Decimal(4),
+                "current_source_records": Decimal(6),
+                "closed_source_usd": Decimal("100.00"),
+                "current_source_usd": Decimal("112.50"),
+                "source_usd_change": Decimal("12.50"),
+                "closed_attributed_usd": Decimal("70.00"),
+                "current_attributed_usd": Decimal("72.50"),
+                "attributed_usd_change": Decimal("2.50"),
+                "closed_unattributed_usd": Decimal("30.00"),
+                "current_unattributed_usd": Decimal("40.00"),
+                "unattributed_usd_change": Decimal("10.00"),
+                "location_name": location_name,
+            }
+        ]
+    )
+    monkeypatch.setattr(data, "restatements", lambda month=None: restated)
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    assert "1 restated row across 1 of them" in app.caption[-1].value
+    assert not app.success, "a month changed after closing"
+    (row,) = app.dataframe[-1].value.to_dict("records")
+    assert row["Location"] == location_name
+    assert row["Record type"] == "Payments"
+    assert (row["Closed at"], row["Restated at"], row["Changes"]) == (
+        "2026-03-06 05:00",
+        "2026-03-12 05:00",
+        2,
+    )
+    assert (row["Source, closed"], row["Source, now"], row["Source, change"]) == (
+        "$100.00",
+        "$112.50",
+        "$12.50",
+    )
+    assert row["Unattributed, change"] == "$10.00"
+
+
+def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkeypatch):
+    offered = _offered_downloads(monkeypatch)
+    app = _page("reconciliation")
+    month = app.sidebar.selectbox[0].value
+    whole_month = dict(offered)
+    offered.clear()
+    app.sidebar.multiselect[0].set_value(["loc_02"]).run()
+
+    assert not app.exception, app.exception
+    f = (
+        conn.cursor(row_factory=dict_row)
+        .execute(
+            "select sum(source_usd) as source_usd, sum(attributed_usd) as attributed_usd, "
+            "sum(unattributed_usd) as unattributed_usd from marts.revenue_reconciliation "
+            "where record_type = 'payment' and location_id = 'loc_02' "
+            "and date_trunc('month', revenue_date) = %s::date",
+            (f"{month}-01",),
+        )
+        .fetchone()
+    )
+    assert f["source_usd"] > 0
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert (
+        tiles["Payments: source"],
+        tiles["Payments: attributed"],
+        tiles["Payments: unattributed"],
+        tiles["Payments: tie-out"],
+    ) == (_usd(f["source_usd"]), _usd(f["attributed_usd"]), _usd(f["unattributed_usd"]), "ties out")
+    location_name = conn.execute(
+        "select location_name from marts.locations where location_id = 'loc_02'"
+    ).fetchone()[0]
+    assert set(app.dataframe[1].value["Location"]) == {location_name}
+    assert offered == whole_month, "the CSVs are the whole month's"

@@ -1,0 +1,305 @@
+"""Finance page: a month's revenue reconciliation (source = attributed + unattributed, to the
+cent, for payments, refunds and deals apart), the CSVs finance exports, and the closed months
+whose figures changed after closing."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from app import data, ui
+from callshrink.finance import FinanceError, parse_month
+
+RECORD_LABELS = {"payment": "Payments", "refund": "Refunds", "deal": "Deals"}
+NO_LOCATION = "(no call placed)"
+close_days = data.dbt_var("month_close_days")
+
+st.title("Reconciliation")
+st.caption(
+    "Every completed Square payment and refund and every closed-won HubSpot deal of the month, "
+    "by local day: source revenue = attributed to a call + unattributed, to the cent, for each "
+    "record type apart. Refunds are positive amounts here: net revenue = payments − refunds + "
+    "deals. Deals no call placed have no location. The figures and the CSVs are those of "
+    "`callshrink export finance`."
+)
+
+months = data.revenue_months()
+if not months:
+    st.info("No revenue in the warehouse yet: run `callshrink run --landing DIR` first.")
+    st.stop()
+
+
+def _month_label(month: str) -> str:
+    return parse_month(month).first_day.strftime("%B %Y")
+
+
+all_locations = data.locations()
+names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
+UNPLACED = ""  # the picker's stand-in for deals no call placed (no location)
+places = {**names, UNPLACED: NO_LOCATION}
+
+with st.sidebar:
+    month = st.selectbox("Month", options=months, format_func=_month_label, key="finance_month")
+    picked = st.multiselect(
+        "Locations",
+        options=list(places),
+        default=list(places),
+        format_func=places.get,
+        key="finance_locations",
+        help="Narrows the tiles, the chart and the tables; the CSVs are the whole month's.",
+    )
+if not picked:
+    st.info("Pick at least one location.")
+    st.stop()
+
+try:
+    tie_out = data.daily_tie_out(month)
+except FinanceError as error:  # the month emptied since the list was read
+    st.info(str(error))
+    st.stop()
+
+ZERO = Decimal("0.00")
+MONEY = ("source_usd", "attributed_usd", "unattributed_usd")
+RECORDS = ("source_records", "attributed_records")
+days = tie_out[tie_out["row_type"] == "day"]
+if set(picked) == set(places):  # the month's totals, as the export writes them
+    totals = tie_out[tie_out["row_type"] == "total"].set_index("record_type")
+else:
+    days = days[days["location_id"].fillna(UNPLACED).isin(picked)]
+    totals = days.groupby("record_type").agg(
+        {
+            **{name: lambda values: sum(values, 0) for name in RECORDS},
+            **{name: lambda values: sum(values, ZERO) for name in MONEY},
+        }
+    )
+    totals = totals.reindex([kind for kind in RECORD_LABELS if kind in totals.index])
+
+
+def _total(record_type: str, column: str):
+    if record_type not in totals.index:  # no such record in the month
+        return 0 if column in RECORDS else ZERO
+    return totals.loc[record_type, column]
+
+
+def tie_out_status(source: Decimal, attributed: Decimal, unattributed: Decimal) -> str:
+    difference = source - (attributed + unattributed)
+    return "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
+
+
+def _records(number: int) -> str:
+    return f"{number:,} record{'' if number == 1 else 's'}"
+
+
+st.subheader(f"{_month_label(month)} at a glance")
+tiles = st.columns(4)
+for column, (record_type, label) in zip(tiles, RECORD_LABELS.items(), strict=False):
+    source, attributed, unattributed = (_total(record_type, name) for name in MONEY)
+    source_records, attributed_records = (int(_total(record_type, name)) for name in RECORDS)
+    with column:
+        st.metric(
+            f"{label}: source",
+            ui.dollars(source),
+            delta=_records(source_records),
+            delta_color="off",
+            delta_arrow="off",
+        )
+        st.metric(
+            f"{label}: attributed",
+            ui.dollars(attributed),
+            delta=_records(attributed_records),
+            delta_color="off",
+            delta_arrow="off",
+        )
+        st.metric(
+            f"{label}: unattributed",
+            ui.dollars(unattributed),
+            delta=_records(source_records - attributed_records),
+            delta_color="off",
+            delta_arrow="off",
+        )
+        st.metric(
+            f"{label}: tie-out",
+            tie_out_status(source, attributed, unattributed),
+            help="Source = attributed + unattributed, to the cent.",
+        )
+
+
+def _net(column: str) -> Decimal:
+    return _total("payment", column) - _total("refund", column) + _total("deal", column)
+
+
+net_source, net_attributed, net_unattributed = (_net(name) for name in MONEY)
+with tiles[3]:
+    st.metric("Net revenue: source", ui.dollars(net_source), help="Payments − refunds + deals.")
+    st.metric("Net revenue: attributed", ui.dollars(net_attributed))
+    st.metric("Net revenue: unattributed", ui.dollars(net_unattributed))
+    st.metric(
+        "Net revenue: attributed share",
+        ui.percent(None if net_source == 0 else net_attributed / net_source),
+        help="Net attributed ÷ net source.",
+    )
+
+# --- by day -----------------------------------------------------------------------------------
+
+st.subheader("Attributed and unattributed by day")
+STATUS = {"attributed_usd": "Attributed", "unattributed_usd": "Unattributed"}
+by_day = (
+    days.groupby(["revenue_date", "record_type"], as_index=False)[list(STATUS)]
+    .agg(lambda values: sum(values, ZERO))
+    .melt(
+        id_vars=["revenue_date", "record_type"],
+        value_vars=list(STATUS),
+        var_name="status",
+        value_name="amount_usd",
+    )
+)
+by_day["status"] = by_day["status"].map(STATUS)
+by_day = ui.for_chart(by_day)
+status_color = alt.Color(
+    "status:N",
+    title=None,
+    sort=list(STATUS.values()),
+    scale=alt.Scale(domain=list(STATUS.values()), range=["#2a9d8f", "#e9c46a"]),
+)
+chart_columns = st.columns(3)
+for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), strict=True):
+    column.markdown(f"**{label}**")
+    column.altair_chart(
+        alt.Chart(by_day[by_day["record_type"] == record_type])
+        .mark_bar()
+        .encode(
+            x=alt.X("revenue_date:T", title=None, timeUnit="utcyearmonthdate"),
+            y=alt.Y("amount_usd:Q", stack="zero", axis=alt.Axis(format="$,.0f", title=None)),
+            color=status_color,
+            order=alt.Order("status_order:Q"),
+            tooltip=[
+                alt.Tooltip("revenue_date:T", title="Day", timeUnit="utcyearmonthdate"),
+                "status:N",
+                alt.Tooltip("amount_usd:Q", title="Amount", format="$,.2f"),
+            ],
+        )
+        .transform_calculate(status_order=f"indexof({list(STATUS.values())}, datum.status)"),
+        width="stretch",
+    )
+
+# --- the tie-out table --------------------------------------------------------------------------
+
+
+def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:
+    """The tie-out rows for reading: money formatted from the Decimals (exact)."""
+    table = {}
+    if with_day:
+        table["Location"] = [
+            NO_LOCATION if location is None else names.get(location, location)
+            for location in rows["location_id"]
+        ]
+        table["Day"] = list(rows["revenue_date"])
+    table["Record type"] = [RECORD_LABELS[record_type] for record_type in rows["record_type"]]
+    table["Records"] = rows["source_records"].astype("Int64").to_numpy()
+    table["Attributed records"] = rows["attributed_records"].astype("Int64").to_numpy()
+    table["Source"] = [ui.dollars(value) for value in rows["source_usd"]]
+    table["Attributed"] = [ui.dollars(value) for value in rows["attributed_usd"]]
+    table["Unattributed"] = [ui.dollars(value) for value in rows["unattributed_usd"]]
+    table["Tie-out"] = [
+        tie_out_status(*values) for values in zip(*(rows[name] for name in MONEY), strict=True)
+    ]
+    return pd.DataFrame(table)
+
+
+st.subheader("Totals")
+st.dataframe(tie_out_table(totals.reset_index(), with_day=False), hide_index=True, width="stretch")
+
+st.subheader("Daily tie-out")
+st.caption(
+    f"{len(days):,} rows: per location, local day and record type (the UTC day for deals no "
+    "call placed)."
+)
+st.dataframe(tie_out_table(days, with_day=True), hide_index=True, width="stretch")
+
+downloads = st.columns(2)
+downloads[0].download_button(
+    "Download the daily tie-out (CSV)",
+    data=data.finance_csv(month, "daily"),
+    file_name=f"finance_{month}_daily.csv",
+    mime="text/csv",
+    on_click="ignore",
+    help=f"`callshrink export finance --month {month}`: the rows above, then a total per "
+    "record type.",
+)
+downloads[1].download_button(
+    "Download every record (CSV)",
+    data=data.finance_csv(month, "records"),
+    file_name=f"finance_{month}_records.csv",
+    mime="text/csv",
+    on_click="ignore",
+    help=f"`callshrink export finance --month {month} --level records`: every revenue record "
+    "with its attribution rule, call and source file and line.",
+)
+
+# --- restatements -------------------------------------------------------------------------------
+
+st.subheader("Restatements")
+closed = data.closed_months()
+everywhere = data.restatements()
+first_day = parse_month(month).first_day
+next_month = (first_day + timedelta(days=32)).replace(day=1)
+closes_on = next_month - timedelta(days=1) + timedelta(days=close_days)
+st.caption(
+    f"A month closes once the warehouse holds revenue {close_days} days past its last day; "
+    "each later change to a closed month's figures (late data) is a row here, with the "
+    "figures as closed and as now. "
+    f"{len(closed):,} month{'' if len(closed) == 1 else 's'} closed; "
+    f"{len(everywhere):,} restated row{'' if len(everywhere) == 1 else 's'} across "
+    f"{everywhere['revenue_month'].nunique() if len(everywhere) else 0:,} of them."
+)
+if month not in closed:
+    st.info(
+        f"{_month_label(month)} is open: it closes once the warehouse holds revenue of "
+        f"{closes_on:%Y-%m-%d}."
+    )
+restated = data.restatements(month)
+if restated.empty:
+    if everywhere.empty:
+        st.success("No closed month changed after closing.")
+    elif month in closed:
+        st.success(f"{_month_label(month)} has not changed since it closed.")
+else:
+
+    def _when(value: datetime | None) -> str:
+        return "" if value is None or pd.isna(value) else f"{value:%Y-%m-%d %H:%M}"
+
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Location": [
+                    NO_LOCATION if location_id is None else (name or location_id)
+                    for location_id, name in zip(
+                        restated["location_id"], restated["location_name"], strict=True
+                    )
+                ],
+                "Record type": [RECORD_LABELS[kind] for kind in restated["record_type"]],
+                "Closed at": [_when(value) for value in restated["closed_at"]],
+                "Restated at": [_when(value) for value in restated["restated_at"]],
+                "Changes": restated["restatements"].astype("Int64").to_numpy(),
+                "Records, closed": restated["closed_source_records"].astype("Int64").to_numpy(),
+                "Records, now": restated["current_source_records"].astype("Int64").to_numpy(),
+                **{
+                    f"{what}, {when}": [ui.dollars(value) for value in restated[column]]
+                    for what, prefix in (
+                        ("Source", "source"),
+                        ("Attributed", "attributed"),
+                        ("Unattributed", "unattributed"),
+                    )
+                    for when, column in (
+                        ("closed", f"closed_{prefix}_usd"),
+                        ("now", f"current_{prefix}_usd"),
+                        ("change", f"{prefix}_usd_change"),
+                    )
+                },
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
