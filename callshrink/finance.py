@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
+
+from callshrink.settings import dbt_schema
 
 LEVELS = ("daily", "records")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -46,7 +49,7 @@ with days as (
         source_usd,
         attributed_usd,
         unattributed_usd
-    from marts.revenue_reconciliation
+    from {marts}.revenue_reconciliation
     where revenue_date >= %(first_day)s and revenue_date < %(next_month)s
 ),
 
@@ -122,10 +125,15 @@ select
     call_location_id,
     source_file,
     source_line_number
-from marts.revenue_attributions
+from {marts}.revenue_attributions
 where revenue_date >= %(first_day)s and revenue_date < %(next_month)s
 order by revenue_date, location_id nulls last, record_type, occurred_at, record_id
 """
+
+
+def _in_marts(query: str) -> sql.Composed:
+    """The query with {marts} as the schema dbt builds the marts into (settings.dbt_schema)."""
+    return sql.SQL(query).format(marts=sql.Identifier(dbt_schema("marts")))
 
 
 class FinanceError(ValueError):
@@ -159,20 +167,22 @@ def parse_month(text: str) -> Month:
 def revenue_months(conn: psycopg.Connection) -> list[str]:
     """The months (YYYY-MM) that hold revenue, oldest first."""
     rows = conn.execute(
-        "select distinct to_char(revenue_date, 'YYYY-MM') from marts.revenue_attributions "
-        "order by 1"
+        _in_marts(
+            "select distinct to_char(revenue_date, 'YYYY-MM') from {marts}.revenue_attributions "
+            "order by 1"
+        )
     ).fetchall()
     return [month for (month,) in rows]
 
 
 def daily_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
     """The month's tie-out per location, day and record type, then a total per record type."""
-    return conn.execute(_DAILY, month.params()).fetchall()
+    return conn.execute(_in_marts(_DAILY), month.params()).fetchall()
 
 
 def record_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
     """Every revenue record of the month with its attribution and source file and line."""
-    return conn.execute(_RECORDS, month.params()).fetchall()
+    return conn.execute(_in_marts(_RECORDS), month.params()).fetchall()
 
 
 def _cell(value: object) -> str:
