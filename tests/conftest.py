@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,13 +26,59 @@ from callshrink.pipeline import PipelineResult, run_pipeline
 TEST_DATABASE = "callshrink_test"
 
 
-def recreate_database(server_url: str, name: str) -> str:
+def drop_database(server_url: str, name: str) -> None:
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
         )
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    drop_database(server_url, name)
+    with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     return settings.with_database(server_url, name)
+
+
+# dbt writes these to target/ naming the database it ran against; mf reads the semantic
+# manifest, so a test that builds another database puts the suite's copies back afterwards.
+TARGET_FILES = ("manifest.json", "semantic_manifest.json", "partial_parse.msgpack")
+# Variables a test of its own database changes; monkeypatch puts back what was there.
+ENVIRONMENT = (
+    "CALLSHRINK_DATABASE_URL",
+    "CALLSHRINK_HOME",
+    "DAGSTER_HOME",
+    "CALLSHRINK_LANDING_DIR",
+    "CALLSHRINK_REFERENCE_DIR",
+    "CALLSHRINK_SEED_PATH",
+    *settings.Connection.from_url("postgresql://x@localhost/x").env(),
+)
+
+
+def own_database(
+    server_url: str, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """For a fixture: a fresh database `name` that everything under test uses, with its own
+    CALLSHRINK_HOME and Dagster home; dropped, and the suite's dbt target files restored, after."""
+    url = recreate_database(server_url, name)
+    for variable in ENVIRONMENT:
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("CALLSHRINK_DATABASE_URL", url)
+    monkeypatch.setenv("CALLSHRINK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
+    (tmp_path / "home" / "dagster").mkdir(parents=True)
+    db.activate()
+    saved = tmp_path / "saved_target"
+    saved.mkdir()
+    target = settings.PROJECT_DIR / "target"
+    for file_name in TARGET_FILES:
+        if (target / file_name).exists():
+            shutil.copy2(target / file_name, saved / file_name)
+    yield url
+    for file_name in TARGET_FILES:
+        if (saved / file_name).exists():
+            shutil.copy2(saved / file_name, target / file_name)
+    drop_database(server_url, name)
 
 
 @pytest.fixture(scope="session")

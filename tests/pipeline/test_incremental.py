@@ -17,19 +17,17 @@ from __future__ import annotations
 import re
 import shutil
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.rows import dict_row
 
-from callshrink import db, settings
 from callshrink.dbt import dbt, stage_reference
 from callshrink.generate import generate
 from callshrink.pipeline import run_pipeline
-from callshrink.settings import PROJECT_DIR
-from tests.conftest import recreate_database
+from tests.conftest import own_database
 
 DATABASE = "callshrink_incremental"
 
@@ -43,46 +41,14 @@ CALL_MODELS = (
     "marts.call_legs",
     "marts.missed_calls",
 )
-TARGET_FILES = ("manifest.json", "semantic_manifest.json", "partial_parse.msgpack")
 DATED = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-# Variables the test changes; monkeypatch puts back what was there.
-ENVIRONMENT = (
-    "CALLSHRINK_DATABASE_URL",
-    "CALLSHRINK_HOME",
-    "DAGSTER_HOME",
-    "CALLSHRINK_LANDING_DIR",
-    "CALLSHRINK_REFERENCE_DIR",
-    "CALLSHRINK_SEED_PATH",
-    *settings.Connection.from_url("postgresql://x@localhost/x").env(),
-)
 
 
 @pytest.fixture
-def incremental_url(server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = recreate_database(server_url, DATABASE)
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CALLSHRINK_DATABASE_URL", url)
-    monkeypatch.setenv("CALLSHRINK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
-    (tmp_path / "home" / "dagster").mkdir(parents=True)
-    db.activate()
-    # dbt writes target/ (manifest, semantic manifest) naming the database it ran against; mf
-    # reads the semantic manifest, so the suite's own copies are put back afterwards
-    saved = tmp_path / "saved_target"
-    saved.mkdir()
-    for name in TARGET_FILES:
-        if (PROJECT_DIR / "target" / name).exists():
-            shutil.copy2(PROJECT_DIR / "target" / name, saved / name)
-    yield url
-    for name in TARGET_FILES:
-        if (saved / name).exists():
-            shutil.copy2(saved / name, PROJECT_DIR / "target" / name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE))
-        )
+def incremental_url(
+    server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    yield from own_database(server_url, DATABASE, tmp_path, monkeypatch)
 
 
 def _snapshot(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:

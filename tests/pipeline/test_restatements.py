@@ -16,21 +16,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 from psycopg.rows import dict_row
 
-from callshrink import db
 from callshrink.generate import generate
 from callshrink.pipeline import run_pipeline
-from callshrink.settings import PROJECT_DIR
-from tests.conftest import recreate_database
-from tests.pipeline.test_incremental import ENVIRONMENT, TARGET_FILES
+from tests.conftest import own_database
 
 DATABASE = "callshrink_restatements"
 LATE_FEBRUARY_USD = Decimal("123.45")
@@ -38,29 +34,10 @@ LATE_MARCH_USD = Decimal("67.89")
 
 
 @pytest.fixture
-def restatements_url(server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = recreate_database(server_url, DATABASE)
-    for name in ENVIRONMENT:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CALLSHRINK_DATABASE_URL", url)
-    monkeypatch.setenv("CALLSHRINK_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
-    (tmp_path / "home" / "dagster").mkdir(parents=True)
-    db.activate()
-    # dbt's target/ names the database it ran against; the suite's copies are put back after
-    saved = tmp_path / "saved_target"
-    saved.mkdir()
-    for name in TARGET_FILES:
-        if (PROJECT_DIR / "target" / name).exists():
-            shutil.copy2(PROJECT_DIR / "target" / name, saved / name)
-    yield url
-    for name in TARGET_FILES:
-        if (saved / name).exists():
-            shutil.copy2(saved / name, PROJECT_DIR / "target" / name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(DATABASE))
-        )
+def restatements_url(
+    server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    yield from own_database(server_url, DATABASE, tmp_path, monkeypatch)
 
 
 def _late_payment(payment_id: str, created_at: str, cents: int, square_location: str) -> str:
