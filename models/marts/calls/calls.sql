@@ -93,7 +93,7 @@ final as (
             when 'outbound' then 'callback'
             when 'inbound' then 'retry'
         end as recovered_by,
-        minutes_to_recovery,
+        minutes_to_recovery::numeric(12, 2) as minutes_to_recovery,
         repeat_contacts_24h,
         is_repeat_24h,
         is_repeat_7d,
@@ -106,7 +106,7 @@ final as (
         is_location_from_earlier_call,
         has_pbx_record,
         has_callrail_record,
-        stitch_gap_seconds
+        stitch_gap_seconds::numeric(12, 3) as stitch_gap_seconds
     from measured
 
 )

@@ -20,9 +20,11 @@ final as (
         record_type,
         count(*) as source_records,
         count(*) filter (where is_attributed) as attributed_records,
-        sum(amount_usd) as source_usd,
-        coalesce(sum(amount_usd) filter (where is_attributed), 0) as attributed_usd,
-        coalesce(sum(amount_usd) filter (where not is_attributed), 0) as unattributed_usd
+        sum(amount_usd)::numeric(18, 2) as source_usd,
+        coalesce(sum(amount_usd) filter (where is_attributed), 0)::numeric(18, 2)
+            as attributed_usd,
+        coalesce(sum(amount_usd) filter (where not is_attributed), 0)::numeric(18, 2)
+            as unattributed_usd
     from attributions
     group by location_id, revenue_date, record_type
 

@@ -47,17 +47,19 @@ final as (
         as_closed.dbt_valid_from as closed_at,
         current_figures.dbt_valid_from as restated_at,
         current_figures.version_count - 1 as restatements,
-        as_closed.source_records as closed_source_records,
-        current_figures.source_records as current_source_records,
-        as_closed.source_usd as closed_source_usd,
-        current_figures.source_usd as current_source_usd,
-        current_figures.source_usd - as_closed.source_usd as source_usd_change,
-        as_closed.attributed_usd as closed_attributed_usd,
-        current_figures.attributed_usd as current_attributed_usd,
-        current_figures.attributed_usd - as_closed.attributed_usd as attributed_usd_change,
-        as_closed.unattributed_usd as closed_unattributed_usd,
-        current_figures.unattributed_usd as current_unattributed_usd,
-        current_figures.unattributed_usd - as_closed.unattributed_usd
+        as_closed.source_records::bigint as closed_source_records,
+        current_figures.source_records::bigint as current_source_records,
+        as_closed.source_usd::numeric(18, 2) as closed_source_usd,
+        current_figures.source_usd::numeric(18, 2) as current_source_usd,
+        (current_figures.source_usd - as_closed.source_usd)::numeric(18, 2)
+            as source_usd_change,
+        as_closed.attributed_usd::numeric(18, 2) as closed_attributed_usd,
+        current_figures.attributed_usd::numeric(18, 2) as current_attributed_usd,
+        (current_figures.attributed_usd - as_closed.attributed_usd)::numeric(18, 2)
+            as attributed_usd_change,
+        as_closed.unattributed_usd::numeric(18, 2) as closed_unattributed_usd,
+        current_figures.unattributed_usd::numeric(18, 2) as current_unattributed_usd,
+        (current_figures.unattributed_usd - as_closed.unattributed_usd)::numeric(18, 2)
             as unattributed_usd_change
     from current_figures
     inner join as_closed
