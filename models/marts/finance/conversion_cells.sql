@@ -17,6 +17,13 @@
 #}
 {%- set min_calls = var('min_calls_per_cell') | int %}
 {%- set z = '1.96' %}
+{#- what every level counts: eligible and converted calls, converted value, its spread -#}
+{%- set cell_figures -%}
+    count(*) as eligible_calls,
+        count(*) filter (where is_converted) as converted_calls,
+        sum(converted_value_usd) as converted_value_usd,
+        stddev_samp(converted_value_usd) filter (where is_converted) as value_stddev_usd
+{%- endset %}
 
 with
 
@@ -51,10 +58,7 @@ location_level as (
         location_id,
         marketing_source,
         caller_type,
-        count(*) as eligible_calls,
-        count(*) filter (where is_converted) as converted_calls,
-        sum(converted_value_usd) as converted_value_usd,
-        stddev_samp(converted_value_usd) filter (where is_converted) as value_stddev_usd
+        {{ cell_figures }}
     from conversions
     group by location_id, marketing_source, caller_type
 
@@ -66,10 +70,7 @@ region_level as (
         region,
         marketing_source,
         caller_type,
-        count(*) as eligible_calls,
-        count(*) filter (where is_converted) as converted_calls,
-        sum(converted_value_usd) as converted_value_usd,
-        stddev_samp(converted_value_usd) filter (where is_converted) as value_stddev_usd
+        {{ cell_figures }}
     from conversions
     group by region, marketing_source, caller_type
 
@@ -80,10 +81,7 @@ source_level as (
     select
         marketing_source,
         caller_type,
-        count(*) as eligible_calls,
-        count(*) filter (where is_converted) as converted_calls,
-        sum(converted_value_usd) as converted_value_usd,
-        stddev_samp(converted_value_usd) filter (where is_converted) as value_stddev_usd
+        {{ cell_figures }}
     from conversions
     group by marketing_source, caller_type
 
@@ -92,10 +90,7 @@ source_level as (
 system_level as (
 
     select
-        count(*) as eligible_calls,
-        count(*) filter (where is_converted) as converted_calls,
-        sum(converted_value_usd) as converted_value_usd,
-        stddev_samp(converted_value_usd) filter (where is_converted) as value_stddev_usd
+        {{ cell_figures }}
     from conversions
 
 ),
