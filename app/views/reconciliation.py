@@ -98,27 +98,18 @@ for column, (record_type, label) in zip(tiles, RECORD_LABELS.items(), strict=Fal
     source, attributed, unattributed = (_total(record_type, name) for name in MONEY)
     source_records, attributed_records = (int(_total(record_type, name)) for name in RECORDS)
     with column:
-        st.metric(
-            f"{label}: source",
-            ui.dollars(source),
-            delta=_records(source_records),
-            delta_color="off",
-            delta_arrow="off",
-        )
-        st.metric(
-            f"{label}: attributed",
-            ui.dollars(attributed),
-            delta=_records(attributed_records),
-            delta_color="off",
-            delta_arrow="off",
-        )
-        st.metric(
-            f"{label}: unattributed",
-            ui.dollars(unattributed),
-            delta=_records(source_records - attributed_records),
-            delta_color="off",
-            delta_arrow="off",
-        )
+        for part, amount, records in (
+            ("source", source, source_records),
+            ("attributed", attributed, attributed_records),
+            ("unattributed", unattributed, source_records - attributed_records),
+        ):
+            st.metric(
+                f"{label}: {part}",
+                ui.dollars(amount),
+                delta=_records(records),
+                delta_color="off",
+                delta_arrow="off",
+            )
         st.metric(
             f"{label}: tie-out",
             tie_out_status(source, attributed, unattributed),
