@@ -62,10 +62,16 @@ escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a pr
     pbx_linkedid, call_location_id, rule (same_number_same_location_30d for payments,
     same_number_any_location_30d for deals, refund_follows_payment, unattributed).
     ``lost_revenue.csv`` location_id, category (missed_opportunity/after_hours/short_abandon),
-    lost_intents, lost_usd: the true tickets of would-buy callers whose first call was not
+    lost_intents, lost_usd, lost_attributable_usd: would-buy callers whose first call was not
     answered and who never bought because no answered call (callback or retry) followed within
-    24 h. Counted once per buying intent (a chain of retries is one intent), by the location
-    and outcome of the intent's first call.
+    24 h, counted once per buying intent (a chain of retries is one intent), by the location
+    and outcome of the intent's first call, and valued at what their purchase would have
+    brought (commerce.expected_purchase_value: a Square payment of the ticket or, 15 % of
+    the time, a won deal of 4 tickets; expected over payment status and refunds, rounded to
+    the cent per intent). lost_usd is all of it; lost_attributable_usd the part whose records
+    carry the caller's number (a customer record with the person's own phone, a contact with
+    a phone), which attribution would have credited to the call: the unit of missed-call
+    shrink.
     ``summary.json`` per location and ``total``: inbound calls (all seven outcomes) and
     outbound callbacks, outcome counts,
     answered, answer_rate, missed_opportunities, recovered_missed_opportunities,
@@ -73,7 +79,8 @@ escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a pr
     escalations, queue (over PBX queue calls, from CONNECT holdtime / ABANDON waittime:
     average_speed_of_answer_seconds, service_level_20s = answered within 20 s / (answered +
     abandoned after 20 s), abandonment_rate, transfer_rate, escalation_rate), revenue,
-    attributed_revenue and true_lost_revenue (decimal strings).
+    attributed_revenue, true_lost_revenue and true_lost_attributable_revenue (decimal
+    strings).
     ``defects.json`` (only with ``defects=True``) ``{"note", "defects": [{"file" (relative to
     landing), "line" (1-based, null for a whole file), "kind", "expected"}]}``; see
     :mod:`.defects`.

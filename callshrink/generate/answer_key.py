@@ -2,7 +2,8 @@
 
 Computed from the generator's own call table and money records with the definitions of
 METRICS.md (see the package docstring for every file and column). Money is integer cents and
-is written as decimal strings; nothing here uses floats for money.
+is written as decimal strings. The one expectation, what a lost buyer's purchase would have
+brought, is rounded to whole cents per buyer before anything is summed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from pathlib import Path
 import numpy as np
 
 from callshrink.generate import callrail, sim
-from callshrink.generate.commerce import DEAL, KIND_NAMES, PAYMENT, REFUND, MoneyLog
+from callshrink.generate.commerce import (
+    DEAL,
+    KIND_NAMES,
+    PAYMENT,
+    REFUND,
+    MoneyLog,
+    expected_purchase_value,
+)
 from callshrink.generate.table import Table
 
 ATTRIBUTION_WINDOW = 30 * sim.DAY
@@ -202,7 +210,8 @@ class AnswerKey:
         self.outcomes = np.zeros((n, len(sim.OUTCOME_NAMES)), dtype=np.int64)
         self.recovery_seconds = np.zeros((n, sim.RECOVERY_WINDOW + 1), dtype=np.int64)
         self.lost_intents = np.zeros((n, len(LOST_CATEGORIES)), dtype=np.int64)
-        self.lost_cents = np.zeros((n, len(LOST_CATEGORIES)), dtype=np.int64)
+        # cents lost by [location, category, booked / attributable]
+        self.lost_cents = np.zeros((n, len(LOST_CATEGORIES), 2), dtype=np.int64)
         # revenue cents by [location (n = unknown), attributed only, kind]
         self.revenue = np.zeros((n + 1, 2, 3), dtype=np.int64)
         self.cells_total: Cells = defaultdict(lambda: [0, 0, 0])
@@ -496,7 +505,9 @@ class AnswerKey:
 
     def _lost_intents(self, step: int, day: Table, loc: np.ndarray, inb: np.ndarray) -> None:
         """Would-buy intents headed by a call of this day whose first call was not answered
-        and that never turned into a purchase (conversions happen within 24 h of the head)."""
+        and that never turned into a purchase (conversions happen within 24 h of the head),
+        valued at what their purchase would have brought (booked and attributable, each
+        intent's expectation rounded to the cent)."""
         out = day["outcome"]
         head = (day["intent"] == day["key"]) & inb & day["would_buy"] & ~day["spam"]
         head &= np.isin(out, (*OPPORTUNITY, sim.SHORT_ABANDON, sim.AFTER_HOURS))
@@ -507,7 +518,11 @@ class AnswerKey:
             out == sim.AFTER_HOURS, 1, np.where(out == sim.SHORT_ABANDON, 2, 0)
         ).astype(np.int64)
         np.add.at(self.lost_intents, (loc[lost], category[lost]), 1)
-        np.add.at(self.lost_cents, (loc[lost], category[lost]), day["ticket"][lost])
+        values = expected_purchase_value(
+            day["caller"][lost], day["ticket"][lost], self.ctx.params.deal_share
+        )
+        cents = np.rint(np.stack(values, axis=1)).astype(np.int64)
+        np.add.at(self.lost_cents, (loc[lost], category[lost]), cents)
 
     # -- attributed revenue per call --------------------------------------------------------
     def _finish_attributed(self, last: int | None) -> None:
@@ -561,23 +576,26 @@ class AnswerKey:
             )
         return ["revenue_by_location_day.csv", "attributed_revenue_by_location_day.csv"]
 
-    def _lost(self) -> dict[str, dict[str, int]]:
-        result: dict[str, dict[str, int]] = {}
+    def _lost(self) -> dict[str, dict[str, np.ndarray]]:
+        """Per location and category, the (booked, attributable) cents lost."""
+        result: dict[str, dict[str, np.ndarray]] = {}
         rows = []
         for li, lid in enumerate(self.loc_ids):
             result[lid] = {}
             for ci, cat in enumerate(LOST_CATEGORIES):
-                cents = int(self.lost_cents[li, ci])
-                result[lid][cat] = cents
-                rows.append([lid, cat, str(int(self.lost_intents[li, ci])), usd(cents)])
+                booked, attributable = self.lost_cents[li, ci]
+                result[lid][cat] = self.lost_cents[li, ci]
+                rows.append(
+                    [lid, cat, str(int(self.lost_intents[li, ci])), usd(booked), usd(attributable)]
+                )
         _write_csv(
             self.out / "lost_revenue.csv",
-            ["location_id", "category", "lost_intents", "lost_usd"],
+            ["location_id", "category", "lost_intents", "lost_usd", "lost_attributable_usd"],
             rows,
         )
         return result
 
-    def _summary(self, lost: dict[str, dict[str, int]]) -> str:
+    def _summary(self, lost: dict[str, dict[str, np.ndarray]]) -> str:
         ctx = self.ctx
         per: dict[str, dict] = {}
         for li, lid in enumerate(self.loc_ids):
@@ -619,7 +637,7 @@ class AnswerKey:
         outcomes: np.ndarray,
         recovery_seconds: np.ndarray,
         revenue: np.ndarray,
-        lost_scope: dict[str, int],
+        lost_scope: dict[str, np.ndarray],
     ) -> dict:
         s = {name: int(stats[i]) for i, name in enumerate(STATS)}
         counts = {n: int(outcomes[i]) for i, n in enumerate(sim.OUTCOME_NAMES)}
@@ -664,7 +682,8 @@ class AnswerKey:
                 "deals_usd": usd(att["deals"]),
                 "net_usd": usd(att["payments"] - att["refunds"] + att["deals"]),
             },
-            "true_lost_revenue": {k: usd(v) for k, v in lost_scope.items()},
+            "true_lost_revenue": {k: usd(v[0]) for k, v in lost_scope.items()},
+            "true_lost_attributable_revenue": {k: usd(v[1]) for k, v in lost_scope.items()},
         }
 
 

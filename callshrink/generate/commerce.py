@@ -68,6 +68,18 @@ STATUS_CODES = {
 }
 FOLDERS = ("pos/square/payments/payments", "pos/square/refunds/refunds", "crm/hubspot/deals/deals")
 
+# What happens to a payment, as cumulative odds of one uniform roll each (the answer key values
+# lost purchases with the same numbers, :func:`expected_purchase_value`).
+FAILED_BELOW, CANCELED_BELOW, APPROVED_BELOW = 0.03, 0.05, 0.06  # status roll; else COMPLETED
+NO_CUSTOMER_BELOW = 0.05  # rung up without a customer record (calls' purchases only)
+REFUNDED_BELOW, FULL_REFUND_BELOW = 0.05, 0.025  # refund roll: refunded, of those in full
+PARTIAL_REFUND_PERCENT = (10, 60)  # a partial refund's percentage, integers in [low, high)
+REFUND_REJECTED_ABOVE, REFUND_PENDING_ABOVE = 0.97, 0.90  # refund status roll; else COMPLETED
+# People whose records never carry the number they call from (every n-th person).
+NO_CUSTOMER_PHONE_EVERY = 13  # Square customer without a phone
+FOREIGN_PHONE_EVERY = 20  # Square customer with a foreign number (person_index % 20 == 1)
+NO_CONTACT_PHONE_EVERY = 17  # HubSpot contact with neither phone nor mobile phone
+
 
 def payment_id(seed: int, seq: int) -> str:
     return square_id("pay", seed, seq)
@@ -161,11 +173,44 @@ def _customer_phone(person_index: int, national: int) -> tuple[str | None, int]:
     A property of the person, not of the purchase: the customer record is written once, at
     the person's first purchase, and every later payment reaches the caller (or not) through
     that same record."""
-    if person_index % 13 == 0:
+    if person_index % NO_CUSTOMER_PHONE_EVERY == 0:
         return None, 0
-    if person_index % 20 == 1:  # gave a foreign number the calls never show
+    if person_index % FOREIGN_PHONE_EVERY == 1:  # a foreign number the calls never show
         return INTERNATIONAL[person_index % len(INTERNATIONAL)], 0
     return typed_format(national, person_index * 7 + 3), national
+
+
+def expected_purchase_value(
+    person_index: np.ndarray, ticket: np.ndarray, deal_share: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """What the purchase a would-buy caller makes when answered is expected to bring, in
+    cents (float): ``(booked, attributable)``.
+
+    The purchase is a Square payment of the ticket or, with ``deal_share``, a won HubSpot deal
+    of ``DEAL_TICKET_MULTIPLE`` tickets (:func:`sim.purchases_from_calls`). *Booked* is the
+    revenue it adds to the books: a payment counts when COMPLETED, less its expected COMPLETED
+    refund; a deal counts in full. *Attributable* is the part whose record reaches the caller's
+    number, so that attribution can credit it to a call: a payment with a customer record (not
+    rung up without one) whose customer has the person's own number; a deal whose contact has a
+    phone. Expectations are over the per-purchase rolls above; the person (and so whether the
+    records carry a number) and the ticket are given.
+    """
+    low, high = PARTIAL_REFUND_PERCENT
+    partial_share = (low + high - 1) / 2 / 100  # mean of the integers in [low, high)
+    refunded = FULL_REFUND_BELOW + (REFUNDED_BELOW - FULL_REFUND_BELOW) * partial_share
+    payment = (1 - APPROVED_BELOW) * (1 - refunded * REFUND_PENDING_ABOVE)
+    deal = float(sim.DEAL_TICKET_MULTIPLE)
+    customer_has_number = (person_index % NO_CUSTOMER_PHONE_EVERY != 0) & (
+        person_index % FOREIGN_PHONE_EVERY != 1
+    )
+    contact_has_number = person_index % NO_CONTACT_PHONE_EVERY != 0
+    ticket = ticket.astype(np.float64)
+    booked = ticket * ((1 - deal_share) * payment + deal_share * deal)
+    attributable = ticket * (
+        (1 - deal_share) * payment * (1 - NO_CUSTOMER_BELOW) * customer_has_number
+        + deal_share * deal * contact_has_number
+    )
+    return booked, attributable
 
 
 class CommerceDay:
@@ -192,7 +237,7 @@ class CommerceDay:
         tip_pct = rng.integers(10, 21, n)
         refund_roll = rng.random(n)
         refund_delay = rng.integers(86_400, 5 * 86_400, n)
-        refund_pct = rng.integers(10, 60, n)
+        refund_pct = rng.integers(*PARTIAL_REFUND_PERCENT, n)
         refund_status_roll = rng.random(n)
         no_customer = rng.random(n)
         millis = rng.integers(0, 1000, n)
@@ -233,11 +278,11 @@ class CommerceDay:
         pid = payment_id(s.seed, s.payment_counter)
         t, amount = int(row["t"]), int(row["amount"])
         status = "COMPLETED"
-        if status_roll < 0.03:
+        if status_roll < FAILED_BELOW:
             status = "FAILED"
-        elif status_roll < 0.05:
+        elif status_roll < CANCELED_BELOW:
             status = "CANCELED"
-        elif status_roll < 0.06:
+        elif status_roll < APPROVED_BELOW:
             status = "APPROVED"
         tip = amount * tip_pct // 100 if tip_roll < 0.3 else 0
         obj: dict[str, Any] = {
@@ -256,7 +301,7 @@ class CommerceDay:
         phone = 0
         person_index = int(row["caller"])
         walk_in = row["call_key"] < 0
-        if person_index >= 0 and (walk_in or no_customer >= 0.05):
+        if person_index >= 0 and (walk_in or no_customer >= NO_CUSTOMER_BELOW):
             cid = customer_id(s.seed, person_index)
             obj["customer_id"] = cid
             typed, phone = _customer_phone(person_index, int(row["phone"]))
@@ -277,12 +322,14 @@ class CommerceDay:
             "intent": row["intent"],
         }
         refund_t = t + refund_delay
-        if status == "COMPLETED" and refund_roll < 0.05 and refund_t < s.t_end:
-            refund_amount = amount if refund_roll < 0.025 else amount * refund_pct // 100
+        if status == "COMPLETED" and refund_roll < REFUNDED_BELOW and refund_t < s.t_end:
+            refund_amount = (
+                amount if refund_roll < FULL_REFUND_BELOW else amount * refund_pct // 100
+            )
             r_status = "COMPLETED"
-            if refund_status_roll > 0.97:
+            if refund_status_roll > REFUND_REJECTED_ABOVE:
                 r_status = "REJECTED"
-            elif refund_status_roll > 0.90:
+            elif refund_status_roll > REFUND_PENDING_ABOVE:
                 r_status = "PENDING"
             if r_status == "COMPLETED":
                 obj["refunded_money"] = money(refund_amount)
@@ -393,7 +440,7 @@ class CommerceDay:
         """Write the contact the first time it is needed; return its reachable number."""
         typed = typed_format(national, person_index * 3 + 1)
         style = person_index % 10
-        no_phone = person_index % 17 == 0
+        no_phone = person_index % NO_CONTACT_PHONE_EVERY == 0
         if self.s.contacts.first(person_index):
             first, last = person(person_index)
             props = {

@@ -29,6 +29,7 @@ CALL_KEY_COLUMNS = {
     "key": np.int64,
     "loc": np.int16,
     "phone": np.int64,
+    "caller": np.int64,
     "direction": np.int8,
     "origin": np.int8,
     "t": np.int64,

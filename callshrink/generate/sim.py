@@ -590,6 +590,7 @@ def spawn(rng: np.random.Generator, ctx: Context, calls: Table) -> tuple[Table, 
 
 
 PURCHASE_SQUARE, PURCHASE_DEAL, PURCHASE_LOST_DEAL = range(3)
+DEAL_TICKET_MULTIPLE = 4  # a HubSpot deal is worth this many of the caller's tickets
 
 
 def _empty_purchases(n: int) -> Table:
@@ -627,7 +628,7 @@ def purchases_from_calls(
     lost = lost_deal[idx]
     kind = np.where(lost, PURCHASE_LOST_DEAL, kind)
     p["kind"] = kind
-    amount = np.where(kind == PURCHASE_SQUARE, src["ticket"], src["ticket"] * 4)
+    amount = np.where(kind == PURCHASE_SQUARE, src["ticket"], src["ticket"] * DEAL_TICKET_MULTIPLE)
     p["amount"] = amount
     p["call_key"] = src["key"]
     p["intent"] = np.where(lost, -1, src["intent"])
