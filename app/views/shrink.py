@@ -9,6 +9,7 @@ from app import data, ui
 
 recovery_window_hours = data.dbt_var("recovery_window_hours")
 min_calls_per_cell = data.dbt_var("min_calls_per_cell")
+maturity_days = data.dbt_var("conversion_maturity_days")
 
 st.title("Missed-call shrink")
 st.caption(
@@ -16,7 +17,10 @@ st.caption(
     "retry that connected) is valued once, at the first unanswered attempt: conversion rate × "
     "average converted value of answered callers of the same location, marketing source and "
     "caller type (the region's or the system's when the cell has fewer than "
-    f"{min_calls_per_cell} calls); after-hours callers are valued alike, on their own line. "
+    f"{min_calls_per_cell} calls), counting calls {maturity_days} days old or more (their "
+    "sales have had time to arrive) once the data has enough of them; after-hours callers are "
+    "valued alike, on their own line. Like "
+    "attributed revenue, it counts sales whose records carry the caller's number. "
     "The range is 95 %: the rate's Wilson interval × the value's normal interval, low × low to "
     "high × high, summed over calls (on the wide side); days and hours are local."
 )

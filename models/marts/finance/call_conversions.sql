@@ -3,7 +3,9 @@
     (no inbound, not-spam call from the caller in the 24 h before it; METRICS.md, Money). Its
     attributed net revenue (payments - refunds + won deals attributed to it) says whether it
     converted (net revenue > 0) and for how much. The base of conversion_rate,
-    value_per_answered_call_usd and of the conversion cells that value missed calls.
+    value_per_answered_call_usd and of the conversion cells that value missed calls. A call is
+    mature when it started var conversion_maturity_days or more before the newest revenue
+    record: its sale, if any, has had time to arrive.
 #}
 with
 
@@ -37,6 +39,13 @@ eligible_calls as (
 
 ),
 
+newest_revenue as (
+
+    select max(occurred_at) as newest_revenue_at
+    from attributions
+
+),
+
 call_revenue as (
 
     select
@@ -59,8 +68,15 @@ final as (
             when call_revenue.net_revenue_usd > 0 then call_revenue.net_revenue_usd
             else 0
         end::numeric(18, 2) as converted_value_usd,
-        coalesce(call_revenue.revenue_records, 0)::integer as revenue_records
+        coalesce(call_revenue.revenue_records, 0)::integer as revenue_records,
+        coalesce(
+            eligible_calls.started_at
+            <= newest_revenue.newest_revenue_at
+            - interval '{{ var("conversion_maturity_days") }} days',
+            false
+        ) as is_mature
     from eligible_calls
+    cross join newest_revenue
     left join call_revenue
         on eligible_calls.call_id = call_revenue.call_id
 

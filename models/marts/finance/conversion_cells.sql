@@ -6,6 +6,11 @@
     enough: region x source x caller type, then the whole system x source x caller type, then
     the whole system (the level used is on the row).
 
+    Only mature calls count (call_conversions.is_mature: started var conversion_maturity_days
+    before the newest revenue record), so that sales still to come do not pass for calls that
+    did not convert. A data set with fewer than min_calls_per_cell mature calls counts every
+    eligible call instead (measured_on says which).
+
     Uncertainty, at the level used (95 %, z = 1.96):
     - conversion rate: Wilson score interval on k of n (stays inside [0, 1], behaves for
       small k);
@@ -39,6 +44,26 @@ conversions as (
 
 ),
 
+basis as (
+
+    select
+        case
+            when count(*) filter (where is_mature) >= {{ min_calls }} then 'mature_calls'
+            else 'all_calls'
+        end as measured_on
+    from conversions
+
+),
+
+measured_calls as (
+
+    select conversions.*
+    from conversions
+    cross join basis
+    where conversions.is_mature or basis.measured_on = 'all_calls'
+
+),
+
 cells as (
 
     -- every cell an inbound call (not spam) falls in, whether or not it has eligible calls
@@ -59,7 +84,7 @@ location_level as (
         marketing_source,
         caller_type,
         {{ cell_figures }}
-    from conversions
+    from measured_calls
     group by location_id, marketing_source, caller_type
 
 ),
@@ -71,7 +96,7 @@ region_level as (
         marketing_source,
         caller_type,
         {{ cell_figures }}
-    from conversions
+    from measured_calls
     group by region, marketing_source, caller_type
 
 ),
@@ -82,7 +107,7 @@ source_level as (
         marketing_source,
         caller_type,
         {{ cell_figures }}
-    from conversions
+    from measured_calls
     group by marketing_source, caller_type
 
 ),
@@ -91,7 +116,7 @@ system_level as (
 
     select
         {{ cell_figures }}
-    from conversions
+    from measured_calls
 
 ),
 
@@ -102,6 +127,7 @@ chosen as (
         cells.region,
         cells.marketing_source,
         cells.caller_type,
+        basis.measured_on,
         coalesce(location_level.eligible_calls, 0) as cell_eligible_calls,
         coalesce(location_level.converted_calls, 0) as cell_converted_calls,
         case
@@ -127,6 +153,7 @@ chosen as (
         source_level.converted_value_usd as source_converted_value_usd,
         source_level.value_stddev_usd as source_value_stddev_usd
     from cells
+    cross join basis
     cross join system_level
     left join location_level
         on
@@ -152,6 +179,7 @@ used as (
         region,
         marketing_source,
         caller_type,
+        measured_on,
         cell_eligible_calls,
         cell_converted_calls,
         fallback_level,
@@ -231,6 +259,7 @@ final as (
         region,
         marketing_source,
         caller_type,
+        measured_on,
         cell_eligible_calls::integer as cell_eligible_calls,
         cell_converted_calls::integer as cell_converted_calls,
         fallback_level,
