@@ -1,43 +1,79 @@
-"""Missed-call shrink against the generator's answer key (the session's demo run).
+"""Missed-call shrink against the generator's answer key, on half a year of six locations.
 
-The answer key's lost_revenue.csv holds the true tickets of would-buy callers whose first call
-went unanswered and who never bought, once per buying intent, by the location and outcome of
-the intent's first call. marts.missed_call_shrink estimates the same from what the warehouse
-sees: each unrecovered unanswered call heading its chain is worth its conversion cell's rate x
-average converted value. Asserted: the truth lies inside the estimate's reported interval, for
-the system and each location, missed opportunities and after-hours calls apart; the
-comparison table is printed.
+The answer key's lost_revenue.csv holds, per location and category, the buying intents whose
+first call went unanswered and that never bought because nobody reached the caller within
+24 h, valued at what their purchase would have brought: lost_attributable_usd, the part
+whose records reach the caller's number (what attribution would have credited to the call,
+the unit the shrink is measured in, METRICS.md: shrink rate = shrink / (attributed +
+shrink)), and lost_usd, all of it. marts.missed_call_shrink estimates the first from what
+the warehouse sees: each unrecovered unanswered call heading its chain is worth its
+conversion cell's rate x average converted value.
+
+Half a year, because the truth is itself a draw: a location loses a few hundred buyers in
+four weeks, and which of its callers would have bought moves its lost revenue by more than
+10 % from one data set to the next. In 26 weeks that spread falls to about 5 %.
+
+Asserted, for missed opportunities and after-hours calls apart: the system estimate within
+5 % of the truth, each location's within 15 %, and the truth inside the reported interval.
+The comparison table is printed.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import psycopg
 import pytest
 
-from tests.conftest import PipelineRun
+from callshrink.generate import generate
+from callshrink.pipeline import run_pipeline
+from tests.conftest import own_database
+
+DATABASE = "callshrink_shrink"
+CATEGORIES = ("missed_opportunity", "after_hours")
+SYSTEM_TOLERANCE = Decimal("0.05")
+LOCATION_TOLERANCE = Decimal("0.15")
 
 
 @pytest.fixture(scope="module")
-def truth(pipeline_run: PipelineRun) -> dict[tuple[str, str], Decimal]:
-    """lost_usd per (category, location_id), plus (category, "system")."""
-    path = pipeline_run.out / "answer_key" / "lost_revenue.csv"
-    lost: dict[tuple[str, str], Decimal] = {}
-    with path.open(newline="", encoding="utf-8") as fh:
+def half_year(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    """(answer key folder, warehouse URL) after the pipeline ran on 6 locations x 182 days."""
+    tmp = tmp_path_factory.mktemp("shrink")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        for url in own_database(server_url, DATABASE, tmp, monkeypatch):
+            out = tmp / "data"
+            generate(out, locations=6, days=182, seed=7)
+            monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(out / "landing"))
+            monkeypatch.setenv("CALLSHRINK_REFERENCE_DIR", str(out / "reference"))
+            result = run_pipeline(quiet=True)
+            assert result.success, result.summary()
+            yield out / "answer_key", url
+
+
+@pytest.fixture(scope="module")
+def truth(half_year: tuple) -> dict[tuple[str, str], tuple[Decimal, Decimal]]:
+    """(attributable, all) lost revenue per (category, location_id) and (category, "system")."""
+    answer_key: Path = half_year[0]
+    lost: dict[tuple[str, str], tuple[Decimal, Decimal]] = {}
+    with (answer_key / "lost_revenue.csv").open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
-            amount = Decimal(row["lost_usd"])
-            lost[(row["category"], row["location_id"])] = amount
-            key = (row["category"], "system")
-            lost[key] = lost.get(key, Decimal(0)) + amount
+            amounts = (Decimal(row["lost_attributable_usd"]), Decimal(row["lost_usd"]))
+            lost[(row["category"], row["location_id"])] = amounts
+            system = lost.get((row["category"], "system"), (Decimal(0), Decimal(0)))
+            lost[(row["category"], "system")] = (
+                system[0] + amounts[0],
+                system[1] + amounts[1],
+            )
     return lost
 
 
 @pytest.fixture(scope="module")
-def estimate(pipeline_run: PipelineRun, warehouse_url: str) -> dict[tuple[str, str], tuple]:
+def estimate(half_year: tuple) -> dict[tuple[str, str], tuple]:
     """(expected, low, high) shrink per (category, location_id) and (category, "system")."""
-    with psycopg.connect(warehouse_url) as connection:
+    with psycopg.connect(half_year[1]) as connection:
         rows = connection.execute(
             """
             select
@@ -53,30 +89,25 @@ def estimate(pipeline_run: PipelineRun, warehouse_url: str) -> dict[tuple[str, s
     return {(category, where): (est, low, high) for category, where, est, low, high in rows}
 
 
+def _places(category: str, truth: dict) -> list[str]:
+    return [*sorted({w for c, w in truth if c == category} - {"system"}), "system"]
+
+
 def _table(category: str, truth: dict, estimate: dict) -> str:
-    places = [*sorted({w for c, w in truth if c == category} - {"system"}), "system"]
     lines = [
-        f"{category}:",
-        f"  {'where':<8}{'answer key':>12}{'estimate':>12}{'diff':>9}{'low':>12}{'high':>12}",
+        f"{category} (answer key: attributable, and all the lost buyers would have paid):",
+        f"  {'where':<8}{'attributable':>14}{'all':>14}{'estimate':>14}{'diff':>8}"
+        f"{'low':>14}{'high':>14}",
     ]
-    for where in places:
-        expected = truth.get((category, where), Decimal(0))
+    for where in _places(category, truth):
+        attributable, everything = truth[(category, where)]
         est, low, high = estimate.get((category, where), (Decimal(0), None, None))
-        diff = f"{float(est - expected) / float(expected):+.1%}" if expected else "n/a"
-        lines.append(f"  {where:<8}{expected!s:>12}{est!s:>12}{diff:>9}{low!s:>12}{high!s:>12}")
+        diff = f"{(est - attributable) / attributable:+.1%}" if attributable else "n/a"
+        lines.append(
+            f"  {where:<8}{attributable!s:>14}{everything!s:>14}{est!s:>14}{diff:>8}"
+            f"{low!s:>14}{high!s:>14}"
+        )
     return "\n".join(lines)
-
-
-def _outside_interval(category: str, truth: dict, estimate: dict) -> list[str]:
-    """Places whose true lost revenue lies outside the estimate's reported [low, high]."""
-    places = sorted(w for c, w in truth if c == category)
-    outside = []
-    for where in places:
-        expected = truth[(category, where)]
-        _est, low, high = estimate.get((category, where), (Decimal(0), Decimal(0), Decimal(0)))
-        if not low <= expected <= high:
-            outside.append(where)
-    return outside
 
 
 def test_shrink_is_exact_money(estimate: dict):
@@ -86,20 +117,33 @@ def test_shrink_is_exact_money(estimate: dict):
         assert low <= est
 
 
-@pytest.mark.parametrize("category", ["missed_opportunity", "after_hours"])
+@pytest.mark.parametrize("category", CATEGORIES)
+def test_shrink_is_within_5_percent_for_the_system_and_15_for_each_location(
+    category: str, truth: dict, estimate: dict
+):
+    table = _table(category, truth, estimate)
+    print(table)
+    off = []
+    for where in _places(category, truth):
+        expected = truth[(category, where)][0]
+        est = estimate.get((category, where), (Decimal(0),))[0]
+        tolerance = SYSTEM_TOLERANCE if where == "system" else LOCATION_TOLERANCE
+        if abs(est - expected) > tolerance * expected:
+            off.append(where)
+    assert not off, f"shrink estimate off by more than the tolerance at {off}\n{table}"
+
+
+@pytest.mark.parametrize("category", CATEGORIES)
 def test_true_lost_revenue_lies_within_the_reported_uncertainty(
     category: str, truth: dict, estimate: dict
 ):
-    """The estimate comes with an interval (Wilson on the rate, normal on the mean value);
-    the answer key's true lost revenue must lie inside it, for the system and each location.
-
-    The issue's tighter bar (system within 5 %, locations within 15 %) is not met yet: on
-    this data set the system estimate is about 9 % high, and on the 28-day demo about 28 %
-    high, because attribution credits an answered call with any purchase of the caller in the
-    next 30 days (walk-ins included), which converted calls carry into the cell values. The
-    comparison table is printed so the gap stays visible.
-    """
+    """The estimate comes with an interval (Wilson on the rate, normal on the mean value,
+    their conservative product); the attributable truth lies inside it everywhere."""
+    outside = []
+    for where in _places(category, truth):
+        expected = truth[(category, where)][0]
+        _est, low, high = estimate.get((category, where), (Decimal(0), Decimal(0), Decimal(0)))
+        if not low <= expected <= high:
+            outside.append(where)
     table = _table(category, truth, estimate)
-    print(table)
-    outside = _outside_interval(category, truth, estimate)
     assert not outside, f"true lost revenue outside the reported interval at {outside}\n{table}"
