@@ -198,6 +198,8 @@ def expected_purchase_value(
     low, high = PARTIAL_REFUND_PERCENT
     partial_share = (low + high - 1) / 2 / 100  # mean of the integers in [low, high)
     refunded = FULL_REFUND_BELOW + (REFUNDED_BELOW - FULL_REFUND_BELOW) * partial_share
+    # COMPLETED (a status roll of APPROVED_BELOW or more), less a refund that completes (a
+    # refund status roll of REFUND_PENDING_ABOVE or less)
     payment = (1 - APPROVED_BELOW) * (1 - refunded * REFUND_PENDING_ABOVE)
     deal = float(sim.DEAL_TICKET_MULTIPLE)
     customer_has_number = (person_index % NO_CUSTOMER_PHONE_EVERY != 0) & (
