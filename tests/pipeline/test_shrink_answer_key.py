@@ -9,9 +9,12 @@ shrink)), and lost_usd, all of it. marts.missed_call_shrink estimates the first 
 the warehouse sees: each unrecovered unanswered call heading its chain is worth its
 conversion cell's rate x average converted value.
 
-Half a year, because the truth is itself a draw: a location loses a few hundred buyers in
-four weeks, and which of its callers would have bought moves its lost revenue by more than
-10 % from one data set to the next. In 26 weeks that spread falls to about 5 %.
+Half a year, because both sides are samples. In four weeks a location loses 25 to 130 buyers:
+which of its callers would have bought moves the truth by about 10 % (one standard deviation
+at 100 buyers, from their number and the spread of tickets), and its conversion cells, on a
+thousand or two mature calls, move the estimate by about as much; on the 28-day demo the
+locations are off by -4 % to +103 %. In 26 weeks, over four seeds, the 48 location figures
+are off by +3.0 % on average with a standard deviation of 5.1 %.
 
 Asserted, for missed opportunities and after-hours calls apart: the system estimate within
 5 % of the truth, each location's within 15 %, and the truth inside the reported interval.
