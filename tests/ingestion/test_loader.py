@@ -381,3 +381,32 @@ def test_load_ids_are_recorded(raw_conn, tmp_path):
     load_table(raw_conn, table_by_key("asterisk", "cdr"), tmp_path, load_id, log=lambda _: None)
     assert raw_conn.execute("select _load_id from raw.asterisk_cdr").fetchone()[0] == load_id
     assert raw_conn.execute("select count(*) from raw._loads").fetchone()[0] == 1
+
+
+def _cdr_lines(n: int, first: int) -> str:
+    """n good CDR lines with uniqueids first.1 .. first+n-1.1 (distinct files hash apart)."""
+    return "".join(CDR_GOOD.replace('"1772953198.1"', f'"{first + i}.1"') + "\n" for i in range(n))
+
+
+def _estimated_rows(conn: psycopg.Connection) -> float:
+    """pg_class.reltuples of raw.asterisk_cdr: what ANALYZE last counted, -1 before any."""
+    return conn.execute(
+        "select reltuples from pg_class where oid = 'raw.asterisk_cdr'::regclass"
+    ).fetchone()[0]
+
+
+def test_a_load_that_changes_a_tenth_of_a_table_analyzes_it(raw_conn, tmp_path):
+    """The models that read a raw table right after a load plan with its real size; a load
+    under a tenth of the table is left to autovacuum."""
+    assert _estimated_rows(raw_conn) == -1
+    write(tmp_path, "pbx/pbx_east/cdr/a.csv", _cdr_lines(100, 1772950000))
+    load(raw_conn, tmp_path, "asterisk", "cdr")
+    assert _estimated_rows(raw_conn) == 100
+
+    write(tmp_path, "pbx/pbx_east/cdr/b.csv", _cdr_lines(9, 1772960000))
+    load(raw_conn, tmp_path, "asterisk", "cdr")
+    assert _estimated_rows(raw_conn) == 100  # 9 rows: not analysed again
+
+    write(tmp_path, "pbx/pbx_east/cdr/c.csv", _cdr_lines(12, 1772970000))
+    load(raw_conn, tmp_path, "asterisk", "cdr")
+    assert _estimated_rows(raw_conn) == 121
