@@ -31,41 +31,36 @@ span = (filters.first_day, filters.last_day, filters.location_ids)
 summary = data.shrink_summary(*span)
 
 
-def _range_help(prefix: str, what: str) -> str:
-    text = (
-        f"{summary[f'{prefix}_calls']:,} {what} valued. 95 % range "
-        f"{ui.dollar_range(summary[f'{prefix}_low_usd'], summary[f'{prefix}_high_usd'])}."
-    )
+def _shrink_tile(tile, label: str, prefix: str, what: str, note: str = "") -> None:
+    """A shrink figure with its 95 % range under it and, on hover, what it valued."""
+    low, high = summary[f"{prefix}_low_usd"], summary[f"{prefix}_high_usd"]
+    text = f"{summary[f'{prefix}_calls']:,} {what} valued. 95 % range {ui.dollar_range(low, high)}."
     unbounded = summary[f"{prefix}_unbounded_calls"]
     if unbounded:
         text += (
             f" {unbounded:,} of the calls have no upper bound (fewer than 2 conversions in "
             "their cell): the high end leaves them out."
         )
-    return text
+    tile.metric(
+        label,
+        ui.dollars(summary[f"{prefix}_usd"]),
+        delta=ui.dollar_range(low, high),
+        delta_color="off",
+        delta_arrow="off",
+        help=text + note,
+    )
 
 
 tiles = st.columns(4)
-tiles[0].metric(
-    "Missed-call shrink",
-    ui.dollars(summary["missed_call_shrink_usd"]),
-    delta=ui.dollar_range(
-        summary["missed_call_shrink_low_usd"], summary["missed_call_shrink_high_usd"]
-    ),
-    delta_color="off",
-    delta_arrow="off",
-    help=_range_help("missed_call_shrink", "unrecovered missed opportunities"),
+_shrink_tile(
+    tiles[0], "Missed-call shrink", "missed_call_shrink", "unrecovered missed opportunities"
 )
-tiles[1].metric(
+_shrink_tile(
+    tiles[1],
     "After-hours shrink",
-    ui.dollars(summary["after_hours_shrink_usd"]),
-    delta=ui.dollar_range(
-        summary["after_hours_shrink_low_usd"], summary["after_hours_shrink_high_usd"]
-    ),
-    delta_color="off",
-    delta_arrow="off",
-    help=_range_help("after_hours_shrink", "unreached after-hours calls")
-    + " A line of its own: not part of the missed-call shrink or the shrink rate.",
+    "after_hours_shrink",
+    "unreached after-hours calls",
+    " A line of its own: not part of the missed-call shrink or the shrink rate.",
 )
 tiles[2].metric(
     "Shrink rate",
