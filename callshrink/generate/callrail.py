@@ -2,8 +2,12 @@
 
 At a PBX location the PBX answers the trunk, so CallRail records every call there as
 ``answered: true`` / ``call_type: "answered"``; the PBX data tells the real outcome. At the
-mobile-only location CallRail's own ``answered`` / ``voicemail`` / ``call_type`` tell it
-(``abandoned`` = hung up within 15 s, ``missed`` = unanswered 15 s or more without voicemail).
+mobile-only location CallRail's own ``answered`` / ``voicemail`` / ``call_type`` describe the
+call in CallRail's terms (``abandoned`` = hung up within 15 s, ``missed`` = unanswered 15 s or
+more without voicemail, ``duration`` = the seconds it rang); the answer key's outcome follows
+METRICS instead (a hang-up before the mobile's voicemail took the call is abandoned, see
+:mod:`.sim`), so a hang-up between 15 s and ``forward_ring_seconds`` is CallRail's ``missed``
+but truly ``abandoned``.
 """
 
 from __future__ import annotations

@@ -12,19 +12,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NO_PBX_LOCATION = 3  # loc_03: CallRail forwards its calls to a mobile phone, no PBX
+# Seconds the forwarded mobile rings before its voicemail takes the call (locations without a
+# PBX; locations.csv forward_ring_seconds).
+FORWARD_RING_SECONDS = 28
+
+FREEPBX, PLAIN = "freepbx", "plain"
 
 
 @dataclass(frozen=True)
 class Pbx:
+    """One Asterisk PBX. ``flavour`` says how it is set up (see :mod:`.pbx`): ``freepbx``
+    (numbered queues, Local-channel queue members, a greeting before the queue) or ``plain``
+    (a hand-written dialplan: named queues, phones as members, ringall)."""
+
     pbx_id: str
     timezone: str
     escalation_queue: str
     escalation_extensions: tuple[str, ...]
+    flavour: str
+    greeting_seconds: int  # announcement played before the caller enters the queue
+
+    def queue_name(self, i: int) -> str:
+        """The queue of location ``i`` (1-based) as queue_log and the CDR name it."""
+        return f"4{i:02d}0" if self.flavour == FREEPBX else f"loc_{i:02d}_front"
 
 
 PBXS: tuple[Pbx, ...] = (
-    Pbx("pbx_east", "America/New_York", "tier2", ("9001", "9002", "9003")),
-    Pbx("pbx_west", "America/Los_Angeles", "tier2", ("9101", "9102", "9103")),
+    Pbx("pbx_east", "America/New_York", "4999", ("9001", "9002", "9003"), FREEPBX, 3),
+    Pbx("pbx_west", "America/Los_Angeles", "tier2", ("9101", "9102", "9103"), PLAIN, 0),
 )
 
 
@@ -84,6 +99,7 @@ class Location:
     mailbox: str
     hours: dict[int, tuple[str, str]]  # iso_weekday -> (opens_at, closes_at); absent = closed
     queue_timeout: int
+    forward_ring_seconds: int | None  # no PBX: seconds the mobile rings before its voicemail
     # behaviour (also only a function of i)
     base_volume: float  # relative daily call volume
     base_wait: float  # mean seconds to reach an agent at normal load
@@ -147,11 +163,12 @@ def location(i: int) -> Location:
         tracker_ids=tuple(f"TRK{_h('trk', i, k)[:32]}" for k in range(n_trackers)),
         company_id=f"COM{_h('com', i)[:32]}",
         square_location_id="L" + _b32(f"sq{i}", 12),
-        queue=f"{loc_id}_front" if pbx else None,
+        queue=pbx.queue_name(i) if pbx else None,
         extensions=tuple(str(ext_base + k + 1) for k in range(n_agents)),
         mailbox=str(ext_base),
         hours=_hours(i),
         queue_timeout=(60, 90, 120, 75)[i % 4],
+        forward_ring_seconds=None if pbx else FORWARD_RING_SECONDS,
         base_volume=(1.0, 1.3, 0.6, 1.1, 0.8, 1.2, 0.9)[i % 7],
         base_wait=(30.0, 24.0, 14.0, 9.0, 25.0, 20.0, 26.0, 34.0)[i % 8],
         ticket_median_cents=(18000, 24000, 12000, 32000, 15000, 27000)[i % 6],
@@ -191,8 +208,25 @@ def write_reference(out: Path, locs: list[Location]) -> dict[str, int]:
     out.mkdir(parents=True, exist_ok=True)
     tables: dict[str, tuple[list[str], list[list[str]]]] = {
         "locations.csv": (
-            ["location_id", "location_name", "region", "timezone", "opened_on"],
-            [[lc.location_id, lc.name, lc.region, lc.timezone, lc.opened_on] for lc in locs],
+            [
+                "location_id",
+                "location_name",
+                "region",
+                "timezone",
+                "opened_on",
+                "forward_ring_seconds",
+            ],
+            [
+                [
+                    lc.location_id,
+                    lc.name,
+                    lc.region,
+                    lc.timezone,
+                    lc.opened_on,
+                    "" if lc.forward_ring_seconds is None else str(lc.forward_ring_seconds),
+                ]
+                for lc in locs
+            ],
         ),
         "location_crosswalk.csv": (["system", "external_id", "location_id"], crosswalk_rows(locs)),
         "business_hours.csv": (
@@ -203,9 +237,17 @@ def write_reference(out: Path, locs: list[Location]) -> dict[str, int]:
                 for wd, (o, c) in sorted(lc.hours.items())
             ],
         ),
+        # The channel patterns and the dialled number's source are left empty: the
+        # warehouse's defaults read both flavours.
         "pbx_systems.csv": (
-            ["pbx_id", "timezone"],
-            [[p.pbx_id, p.timezone] for p in pbxs_used(locs)],
+            [
+                "pbx_id",
+                "timezone",
+                "phone_channel_pattern",
+                "trunk_channel_pattern",
+                "dialled_number_from",
+            ],
+            [[p.pbx_id, p.timezone, "", "", ""] for p in pbxs_used(locs)],
         ),
         "escalation_queues.csv": (
             ["pbx_id", "queuename"],

@@ -37,7 +37,6 @@ XFER_NONE, XFER_AGENT, XFER_ESCALATION = range(3)
 SHORT_ABANDON_SECONDS = 10
 DAY = 86_400
 RECOVERY_WINDOW = DAY
-MOBILE_RING_TIMEOUT = 25
 
 HOUR_WEIGHTS = np.array(
     [
@@ -113,6 +112,8 @@ class Context:
         self.has_pbx = np.array([loc.pbx is not None for loc in locs])
         self.base_wait = np.array([loc.base_wait for loc in locs])
         self.timeout = np.array([loc.queue_timeout for loc in locs])
+        # Without a PBX: how long the forwarded mobile rings before its voicemail takes over.
+        self.forward_ring = np.array([loc.forward_ring_seconds or 0 for loc in locs])
         self.npa = np.array([int(loc.area_code) for loc in locs], dtype=np.int64)
         self.n_agents = np.array([len(loc.extensions) for loc in locs])
         self.n_trackers = np.array([len(loc.trackers) for loc in locs])
@@ -314,8 +315,8 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     after = ~ctx.is_open(loc, t)
     calls["after_hours"] = after
     answer_wait, exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, load)
-    talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered, pbx)
-    _after_hours(rng, after, pbx, exit_kind, wait, talk, outcome)
+    talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered)
+    _after_hours(rng, after, pbx, ctx.forward_ring[loc], exit_kind, wait, talk, outcome)
     answered &= ~after
     answered = _spam(
         rng, calls["spam"], after, answer_wait, exit_kind, wait, talk, outcome, answered
@@ -329,7 +330,10 @@ def _queue_exit(
     rng: np.random.Generator, ctx: Context, loc: np.ndarray, pbx: np.ndarray, load: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Race between an agent picking up, the caller's patience, a keypress to voicemail and
-    the queue (or mobile ring) timeout. Returns (answer_wait, exit_kind, wait, answered)."""
+    the queue timeout (or, without a PBX, the mobile's ring time before its voicemail). An
+    agent picking up wins every tie; a caller whose patience ends exactly at the timeout rang
+    out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout.
+    Returns (answer_wait, exit_kind, wait, answered)."""
     n = len(loc)
     answer_wait = np.ceil(3 + rng.exponential(ctx.base_wait[loc] * load)).astype(np.int64)
     # Short patience stays below 9 s and long patience above 11 s, so that a few seconds of
@@ -339,7 +343,7 @@ def _queue_exit(
         rng.integers(2, 9, n),
         np.maximum(12, rng.lognormal(np.log(55), 0.8, n)),
     ).astype(np.int64)
-    timeout = np.where(pbx, ctx.timeout[loc], MOBILE_RING_TIMEOUT)
+    timeout = np.where(pbx, ctx.timeout[loc], ctx.forward_ring[loc])
     key_at = np.where(
         pbx & (rng.random(n) < ctx.params.keypress_share), rng.integers(20, 60, n), 10**9
     )
@@ -348,9 +352,9 @@ def _queue_exit(
     vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
     exit_kind = np.full(n, EXIT_NONE, dtype=np.int8)
     unans = ~answered
-    exit_kind[unans & (patience == first_exit)] = EXIT_ABANDON
+    exit_kind[unans & (patience == first_exit) & (patience < timeout)] = EXIT_ABANDON
     exit_kind[unans & (key_at == first_exit) & (patience > first_exit)] = EXIT_KEY_VM
-    timed_out = unans & (timeout == first_exit) & (patience > first_exit) & (key_at > first_exit)
+    timed_out = unans & (timeout == first_exit) & (patience >= first_exit) & (key_at > first_exit)
     exit_kind[timed_out & vm_after_timeout] = EXIT_TIMEOUT_VM
     exit_kind[timed_out & ~vm_after_timeout] = EXIT_TIMEOUT_DROP
     wait = np.where(answered, answer_wait, first_exit)
@@ -362,8 +366,11 @@ def _talk_and_outcome(
     exit_kind: np.ndarray,
     wait: np.ndarray,
     answered: np.ndarray,
-    pbx: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Talk (or voicemail message) seconds and the METRICS outcome, the same rule at every
+    location: a hang-up before 10 s is a short abandon, a later one abandoned, a timeout
+    without a message missed. (At a location without a PBX CallRail itself calls a hang-up
+    of 15 s or more ``missed``; that is only its rendering, see :mod:`.callrail`.)"""
     n = len(wait)
     talk = np.clip(rng.lognormal(np.log(180), 0.7, n), 20, 3600).astype(np.int64)
     vm_len = np.where(rng.random(n) < 0.75, rng.integers(15, 91, n), rng.integers(3, 11, n))
@@ -375,8 +382,6 @@ def _talk_and_outcome(
     abandon = exit_kind == EXIT_ABANDON
     outcome[abandon] = ABANDONED
     outcome[abandon & (wait < SHORT_ABANDON_SECONDS)] = SHORT_ABANDON
-    # CallRail's own rule at the mobile-only location: a hang-up after 15 s is "missed".
-    outcome[~pbx & abandon & (wait >= 15)] = MISSED
     return talk, outcome
 
 
@@ -384,21 +389,23 @@ def _after_hours(
     rng: np.random.Generator,
     after: np.ndarray,
     pbx: np.ndarray,
+    forward_ring: np.ndarray,
     exit_kind: np.ndarray,
     wait: np.ndarray,
     talk: np.ndarray,
     outcome: np.ndarray,
 ) -> None:
     """A PBX sends after-hours calls straight to voicemail; the mobile rings out to its
-    voicemail or the caller hangs up. Updates the arrays in place."""
+    voicemail (after ``forward_ring`` seconds) or the caller hangs up before that. Updates the
+    arrays in place."""
     n = len(after)
     after_vm = after & (pbx | (rng.random(n) < 0.6))
     after_len = np.where(rng.random(n) < 0.7, rng.integers(20, 91, n), rng.integers(4, 16, n))
     hang_up = after & ~after_vm
     exit_kind[after & after_vm] = EXIT_AFTER_VM
     exit_kind[hang_up] = EXIT_ABANDON
-    wait[after] = np.where(pbx[after], 0, MOBILE_RING_TIMEOUT)
-    wait[hang_up] = rng.integers(4, 40, n)[hang_up]
+    wait[after] = np.where(pbx[after], 0, forward_ring[after])
+    wait[hang_up] = np.minimum(rng.integers(4, 40, n), forward_ring - 1)[hang_up]
     talk[after] = np.where(after_vm[after], after_len[after], 0)
     outcome[after] = AFTER_HOURS
 
