@@ -147,7 +147,10 @@ STATS = (
     "q_late_abandoned",
     "q_transfers",
     "q_escalations",
+    "internal_calls",
+    "consult_calls",
 )
+INTERNAL_HEADER = ["pbx_id", "linkedid", "kind", "call_key", "location_id"]
 _S = {name: i for i, name in enumerate(STATS)}
 
 
@@ -232,6 +235,14 @@ class AnswerKey:
         self.attr_fh = (out / "attributions.csv").open("w", newline="", encoding="utf-8")
         self.attr_writer = csv.writer(self.attr_fh, lineterminator="\n")
         self.attr_writer.writerow(ATTRIBUTION_HEADER)
+        self.internal_fh = (out / "pbx_internal_calls.csv").open("w", newline="", encoding="utf-8")
+        self.internal_writer = csv.writer(self.internal_fh, lineterminator="\n")
+        self.internal_writer.writerow(INTERNAL_HEADER)
+        # Seconds of greeting before a PBX's queue (0 without a PBX or greeting): queue
+        # figures are on the queue's clock, which starts after the greeting.
+        self.greeting = np.array(
+            [loc.pbx.greeting_seconds if loc.pbx else 0 for loc in ctx.locs], dtype=np.int64
+        )
         self.max_carried = 0  # most call rows held between steps (window + candidates)
 
     # -- input ------------------------------------------------------------------------------
@@ -253,6 +264,13 @@ class AnswerKey:
             }
         )
         self.next_row += len(calls)
+
+    def add_pbx_internal(self, rows: list[tuple[str, str, str, str, int]]) -> None:
+        """PBX calls that are nobody's inbound call, in rendering order: (pbx_id, kind,
+        linkedid, call_key, location index), kind ``internal`` or ``consult``."""
+        for pbx_id, kind, linked, call_key, li in rows:
+            self.internal_writer.writerow([pbx_id, linked, kind, call_key, self.loc_ids[li]])
+            self.stats[li, _S[f"{kind}_calls"]] += 1
 
     def add_converted(self, step: int, intents: np.ndarray) -> None:
         self.converted.setdefault(step, []).append(intents)
@@ -276,8 +294,9 @@ class AnswerKey:
         self._finish_attributed(None)
         self.calls_fh.close()
         self.attr_fh.close()
+        self.internal_fh.close()
         self.parts_dir.rmdir()
-        files = ["calls.csv", "attributions.csv", "lost_revenue.csv"]
+        files = ["calls.csv", "attributions.csv", "lost_revenue.csv", "pbx_internal_calls.csv"]
         files.append(self._outcomes())
         files.extend(self._revenue_files())
         lost = self._lost()
@@ -479,7 +498,13 @@ class AnswerKey:
         xfer = day["xfer"]
         wait = day["wait"].astype(np.int64)
         np.add.at(self.outcomes, (loc[inb], out[inb]), 1)
-        queue = inb & self.ctx.has_pbx[loc]
+        # Queue figures are on the queue's clock: a call is a queue call if it got past the
+        # PBX's greeting (answered, or still there when the greeting ended), and its hold or
+        # wait time is counted from then.
+        greeting = self.greeting[loc]
+        reached = (out == sim.ANSWERED) | (wait >= greeting)
+        queue = inb & self.ctx.has_pbx[loc] & reached
+        wait = wait - greeting
         q_ans = queue & (out == sim.ANSWERED)
         q_ab = queue & (out == sim.ABANDONED)
         masks = {
@@ -659,6 +684,8 @@ class AnswerKey:
             "repeat_contacts_7d": s["repeat_7d"],
             "transfers": s["transfers"],
             "escalations": s["escalations"],
+            "internal_calls": s["internal_calls"],
+            "consult_calls": s["consult_calls"],
             "queue": {
                 "answered": n_ans,
                 "abandoned": n_ab,

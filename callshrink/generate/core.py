@@ -14,7 +14,14 @@ from typing import TextIO
 import numpy as np
 
 from callshrink.generate import answer_key, callrail, commerce, sim
-from callshrink.generate.pbx import PbxDay, PbxState, rows
+from callshrink.generate.pbx import (
+    RENDER_DRAWS,
+    InternalCall,
+    PbxDay,
+    PbxState,
+    internal_calls,
+    rows,
+)
 from callshrink.generate.progress import Progress
 from callshrink.generate.reference import Location, locations, pbxs_used, write_reference
 from callshrink.generate.table import Seen, Table
@@ -22,7 +29,10 @@ from callshrink.generate.tz import Clock, date_epoch
 
 DEFAULT_START = dt.date(2026, 2, 23)  # 28 days from here cover the 2026-03-08 DST change
 CALLRAIL_FORMATS = ("json", "jsonl", "csv")
-DID_STYLE = {"pbx_east": 1, "pbx_west": 2}  # east writes 1NXXNXXXXXX, west NXXNXXXXXX
+# The rendering generator (np.random.default_rng([seed, RENDER_STREAM])) draws what is only
+# rendering (consult timing, ringall sizes, internal calls), so the simulation's own stream,
+# and with it the calls, outcomes and money of a seed, does not depend on how PBXs render.
+RENDER_STREAM = 12
 
 # Per-call columns the answer key keeps for its look-ahead, with compact types.
 CALL_KEY_COLUMNS = {
@@ -96,15 +106,15 @@ class Generator:
         self.days = days
         self.seed = seed
         self.rng = np.random.default_rng(seed)
+        self.render_rng = np.random.default_rng([seed, RENDER_STREAM])
         self.ctx = sim.Context(locs, start, days, params, seed)
         self.counts = Counts()
         self.writer = Writer(out / "landing", self.counts)
         self.pending_calls: dict[int, list[Table]] = {}
         self.pending_purchases: dict[int, list[Table]] = {}
-        self.pbx = {
-            p.pbx_id: PbxState(p, _tz_for(self.ctx, p.timezone), DID_STYLE.get(p.pbx_id, 0))
-            for p in pbxs_used(locs)
-        }
+        self.pending_internal: dict[int, list[InternalCall]] = {}
+        self._internal = _Pending([])
+        self.pbx = {p.pbx_id: PbxState(p, _tz_for(self.ctx, p.timezone)) for p in pbxs_used(locs)}
         self.clocks = [Clock(tz) for tz in self.ctx.tz]
         self.callrail_counter = 0
         self.first_calls = Seen(sim.CALLER_SPACE)
@@ -136,6 +146,8 @@ class Generator:
     def step(self, step: int) -> None:
         if step < self.days:
             self._bucket(self.pending_calls, sim.fresh_arrivals(self.rng, self.ctx, step))
+            self._internal_calls(step)
+        internal = sorted(self.pending_internal.pop(step, []), key=lambda x: (x.start, x.loc))
         parts = self.pending_calls.pop(step, [])
         batch = Table.concat(parts) if parts else None
         done: list[Table] = []
@@ -150,15 +162,16 @@ class Generator:
         if done:
             calls = Table.concat(done)
             calls = calls.take(np.lexsort((calls["key"], calls["t"])))
-            self._write_calls(step, calls)
+            self._write_calls(step, calls, internal)
         self._write_commerce(step)
 
     def _stem(self, step: int) -> str:
         return (self.ctx.start + dt.timedelta(days=step)).isoformat()
 
-    def _write_calls(self, step: int, calls: Table) -> None:
+    def _write_calls(self, step: int, calls: Table, internal: list[InternalCall]) -> None:
         stem = self._stem(step)
-        days = {pid: PbxDay(state) for pid, state in self.pbx.items()}
+        side: list[tuple[str, str, str, str, int]] = []  # internal and consult calls
+        days = {pid: PbxDay(state, side) for pid, state in self.pbx.items()}
         landing = self.writer.landing
         handles = {}
         for pid, day in days.items():
@@ -175,6 +188,7 @@ class Generator:
         rail = callrail.DayFile(landing / "tracking" / "callrail", f"calls_{stem}", fmt, tracked)
         uid_ctr = np.full(len(calls), -1, dtype=np.int64)
         cr_ctr = np.full(len(calls), -1, dtype=np.int64)
+        self._internal = _Pending(internal)
         for lo in range(0, len(calls), CHUNK):
             hi = min(lo + CHUNK, len(calls))
             objects = self._render_chunk(
@@ -182,6 +196,11 @@ class Generator:
             )
             rail.add(objects)
             until = int(calls["t"][hi]) if hi < len(calls) else None
+            # Internal calls are rendered in start order among the others: all that start
+            # before `until` are in before anything ending before it is written.
+            self._render_internal(days, until)
+            self.key.add_pbx_internal(side)
+            side.clear()
             for pid, day in days.items():
                 self._flush(day, handles[pid], until)
         self.counts.add("callrail", tracked, rail.close())
@@ -208,12 +227,14 @@ class Generator:
         self, chunk: Table, days: dict[str, PbxDay], uid_ctr: np.ndarray, cr_ctr: np.ndarray
     ) -> list[dict]:
         objects: list[dict] = []
+        u = self.render_rng.random((len(chunk), RENDER_DRAWS)).tolist()
         for i, c in enumerate(rows(chunk)):
             loc = self.locs[c["loc"]]
+            self._render_internal(days, c["t"])
             if loc.pbx is not None:
                 day = days[loc.pbx.pbx_id]
                 if c["direction"] == 0:
-                    linked = day.inbound(loc, c, self._names(c, loc))
+                    linked = day.inbound(loc, c, self._names(c, loc), u[i])
                 else:
                     linked = day.outbound(loc, c)
                 uid_ctr[i] = int(linked.split(".")[1])
@@ -238,10 +259,12 @@ class Generator:
         cid = callrail.call_id(self.seed, self.callrail_counter)
         return callrail.call_object(c, loc, self.clocks[c["loc"]], cid, first)
 
-    def _agent_events(self, step: int, days: dict[str, PbxDay]) -> None:
+    def _open_pbx_locations(self, step: int) -> list[tuple[int, Location, int, int]]:
+        """(index, location, opens, closes) of the PBX locations open on local day ``step``."""
         date = self.ctx.start + dt.timedelta(days=step)
         wd = date.isoweekday()
         base = date_epoch(date)
+        out = []
         for li, loc in enumerate(self.locs):
             if loc.pbx is None or self.ctx.open_s[li, wd] < 0:
                 continue
@@ -250,6 +273,35 @@ class Generator:
                 int(tz.from_local(np.array([base + self.ctx.open_s[li, wd]]))[0]),
                 int(tz.from_local(np.array([base + self.ctx.close_s[li, wd]]))[0]),
             )
+            out.append((li, loc, open_t, close_t))
+        return out
+
+    def _internal_calls(self, step: int) -> None:
+        """Staff phone-to-phone calls of local day ``step``, by the UTC step they start in."""
+        for li, loc, open_t, close_t in self._open_pbx_locations(step):
+            for call in internal_calls(self.render_rng, li, len(loc.extensions), open_t, close_t):
+                s = (call.start - self.ctx.t0) // sim.DAY
+                if 0 <= s <= self.days:
+                    self.pending_internal.setdefault(int(s), []).append(call)
+
+    def _render_internal(self, days: dict[str, PbxDay], until: int | None) -> None:
+        """Render the internal calls that start before ``until`` (all if None)."""
+        pending = self._internal
+        while pending.i < len(pending.calls) and (
+            until is None or pending.calls[pending.i].start < until
+        ):
+            call = pending.calls[pending.i]
+            loc = self.locs[call.loc]
+            assert loc.pbx is not None
+            days[loc.pbx.pbx_id].internal(loc, call)
+            pending.i += 1
+
+    def _agent_events(self, step: int, days: dict[str, PbxDay]) -> None:
+        date = self.ctx.start + dt.timedelta(days=step)
+        wd = date.isoweekday()
+        base = date_epoch(date)
+        for _li, loc, open_t, close_t in self._open_pbx_locations(step):
+            assert loc.pbx is not None
             days[loc.pbx.pbx_id].agent_events(loc, open_t, close_t, self.rng)
         if wd <= 5:
             for pid, day in days.items():
@@ -282,6 +334,14 @@ class Generator:
         ):
             short = source.split("_", 1)[1]
             self.writer.write(source, files[short], "".join(lines), len(lines))
+
+
+@dataclass
+class _Pending:
+    """A step's internal calls in start order and how many are rendered."""
+
+    calls: list[InternalCall]
+    i: int = 0
 
 
 def _tz_for(ctx: sim.Context, name: str):

@@ -51,13 +51,13 @@ def _cdr_defects(landing: Path) -> list[dict[str, Any]]:
         for v in [
             "",
             "+16175550199",
-            "16175550100",
-            "from-trunk",
+            "4010",
+            "ext-queues",
             '"" <+16175550199>',
-            "PJSIP/trunk-ffff0001",
+            "PJSIP/telnyx-in-ffff0001",
             "",
             "Queue",
-            "loc_01_front,t,,,60",
+            "4010,t,,,90,,,,,",
             "2026-02-23 10:00:00",
             "2026-02-23 10:00:00",
             "2026-02-23 10:01:00",
@@ -80,13 +80,13 @@ def _cdr_defects(landing: Path) -> list[dict[str, Any]]:
         for v in [
             "",
             "+16175550198",
-            "16175550100",
-            "from-trunk",
+            "4010",
+            "ext-queues",
             '"" <+16175550198>',
-            "PJSIP/trunk-ffff0002",
+            "PJSIP/telnyx-in-ffff0002",
             "",
             "Queue",
-            "loc_01_front,t,,,60",
+            "4010,t,,,90,,,,,",
             "2026-02-30 25:61:00",
             "2026-02-30 25:61:00",
             "2026-02-30 25:62:00",
@@ -112,7 +112,7 @@ def _cdr_defects(landing: Path) -> list[dict[str, Any]]:
         )
     )
     qlog = _files(pbx_dirs[0] / "queue_log", "*")[0]
-    line = _append(qlog, "1771858800|1771858800.999003|loc_01_front|NONE|SPACEWARP|42|x")
+    line = _append(qlog, "1771858800|1771858800.999003|4010|NONE|SPACEWARP|42|x")
     out.append(
         _entry(
             landing,

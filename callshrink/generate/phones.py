@@ -35,12 +35,6 @@ def carrier_format(national: int, style: int) -> str:
     return str(national)
 
 
-def did_format(e164_number: str, style: int) -> str:
-    """The dialled business number as the PBX writes it (10 or 11 digits, or E.164)."""
-    digits = e164_number[1:]
-    return (e164_number, digits, digits[1:])[style % 3]
-
-
 def typed_format(national: int, style: int) -> str:
     """A phone number as a person types it into a POS or CRM form."""
     s = str(national)
