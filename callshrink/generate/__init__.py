@@ -16,29 +16,90 @@ date; the last one holds the late-evening spill-over of the last local day):
 
 PBX conventions: ``pbx_east`` (America/New_York) serves loc_01, 02, 06, ...; ``pbx_west``
 (America/Los_Angeles) serves loc_04, 05 (America/Phoenix, no DST), ...; loc_03 has no PBX
-(CallRail forwards to a mobile, so it is seen only in CallRail, every call tracked). Queue
-``loc_NN_front`` per location (lastdata ``loc_NN_front,t,,,<timeout>``, timeout 60-120 s),
-escalation queue ``tier2`` per PBX (agents 9001-9003 east, 9101-9103 west, AGENTLOGIN /
-AGENTLOGOFF), agent extensions ``<N>01..`` (e.g. 101-105 at loc_01, ADDMEMBER / PAUSE /
-UNPAUSE / REMOVEMEMBER around opening hours), voicemail box ``<N>00@default``. The trunk leg
-(``PJSIP/trunk-<hex>``, lastapp Queue, ANSWERED, answer = start) is the call's linkedid and
-queue_log callid; the dialled number is written as 11 digits by pbx_east (``16175550100``) and
-10 digits by pbx_west (``4155550100``); src is the caller as the carrier presents it
-(``+1NXX...``, ``1NXX...`` or ``NXX...``; junk for some spam). Legs: one per agent ring
-(RINGNOANSWER 15000 ms / NO ANSWER), the answering agent (CONNECT, COMPLETECALLER or
-COMPLETEAGENT), a ``VoiceMail`` leg after EXITWITHTIMEOUT or EXITWITHKEY (key 1) when the
-caller leaves a message (EXITWITHTIMEOUT without it = missed), BLINDTRANSFER to ``tier2``
-(then ENTERQUEUE / CONNECT / COMPLETECALLER in tier2 with the same callid and a Queue leg
-``tier2,t,,,300``) or ATTENDEDTRANSFER to another agent (a ``Dial`` leg). After hours the trunk
-leg goes straight to ``VoiceMail`` (no queue_log). Callbacks: dcontext ``from-internal``, src
-the agent extension, dst the customer (10 or 11 digits), lastapp Dial, their own linkedid.
+(CallRail forwards to a mobile, so it is seen only in CallRail, every call tracked). The two
+PBXs are two flavours of Asterisk (:attr:`.reference.Pbx.flavour`, :mod:`.pbx`): pbx_east a
+FreePBX, pbx_west a plain hand-written dialplan. Both write CDRs as Asterisk 12+ does:
+    A record's ``uniqueid`` is that of its ``channel`` (party A). Every record whose channel is
+    the caller's trunk channel (the trunk's own record, each queue-member attempt, voicemail,
+    the leg after a transfer) carries the trunk channel's uniqueid, which is the call's
+    ``linkedid`` and queue_log ``callid``; those records are told apart by ``sequence``
+    (increasing per PBX). A record of another channel (a ``Local/...;2`` half) carries that
+    channel's own uniqueid (``<epoch>.<counter>``) and the call's linkedid. Channel names end
+    in ``-<8 hex>`` from a per-PBX counter (both halves of a Local pair share it). The PBX
+    answers the trunk at once: the trunk's own record (no dstchannel) is ANSWERED with answer =
+    start and lasts the whole call. src is the caller as the carrier presents it (``+1NXX...``,
+    ``1NXX...`` or ``NXX...``; junk for some spam). Queue timeout 60-120 s, agent extensions
+    ``<N>01..`` (101-105 at loc_01; ADDMEMBER / PAUSE / UNPAUSE / REMOVEMEMBER around opening
+    hours), voicemail box ``<N>00``, escalation agents 9001-9003 east, 9101-9103 west
+    (AGENTLOGIN / AGENTLOGOFF). queue_log: ENTERQUEUE; RINGNOANSWER (15000 ms) per member rung
+    in vain; CONNECT (holdtime, the answering member channel's uniqueid, ringtime);
+    COMPLETECALLER or COMPLETEAGENT; ABANDON; EXITWITHTIMEOUT or EXITWITHKEY (key 1), then a
+    ``VoiceMail`` record when the caller leaves a message (without one = missed).
+    Attended transfer to another agent: the agent's phone places a consult call on a new
+    channel to the target's phone, one record (channel ``<tech>/<ext>-<hex>``, dstchannel
+    ``<tech>/<ext2>-<hexY>``, src ext, dst ext2, clid ``"<location name> <ext>" <ext>``, the
+    flavour's internal context, Dial, ANSWERED, from 8-40 s before the transfer but not before
+    the agent answered, answered 2-4 s later, ending at the transfer) that is its own
+    uniqueid and linkedid. The agent's member record ends at the transfer; queue_log
+    ``ATTENDEDTRANSFER|BRIDGE|<bridge uuid>|holdtime|calltime|origposition``; then one record
+    bridges the caller to the target: channel the trunk, dstchannel the same
+    ``<tech>/<ext2>-<hexY>``, start = answer = the transfer, to the call's end, lastapp Queue,
+    dst and dcontext as the flavour's queue records.
+    Escalation (blind transfer): ``BLINDTRANSFER|<escalation queue>|<internal context>|...``,
+    then ENTERQUEUE / CONNECT / COMPLETECALLER in the escalation queue with the same callid
+    and a member attempt in the flavour's style (lastdata ``<escalation queue>,t,,,300...``).
+    After hours the trunk goes straight to ``VoiceMail`` (no queue_log).
+    Internal calls: staff phone to phone, nobody's call (Poisson(3) per PBX location and open
+    day, within opening hours, 70 % answered after 3-10 s with 20-300 s of talk, else NO
+    ANSWER after 15-25 s): one record, channel and dstchannel phones, src and dst extensions
+    of one location, the flavour's internal context, Dial, its own linkedid.
+    Callbacks: channel the agent's phone, dstchannel the outbound trunk, src the extension,
+    dst the customer as the flavour dials out, the internal context, Dial, its own linkedid.
+FreePBX (pbx_east): inbound trunk ``PJSIP/telnyx-in-<hex>``, outbound
+    ``PJSIP/telnyx-out-<hex>``, phones ``PJSIP/<ext>-<hex>``. Queues are numbered: location
+    i's is ``4{i:02d}0`` (4010 at loc_01, 4120 at loc_12), the escalation queue ``4999``;
+    members are Local channels, queue_log agent ``Local/<ext>@from-queue/n`` (member and agent
+    events too). A 3 s greeting (``Pbx.greeting_seconds``) plays before the queue: queue_log
+    ``DID`` (queuename the queue, data the dialled number as 10 digits) and ENTERQUEUE come at
+    start + 3, and every queue time (CONNECT / COMPLETE* holdtime, ABANDON / EXIT* waittime)
+    counts from then; rings and the answering member start after it. A caller who hangs up
+    during the greeting leaves no queue_log and one trunk record (``Playback``,
+    ``custom/greeting-locNN``, dcontext ``from-pstn``, dst the DID as 10 digits). The trunk's
+    own record of a queue call: lastapp Queue, lastdata ``<queue>,t,,,<timeout>,,,,,``,
+    dcontext ``ext-queues``, dst the queue number (not the DID). Each member attempt
+    (rrmemory: one phone at a time) writes two records with the same times and disposition:
+    trunk -> ``Local/<ext>@from-queue-<hex>;1`` (Queue, ext-queues, dst the queue, the call's
+    uniqueid) and ``Local/<ext>@from-queue-<hex>;2`` -> ``PJSIP/<ext>-<hex>`` (Dial
+    ``PJSIP/<ext>/sip:<ext>@10.20.0.<n>:5060,,HhTtr``, ``macro-dial-one``, dst ``s``, src the
+    caller, its own uniqueid); CONNECT names the ``;1`` channel's uniqueid. Voicemail after the
+    queue: VoiceMail ``<box>@default,u``, dcontext ``ext-local``, dst ``vmu<box>``; after
+    hours: VoiceMail in ``from-pstn`` with dst the DID (10 digits). Internal context
+    ``from-internal``; callbacks dial the customer's 10 digits (``PJSIP/<number>@telnyx-out``).
+Plain dialplan (pbx_west): chan_sip, ``SIP/provider-<hex>`` both ways, phones
+    ``SIP/<ext>-<hex>``. Every inbound record is in context ``inbound`` with dst the DID as 10
+    digits; no DID event and no greeting (the queue clock is the call's). Queues
+    ``loc_NN_front`` (lastdata ``loc_NN_front,t,,,<timeout>``) and ``tier2``; members are the
+    phones (agent ``SIP/<ext>``), one record per attempt (trunk -> ``SIP/<ext>-<hex>``, Queue,
+    the call's uniqueid); CONNECT names the phone channel's uniqueid. Strategy ringall: each
+    ring round rings 2 or 3 phones at once (fewer than the location's agents), each a NO
+    ANSWER record with its RINGNOANSWER; in the answered round the others' NO ANSWER records
+    end at the answer, without RINGNOANSWER. Voicemail: VoiceMail ``<box>@default``, dst the
+    DID. Internal context ``from-sip-phones``; callbacks dial ``1`` + 10 digits
+    (``SIP/provider/1NXX...``).
 Some 30 % of PBX callers dial the business number directly (no CallRail record); a CallRail
 record of a PBX location says ``answered``/``call_type: answered`` and starts 0-5 s before the
-trunk leg. At loc_03 CallRail's answered/voicemail/call_type are the outcome and its callbacks
-are CallRail ``outbound`` calls.
+trunk's record. At loc_03 CallRail's answered/voicemail/call_type describe the call in
+CallRail's own terms (``abandoned`` = hung up within 15 s, ``missed`` = 15 s or more without a
+message, duration = the seconds it rang) and its callbacks are CallRail ``outbound`` calls.
 
 ``reference/`` locations.csv, location_crosswalk.csv, business_hours.csv, pbx_systems.csv,
 escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a prefix of N+1).
+locations.csv ends with ``forward_ring_seconds`` (28 at a location without a PBX, empty
+elsewhere); pbx_systems.csv has ``pbx_id,timezone`` and ``phone_channel_pattern,
+trunk_channel_pattern,dialled_number_from`` left empty (the warehouse's defaults read both
+flavours); the crosswalk's ``pbx_queue`` rows are ``<pbx_id>:<queue>`` in the flavour's naming
+(``pbx_east:4010``, ``pbx_west:loc_04_front``), its ``pbx_did`` rows the E.164 business
+number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
 
 ``answer_key/`` (never read by the pipeline):
     ``outcomes_by_location.csv`` location_id, outcome, calls: inbound calls by true outcome
@@ -48,7 +109,8 @@ escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a pr
     start_utc (the PBX trunk start; CallRail's start_time is 0-5 s earlier), callrail_id,
     pbx_linkedid, source (CallRail tracker source, empty if untracked), outcome (outbound:
     answered/no_answer), is_missed_opportunity, recovered_by_call_key, is_repeat_24h,
-    is_repeat_7d, transfer (agent/escalation), wait_seconds, would_buy, ticket_usd,
+    is_repeat_7d, transfer (agent/escalation), wait_seconds (on the call's clock, from the
+    trunk's start: a FreePBX greeting included), would_buy, ticket_usd,
     is_new_caller (first inbound call of the number at the location in the data set),
     attributed_revenue_usd (net revenue attributed to the call under the rule below).
     ``revenue_by_location_day.csv`` location_id, date (location-local), payments_usd
@@ -72,25 +134,38 @@ escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a pr
     carry the caller's number (a customer record with the person's own phone, a contact with
     a phone), which attribution would have credited to the call: the unit of missed-call
     shrink.
+    ``pbx_internal_calls.csv`` pbx_id, linkedid, kind, call_key, location_id: every PBX call
+    that is nobody's call, in rendering order: kind ``internal`` (staff phone to phone,
+    call_key empty) and ``consult`` (an attended transfer's consult call, call_key = the
+    transferred call's key in calls.csv). None of them is in calls.csv or counted as a call.
     ``summary.json`` per location and ``total``: inbound calls (all seven outcomes) and
     outbound callbacks, outcome counts,
     answered, answer_rate, missed_opportunities, recovered_missed_opportunities,
     median_minutes_to_recovery, answered_inbound, repeat_contacts_24h/7d, transfers,
-    escalations, queue (over PBX queue calls, from CONNECT holdtime / ABANDON waittime:
-    average_speed_of_answer_seconds, service_level_20s = answered within 20 s / (answered +
-    abandoned after 20 s), abandonment_rate, transfer_rate, escalation_rate), revenue,
-    attributed_revenue, true_lost_revenue and true_lost_attributable_revenue (decimal
-    strings).
+    escalations, internal_calls and consult_calls (the rows of pbx_internal_calls.csv), queue
+    (over PBX queue calls, on the queue's clock as queue_log's CONNECT holdtime / ABANDON
+    waittime count it: with a greeting, a call is a queue call only if it reached the queue,
+    answered or unanswered with a wait of at least the greeting, and its hold or wait time is
+    the call's wait less the greeting: answered, abandoned, average_speed_of_answer_seconds,
+    service_level_20s = answered within 20 s / (answered + abandoned after 20 s),
+    abandonment_rate, transfer_rate, escalation_rate), revenue, attributed_revenue,
+    true_lost_revenue and true_lost_attributable_revenue (decimal strings).
     ``defects.json`` (only with ``defects=True``) ``{"note", "defects": [{"file" (relative to
     landing), "line" (1-based, null for a whole file), "kind", "expected"}]}``; see
     :mod:`.defects`.
 
 Truth rules used by the answer key:
 - outcome precedence: spam, then after_hours (arrival outside business_hours in the location's
-  zone), then short_abandon (hung up before 10 s), answered, voicemail, abandoned, missed.
-  At the mobile-only location (loc_03) CallRail's own call_type decides, as CallRail does:
-  a hang-up 15 s or later is ``missed``. Generated waits never fall in 9-11 s, so small start
-  time differences between systems cannot flip a short abandon.
+  zone), then short_abandon (hung up before 10 s), answered, voicemail, abandoned (hung up
+  later, before the queue timed out), missed (the queue timed out and no message was left).
+  The same rule holds at the mobile-only location (loc_03), where the mobile's ring time
+  before its voicemail takes the call (locations.csv forward_ring_seconds, 28 s) is the
+  timeout: a hang-up from 10 s on and before then is ``abandoned`` (though CallRail calls it
+  ``missed`` from 15 s on), a call that rang until the voicemail took it is ``missed`` (or
+  ``voicemail`` with a message). A caller whose patience ends exactly at the timeout rang out
+  (everywhere), so a hang-up is strictly shorter than the timeout. Generated waits never
+  fall in 9-11 s, so small start time differences between systems cannot flip a short
+  abandon.
 - spam rule: a call is spam when its CallRail record has the tag ``spam``, or when it has no
   CallRail record and its caller id has fewer than 10 digits (``anonymous``, ``Restricted``,
   empty, short numbers). No other call has such a caller id or tag.

@@ -64,6 +64,18 @@ QUEUE_EVENTS = {
     "CONFIGRELOAD",
     "QUEUESTART",
 }
+# The warehouse's default channel reading (dbt vars): a phone is a SIP/PJSIP/IAX2 endpoint
+# named by a 2-6 digit extension; Local/ channels are the PBX's own; anything else a trunk.
+PHONE_CHANNEL = re.compile(r"^(PJSIP|SIP|IAX2)/[0-9]{2,6}-[0-9a-fA-F]+$")
+
+
+def channel_role(channel: str) -> str | None:
+    """``phone``, ``local``, ``trunk`` or None for no channel."""
+    if not channel:
+        return None
+    if channel.startswith("Local/"):
+        return "local"
+    return "phone" if PHONE_CHANNEL.match(channel) else "trunk"
 
 
 def e164(text: str | None) -> str | None:
@@ -92,6 +104,7 @@ class Reference:
     crosswalk: dict[tuple[str, str], str]
     hours: dict[tuple[str, int], tuple[str, str]]
     pbx_tz: dict[str, str]
+    forward_ring: dict[str, int]
 
     @classmethod
     def load(cls, folder: Path) -> Reference:
@@ -106,6 +119,11 @@ class Reference:
                 for r in read_csv(folder / "business_hours.csv")
             },
             {r["pbx_id"]: r["timezone"] for r in read_csv(folder / "pbx_systems.csv")},
+            {
+                r["location_id"]: int(r["forward_ring_seconds"])
+                for r in read_csv(folder / "locations.csv")
+                if r["forward_ring_seconds"]
+            },
         )
 
     def is_open(self, location_id: str, at: dt.datetime) -> bool:
@@ -158,6 +176,78 @@ def _pbx_time(text: str, tz: str) -> dt.datetime:
     return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=ZoneInfo(tz))
 
 
+@dataclass
+class PbxCall:
+    """The CDR records of one linkedid with the queue_log events of that callid."""
+
+    pbx_id: str
+    linkedid: str
+    kind: str  # inbound (a trunk brought it in), outbound (a phone dialled a trunk), internal
+    records: list[dict[str, str]]  # in sequence order
+    events: list[list[str]]
+    start: dt.datetime
+    dialled: str | None  # inbound: the dialled number (E.164)
+    tz: str  # the PBX's zone
+
+    @property
+    def first(self) -> dict[str, str]:
+        return self.records[0]
+
+    def epoch(self, stamp: str) -> int:
+        """A CDR time (PBX local) as a UTC epoch, comparable with queue_log times."""
+        return int(_pbx_time(stamp, self.tz).timestamp())
+
+    def event(self, name: str) -> list[str] | None:
+        return next((e for e in self.events if e[4] == name), None)
+
+
+def pbx_calls(out: Path) -> list[PbxCall]:
+    """Every linkedid of every PBX, told apart by its channels: the caller's trunk (inbound),
+    a phone calling a trunk (outbound) or a phone calling a phone (internal: a staff call or
+    an attended transfer's consult call). The dialled number is the queue_log DID event of
+    the callid, else the dst of a trunk record that is a phone number."""
+    landing, ref = out / "landing", Reference.load(out / "reference")
+    calls = []
+    qlog = queue_events(landing)
+    for pbx_id, rows in cdr_rows(landing).items():
+        tz = ref.pbx_tz[pbx_id]
+        events = defaultdict(list)
+        for e in qlog[pbx_id]:
+            events[e[1]].append(e)
+        groups = defaultdict(list)
+        for r in rows:
+            groups[r["linkedid"]].append(r)
+        for linked, group in groups.items():
+            group.sort(key=lambda r: int(r["sequence"]))
+            first = min(group, key=lambda r: (r["start"], int(r["sequence"])))
+            roles = channel_role(first["channel"]), channel_role(first["dstchannel"])
+            ev = events.get(linked, [])
+            if roles[0] == "phone":
+                kind, dialled = ("internal" if roles[1] == "phone" else "outbound"), None
+            else:
+                kind = "inbound"
+                did = next((e[5] for e in ev if e[4] == "DID"), None)
+                numbers = [
+                    e164(r["dst"])
+                    for r in group
+                    if channel_role(r["channel"]) == "trunk" and e164(r["dst"])
+                ]
+                dialled = e164(did) if did else (numbers[0] if numbers else None)
+            calls.append(
+                PbxCall(
+                    pbx_id,
+                    linked,
+                    kind,
+                    [first] + [r for r in group if r is not first],
+                    ev,
+                    _pbx_time(first["start"], tz),
+                    dialled,
+                    tz,
+                )
+            )
+    return calls
+
+
 def _junk(src: str) -> bool:
     return len(re.sub(r"\D", "", src)) < 10
 
@@ -174,6 +264,9 @@ class FileCall:
 
 
 def _callrail_outcome(ref: Reference, loc: str, r: dict) -> str:
+    """METRICS' outcome of a call CallRail forwarded to a mobile. CallRail's own call_type
+    says ``missed`` from 15 s of ringing on; METRICS says abandoned until the mobile's
+    voicemail took the call (forward_ring_seconds), missed only when it rang that long."""
     start = dt.datetime.fromisoformat(r["start_time"])
     if "spam" in r["tags"]:
         return "spam"
@@ -183,9 +276,10 @@ def _callrail_outcome(ref: Reference, loc: str, r: dict) -> str:
         return "answered"
     if r["call_type"] == "voicemail":
         return "voicemail"
-    if r["call_type"] == "abandoned":
-        return "short_abandon" if (r["duration"] or 0) < 10 else "abandoned"
-    return "missed"
+    rang = r["duration"] or 0  # an unanswered call's duration is how long it rang
+    if rang < 10:
+        return "short_abandon"
+    return "abandoned" if rang < ref.forward_ring[loc] else "missed"
 
 
 def read_calls(out: Path) -> list[FileCall]:
@@ -207,45 +301,39 @@ def read_calls(out: Path) -> list[FileCall]:
         else:
             outcome = _callrail_outcome(ref, loc, r)
         calls.append(FileCall(loc, r["direction"], r["customer_phone_number"], start, outcome))
-    cdrs, qlog = cdr_rows(landing), queue_events(landing)
-    for pbx_id, rows in cdrs.items():
-        tz = ref.pbx_tz[pbx_id]
-        events = defaultdict(list)
-        for e in qlog[pbx_id]:
-            events[e[1]].append(e)
-        legs = defaultdict(list)
-        for r in rows:
-            legs[r["linkedid"]].append(r)
-        for linked, group in legs.items():
-            first = next(r for r in group if r["uniqueid"] == linked)
-            start = _pbx_time(first["start"], tz)
-            if first["dcontext"] == "from-internal":  # an agent's outbound callback
-                ext_loc = _extension_location(ref, pbx_id, first["src"])
-                outcome = "answered" if first["disposition"] == "ANSWERED" else "no_answer"
-                calls.append(FileCall(ext_loc, "outbound", e164(first["dst"]), start, outcome))
-                continue
-            loc = ref.crosswalk[("pbx_did", e164(first["dst"]))]
-            caller = e164(first["src"])
-            spam = _junk(first["src"]) or any(
-                abs((s - start).total_seconds()) <= 60
-                for s in spam_by_number.get((caller, e164(first["dst"])), [])
-            )
-            ev = {e[4]: e for e in events.get(linked, [])}
-            if spam:
-                outcome = "spam"
-            elif not ref.is_open(loc, start):
-                outcome = "after_hours"
-            elif "CONNECT" in ev:
-                outcome = "answered"
-            elif any(r["lastapp"] == "VoiceMail" for r in group):
-                outcome = "voicemail"
-            elif "ABANDON" in ev:
-                outcome = "short_abandon" if int(ev["ABANDON"][7]) < 10 else "abandoned"
-            else:
-                outcome = "missed"
-            calls.append(
-                FileCall(loc, "inbound", None if _junk(first["src"]) else caller, start, outcome)
-            )
+    for call in pbx_calls(out):
+        first, start = call.first, call.start
+        if call.kind == "internal":  # staff or consult calls: nobody's call
+            continue
+        if call.kind == "outbound":  # an agent's callback
+            ext_loc = _extension_location(ref, call.pbx_id, first["src"])
+            outcome = "answered" if first["disposition"] == "ANSWERED" else "no_answer"
+            calls.append(FileCall(ext_loc, "outbound", e164(first["dst"]), start, outcome))
+            continue
+        loc = ref.crosswalk[("pbx_did", call.dialled)]
+        caller = e164(first["src"])
+        spam = _junk(first["src"]) or any(
+            abs((s - start).total_seconds()) <= 60
+            for s in spam_by_number.get((caller, call.dialled), [])
+        )
+        abandon = call.event("ABANDON")
+        if spam:
+            outcome = "spam"
+        elif not ref.is_open(loc, start):
+            outcome = "after_hours"
+        elif call.event("CONNECT"):
+            outcome = "answered"
+        elif any(r["lastapp"] == "VoiceMail" for r in call.records):
+            outcome = "voicemail"
+        elif abandon or not call.event("ENTERQUEUE"):
+            # hung up in the queue, or during the greeting before it: the call's own clock
+            waited = int(abandon[0]) - int(start.timestamp()) if abandon else int(first["duration"])
+            outcome = "short_abandon" if waited < 10 else "abandoned"
+        else:
+            outcome = "missed"
+        calls.append(
+            FileCall(loc, "inbound", None if _junk(first["src"]) else caller, start, outcome)
+        )
     return calls
 
 

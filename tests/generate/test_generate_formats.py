@@ -7,7 +7,14 @@ import json
 import re
 from pathlib import Path
 
-from tests.generate.gen_readers import CDR_COLUMNS, QUEUE_EVENTS, callrail_records, cdr_rows, e164
+from tests.generate.gen_readers import (
+    CDR_COLUMNS,
+    QUEUE_EVENTS,
+    callrail_records,
+    cdr_rows,
+    channel_role,
+    e164,
+)
 
 LAYOUT = (
     "tracking/callrail",
@@ -63,17 +70,18 @@ def test_cdr_fields_are_all_double_quoted(small_out: Path) -> None:
 
 
 def test_cdr_legs_share_the_trunk_linkedid(small_out: Path) -> None:
-    for rows in cdr_rows(small_out / "landing").values():
+    """Every record's linkedid is the uniqueid of a call's first channel; the caller's trunk
+    channel's own record (no dstchannel) is answered by the PBX at once, in both flavours."""
+    for pbx_id, rows in cdr_rows(small_out / "landing").items():
         uids = {r["uniqueid"] for r in rows}
+        own = 0
         for r in rows:
             assert r["linkedid"] in uids
-            if (
-                r["channel"].startswith("PJSIP/trunk-")
-                and r["dcontext"] == "from-trunk"
-                and (r["dstchannel"] == "" and r["lastapp"] == "Queue")
-            ):
+            if channel_role(r["channel"]) == "trunk" and r["dstchannel"] == "":
                 assert r["uniqueid"] == r["linkedid"]
-                assert r["disposition"] == "ANSWERED"
+                assert r["disposition"] == "ANSWERED" and r["answer"] == r["start"]
+                own += 1
+        assert own > 100, pbx_id
 
 
 def test_queue_log_events_are_known(small_out: Path) -> None:
