@@ -21,20 +21,6 @@ calls as (
 
 ),
 
-crosswalk as (
-
-    select
-        system,
-        case
-            when system in ('callrail_tracking_number', 'pbx_did')
-                then {{ phone_to_e164('external_id') }}
-            else external_id
-        end as external_id,
-        location_id
-    from {{ ref('location_crosswalk') }}
-
-),
-
 locations as (
 
     select * from {{ ref('locations') }}
@@ -50,30 +36,11 @@ business_hours as (
 located as (
 
     select
-        calls.*,
-        coalesce(
-            by_company.location_id,
-            by_tracking_number.location_id,
-            by_did.location_id,
-            by_queue.location_id
-        ) as crosswalk_location_id
+        *,
+        -- CallRail's company or tracking number, else where the PBX placed the call (its
+        -- dialled number, else its queue)
+        coalesce(callrail_location_id, pbx_location_id) as crosswalk_location_id
     from calls
-    left join crosswalk as by_company
-        on
-            by_company.system = 'callrail_company'
-            and calls.callrail_company_id = by_company.external_id
-    left join crosswalk as by_tracking_number
-        on
-            by_tracking_number.system = 'callrail_tracking_number'
-            and calls.tracking_phone_e164 = by_tracking_number.external_id
-    left join crosswalk as by_did
-        on
-            by_did.system = 'pbx_did'
-            and calls.dialled_phone_e164 = by_did.external_id
-    left join crosswalk as by_queue
-        on
-            by_queue.system = 'pbx_queue'
-            and calls.pbx_id || ':' || calls.first_queue_name = by_queue.external_id
 
 ),
 
@@ -119,6 +86,8 @@ timed as (
         localized.*,
         locations.region,
         locations.timezone as location_timezone,
+        coalesce(locations.forward_ring_seconds, {{ var('forward_ring_seconds') }})
+            as forward_ring_seconds,
         (localized.started_at at time zone locations.timezone) as started_at_local
     from localized
     left join locations
@@ -154,16 +123,22 @@ classified as (
         -- spam: tagged in CallRail, or an inbound caller id that is no phone number at all
         (is_tagged_spam or (direction = 'inbound' and caller_phone_e164 is null)) as is_spam,
         coalesce(reached_voicemail, callrail_is_voicemail, false) as has_voicemail,
-        -- how long the caller waited before a person answered, or before the call ended
-        -- unanswered; unknown for a call CallRail alone saw answered
+        -- how long the caller waited, from the start of the call, before a person answered
+        -- or the call ended unanswered (a PBX greeting included); unknown for a call CallRail
+        -- alone saw answered
         case
             when has_pbx_record and is_person_answered
-                then coalesce(
-                    hold_seconds, extract(epoch from answered_at - started_at)::integer
-                )
-            when has_pbx_record then coalesce(exit_wait_seconds, pbx_duration_seconds)
+                then extract(epoch from answered_at - started_at)::integer
+            when has_pbx_record
+                then extract(epoch from coalesce(exited_queue_at, ended_at) - started_at)::integer
             when not coalesce(callrail_is_answered, false) then callrail_duration_seconds
-        end as wait_seconds
+        end as wait_seconds,
+        -- the queue's own clock (queue_log CONNECT holdtime, ABANDON / EXIT* waittime), for
+        -- the calls that entered a PBX queue
+        case
+            when has_queue_events and is_person_answered then hold_seconds
+            when has_queue_events then exit_wait_seconds
+        end as queue_wait_seconds
     from opening
 
 ),
@@ -172,6 +147,9 @@ final as (
 
     select
         *,
+        -- the wait the service standard judges (customer effort, compliance): the queue's
+        -- clock where a queue saw the call, else the caller's
+        coalesce(queue_wait_seconds, wait_seconds) as service_wait_seconds,
         case
             when direction <> 'inbound' then null
             when is_spam then 'spam'
@@ -187,12 +165,15 @@ final as (
                         else 'abandoned'
                     end
             else
+                -- METRICS' outcomes, not CallRail's 15-second rule: the caller who hung up
+                -- while the forwarded phone still rang abandoned; a call that rang until the
+                -- phone's voicemail or greeting took it, with no message detected, was missed
                 case
                     when callrail_is_voicemail then 'voicemail'
                     when callrail_is_answered then 'answered'
                     when wait_seconds < {{ var('short_abandon_seconds') }}
                         then 'short_abandon'
-                    when callrail_call_type = 'abandoned' then 'abandoned'
+                    when wait_seconds < forward_ring_seconds then 'abandoned'
                     else 'missed'
                 end
         end as outcome

@@ -23,7 +23,7 @@
 {%- set compliance_checks = [] %}
 {%- if rules.answered_within_service_level %}
     {%- do compliance_checks.append(
-        "not coalesce(outcome = 'answered' and wait_seconds > " ~ service_level ~ ", false)"
+        "not coalesce(outcome = 'answered' and service_wait_seconds > " ~ service_level ~ ", false)"
     ) %}
 {%- endif %}
 {%- if rules.missed_recovered_within_window %}
@@ -221,7 +221,7 @@ final as (
         case
             when is_answer_rate_eligible
                 then
-                    (coalesce(wait_seconds, 0) > {{ service_level }})::integer
+                    (coalesce(service_wait_seconds, 0) > {{ service_level }})::integer
                     + coalesce(transfer_count, 0)::integer
                     + case when outcome = 'answered' then repeat_contacts_24h::integer else 0 end
                     + is_abandoned_then_retried::integer

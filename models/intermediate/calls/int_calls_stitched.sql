@@ -1,10 +1,17 @@
 {#
     One row per call: a CallRail record and a PBX call are the same call when the caller and
-    the dialled number match and they start within `stitch_tolerance_seconds`. Each side is
-    paired with its nearest partner, and a pair is kept only when each is the other's nearest,
-    so no record is ever used twice. Records left unpaired because their nearest partner was
-    taken try again with the partners still free, in a second and a third round (a caller
-    who rings twice within the tolerance). Calls seen by one system only are kept.
+    the direction match, they start within `stitch_tolerance_seconds`, and nothing they know
+    says otherwise: their locations (CallRail's company or tracking number, the PBX's dialled
+    number or queue, through the crosswalk) must match when both are known; where one is not,
+    their dialled numbers must match when both are known; where neither can be compared
+    (a PBX that wrote no dialled number and a crosswalk that cannot place it), caller and start
+    decide. So stitching never depends on the PBX writing the dialled number in dst.
+    Each side is paired with its nearest partner, and a pair is kept only when each is the
+    other's nearest, so no record is ever used twice. Records left unpaired because their
+    nearest partner was taken try again with the partners still free, in a second and a third
+    round (a caller who rings twice within the tolerance). Calls seen by one system only are
+    kept. A PBX group that is no call (an internal call, an attended transfer's consult) never
+    reaches this model.
     Incremental by day: each round's choice can look two tolerances away, so the inputs reach
     that much further back, for each of the three rounds, than the calls written.
 #}
@@ -12,7 +19,7 @@
 
 with
 
-callrail_calls as (
+callrail_records as (
 
     select * from {{ ref('stg_callrail__calls') }}
     where {{ in_call_window('started_at', margin=stitch_margin) }}
@@ -22,7 +29,33 @@ callrail_calls as (
 pbx_calls as (
 
     select * from {{ ref('int_pbx_calls_grouped') }}
-    where {{ in_call_window('started_at', margin=stitch_margin) }}
+    where
+        direction in ('inbound', 'outbound')
+        and parent_pbx_call_id is null
+        and {{ in_call_window('started_at', margin=stitch_margin) }}
+
+),
+
+crosswalk as (
+
+    select * from {{ ref('int_location_crosswalk') }}
+
+),
+
+callrail_calls as (
+
+    select
+        callrail_records.*,
+        coalesce(by_company.location_id, by_tracking_number.location_id) as location_id
+    from callrail_records
+    left join crosswalk as by_company
+        on
+            by_company.system = 'callrail_company'
+            and callrail_records.callrail_company_id = by_company.external_id
+    left join crosswalk as by_tracking_number
+        on
+            by_tracking_number.system = 'callrail_tracking_number'
+            and callrail_records.tracking_phone_e164 = by_tracking_number.external_id
 
 ),
 
@@ -36,11 +69,20 @@ candidates as (
     inner join pbx_calls
         on
             callrail_calls.caller_phone_e164 = pbx_calls.caller_phone_e164
-            and callrail_calls.business_phone_e164 = pbx_calls.dialled_phone_e164
             and callrail_calls.direction = pbx_calls.direction
             and pbx_calls.started_at between
             callrail_calls.started_at - interval '{{ var("stitch_tolerance_seconds") }} seconds'
             and callrail_calls.started_at + interval '{{ var("stitch_tolerance_seconds") }} seconds'
+    where
+        case
+            when callrail_calls.location_id is not null and pbx_calls.location_id is not null
+                then callrail_calls.location_id = pbx_calls.location_id
+            when
+                callrail_calls.business_phone_e164 is not null
+                and pbx_calls.dialled_phone_e164 is not null
+                then callrail_calls.business_phone_e164 = pbx_calls.dialled_phone_e164
+            else true
+        end
 
 ),
 
@@ -82,6 +124,10 @@ stitched as (
         coalesce(pbx_calls.dialled_phone_e164, callrail_calls.business_phone_e164)
             as dialled_phone_e164,
         callrail_calls.callrail_company_id,
+        callrail_calls.location_id as callrail_location_id,
+        pbx_calls.location_id as pbx_location_id,
+        pbx_calls.dialled_phone_e164 as pbx_dialled_phone_e164,
+        pbx_calls.located_by as pbx_located_by,
         callrail_calls.tracking_phone_e164,
         callrail_calls.marketing_source,
         callrail_calls.marketing_medium,
@@ -93,6 +139,8 @@ stitched as (
         callrail_calls.duration_seconds as callrail_duration_seconds,
         coalesce(callrail_calls.is_tagged_spam, false) as is_tagged_spam,
         pbx_calls.first_queue_name,
+        pbx_calls.has_queue_events,
+        pbx_calls.exited_queue_at,
         pbx_calls.leg_count,
         pbx_calls.is_person_answered,
         pbx_calls.answered_at,

@@ -1,8 +1,18 @@
 {#
-    Each PBX leg with the part it played in its call (METRICS.md counts these as the
-    resolution path): the trunk leg that carried the caller in, an agent ring that was not
-    answered, the agent who answered, a transfer to another extension, the escalation queue
-    (reference escalation_queues), voicemail; or the callback an agent dialled out.
+    Each PBX leg (one CDR record) with what its channels are and the part it played, read with
+    the PBX's interpretation (int_pbx_systems_configured, docs/pbx.md):
+    - a channel is a `phone` (matches the phone pattern), a `trunk` (the trunk pattern, or by
+      default any other channel), `local` (Local/ and the PBX's other internal channels, such
+      as the `;2` half of a FreePBX queue member) or `unknown` (a trunk pattern is set and the
+      channel matches neither);
+    - the leg type, from the record alone: the caller's own trunk leg (`trunk`), a queue member
+      or dialled phone that rang (`ring`) or answered (`agent`), the escalation queue
+      (reference escalation_queues), `voicemail`, a phone dialling out over a trunk
+      (`outbound`), phone to phone (`internal`), Local-channel plumbing (`local`) that only
+      repeats a `;1` leg, or a leg of a channel the patterns do not recognise (`unknown`).
+      call_legs refines these with the call around them (a later answered leg is a transfer,
+      an attended transfer's consult call is a consult).
+    Contexts are never read: their names are the installer's choice.
 #}
 {{ config(materialized='view') }}
 
@@ -14,17 +24,30 @@ legs as (
 
 ),
 
+pbx_systems as (
+
+    select * from {{ ref('int_pbx_systems_configured') }}
+
+),
+
 escalation_queues as (
 
     select * from {{ ref('escalation_queues') }}
 
 ),
 
-flagged as (
+named as (
 
     select
         legs.*,
         legs.pbx_id || ':' || legs.linkedid as pbx_call_id,
+        -- the channel without its per-call suffix: PJSIP/101-0000002a -> PJSIP/101,
+        -- Local/101@from-queue-0000abcd;2 -> Local/101@from-queue
+        regexp_replace(legs.channel, '-[0-9a-fA-F]+(;[0-9]+)?$', '') as channel_endpoint,
+        regexp_replace(legs.destination_channel, '-[0-9a-fA-F]+(;[0-9]+)?$', '')
+            as destination_endpoint,
+        {{ pbx_channel_role('legs.channel') }} as channel_role,
+        {{ pbx_channel_role('legs.destination_channel') }} as destination_role,
         case
             when legs.last_application = 'Queue'
                 then split_part(legs.last_application_data, ',', 1)
@@ -34,16 +57,28 @@ flagged as (
             when legs.last_application = 'Dial'
                 then {{ safe_integer("split_part(legs.last_application_data, ',', 2)") }}
         end as dial_timeout_seconds,
-        escalation_queues.queuename is not null as is_escalation_leg,
-        legs.destination_channel is not null
-        and legs.disposition = 'ANSWERED'
-        and not legs.is_voicemail_leg as is_person_answered
+        -- the extension at the far end: PJSIP/101-00001da6 or Local/101@from-queue-... -> 101
+        substring(legs.destination_channel from '^[A-Za-z0-9]+/([^-@;/]+)')
+            as destination_extension
     from legs
+    inner join pbx_systems
+        on legs.pbx_id = pbx_systems.pbx_id
+
+),
+
+flagged as (
+
+    select
+        named.*,
+        escalation_queues.queuename is not null as is_escalation_leg,
+        named.destination_channel is not null
+        and named.disposition = 'ANSWERED'
+        and not named.is_voicemail_leg as is_person_answered
+    from named
     left join escalation_queues
         on
-            legs.pbx_id = escalation_queues.pbx_id
-            and legs.last_application = 'Queue'
-            and split_part(legs.last_application_data, ',', 1) = escalation_queues.queuename
+            named.pbx_id = escalation_queues.pbx_id
+            and named.queue_name = escalation_queues.queuename
 
 ),
 
@@ -53,15 +88,15 @@ final as (
         *,
         case
             when is_voicemail_leg then 'voicemail'
-            when uniqueid = linkedid and dialplan_context = 'from-internal' then 'callback'
-            when uniqueid = linkedid then 'trunk'
-            when is_escalation_leg then 'escalation'
-            when last_application = 'Dial' then 'transfer'
-            when is_person_answered then 'agent'
-            else 'ring'
-        end as leg_type,
-        -- the extension of a leg's far end: PJSIP/101-00001da6 -> 101
-        substring(destination_channel from '^[A-Za-z0-9]+/([^-@]+)') as destination_extension
+            when channel_role = 'local' then 'local'
+            when channel_role = 'unknown' then 'unknown'
+            when channel_role = 'trunk' and destination_channel is null then 'trunk'
+            when channel_role = 'trunk' and is_escalation_leg then 'escalation'
+            when channel_role = 'trunk' and is_person_answered then 'agent'
+            when channel_role = 'trunk' then 'ring'
+            when destination_role = 'trunk' then 'outbound'
+            else 'internal'
+        end as leg_type
     from flagged
 
 )

@@ -1,4 +1,10 @@
-{#- One row per PBX leg, with its call and the part it played (int_pbx_legs_typed). -#}
+{#-
+    One row per PBX leg, with the call it belongs to and the part it played. The record-level
+    type of int_pbx_legs_typed is refined with the call around it: of the answered legs to a
+    person, the first is the agent and each later one a transfer; every leg of an attended
+    transfer's consult call belongs to the call it transferred (leg type consult); legs of a
+    staff call that is nobody's call stay here as internal legs with no call_id.
+-#}
 with
 
 pbx_calls as (
@@ -15,35 +21,74 @@ legs as (
 
 ),
 
-final as (
+placed as (
 
     select
-        legs.leg_id,
-        legs.pbx_call_id as call_id,
+        legs.*,
         pbx_calls.started_date_utc,
-        legs.pbx_id,
-        legs.linkedid,
-        legs.uniqueid,
-        legs.leg_sequence,
-        row_number() over (
-            partition by legs.pbx_call_id order by legs.started_at, legs.leg_sequence
-        ) as step_number,
-        legs.leg_type,
-        legs.queue_name,
-        legs.destination_extension,
-        legs.started_at,
-        legs.answered_at,
-        legs.ended_at,
-        legs.duration_seconds,
-        legs.billable_seconds,
-        legs.disposition,
-        legs.last_application,
-        legs.is_escalation_leg,
-        legs._source_file as source_file,
-        legs._line_number as source_line_number
+        pbx_calls.direction as group_direction,
+        pbx_calls.parent_pbx_call_id,
+        case
+            when pbx_calls.parent_pbx_call_id is not null then pbx_calls.parent_pbx_call_id
+            when pbx_calls.direction in ('inbound', 'outbound') then pbx_calls.pbx_call_id
+        end as call_id
     from legs
     inner join pbx_calls
         on legs.pbx_call_id = pbx_calls.pbx_call_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        -- answered legs to a person within the group, in time order
+        row_number() over (
+            partition by pbx_call_id, leg_type = 'agent'
+            order by started_at, leg_sequence
+        ) as answered_rank
+    from placed
+
+),
+
+final as (
+
+    select
+        leg_id,
+        call_id,
+        pbx_call_id,
+        started_date_utc,
+        pbx_id,
+        linkedid,
+        uniqueid,
+        leg_sequence,
+        row_number() over (
+            partition by coalesce(call_id, pbx_call_id) order by started_at, leg_sequence
+        ) as step_number,
+        case
+            when parent_pbx_call_id is not null then 'consult'
+            when group_direction in ('internal', 'unknown') and leg_type <> 'unknown'
+                then 'internal'
+            when leg_type = 'agent' and answered_rank > 1 then 'transfer'
+            else leg_type
+        end as leg_type,
+        leg_type <> 'local' and call_id is not null and parent_pbx_call_id is null
+            as is_resolution_step,
+        channel,
+        destination_channel,
+        queue_name,
+        destination_extension,
+        started_at,
+        answered_at,
+        ended_at,
+        duration_seconds,
+        billable_seconds,
+        disposition,
+        last_application,
+        is_escalation_leg,
+        _source_file as source_file,
+        _line_number as source_line_number
+    from ranked
 
 )
 

@@ -24,9 +24,8 @@ measured as (
 
     select
         *,
-        outcome = 'answered' and has_pbx_record and wait_seconds is not null
-            as is_queue_answered,
-        outcome = 'abandoned' and has_pbx_record as is_queue_abandoned
+        outcome = 'answered' and queue_wait_seconds is not null as is_queue_answered,
+        outcome = 'abandoned' and queue_wait_seconds is not null as is_queue_abandoned
     from followed_up_calls
 
 ),
@@ -62,7 +61,8 @@ final as (
         is_spam,
         has_voicemail,
         wait_seconds,
-        case when is_queue_answered then wait_seconds end as speed_of_answer_seconds,
+        queue_wait_seconds,
+        case when is_queue_answered then queue_wait_seconds end as speed_of_answer_seconds,
         hold_seconds,
         ring_seconds,
         talk_seconds,
@@ -74,16 +74,18 @@ final as (
             {%- if formula == 2 %}
                 is_queue_answered
             {%- elif formula == 4 %}
-                is_queue_answered or (is_queue_abandoned and wait_seconds > {{ service_level }})
+                is_queue_answered
+                or (is_queue_abandoned and queue_wait_seconds > {{ service_level }})
             {%- else %}
                 is_queue_answered or is_queue_abandoned
             {%- endif %}, false
         ) as counts_in_service_level,
         coalesce(
             {%- if formula == 3 %}
-                (is_queue_answered or is_queue_abandoned) and wait_seconds <= {{ service_level }}
+                (is_queue_answered or is_queue_abandoned)
+                and queue_wait_seconds <= {{ service_level }}
             {%- else %}
-                is_queue_answered and wait_seconds <= {{ service_level }}
+                is_queue_answered and queue_wait_seconds <= {{ service_level }}
             {%- endif %}, false
         ) as meets_service_level,
         is_recovered,

@@ -1,0 +1,88 @@
+{#
+    What each PBX writes, counted by UTC day, for data health (marts.pbx_names): the channel
+    names (without their per-call suffix) with the role the PBX's patterns give them, the
+    dialplan contexts, and the dialled numbers and queues of its inbound calls. A name a PBX
+    starts writing after a reconfiguration shows up here on its first day.
+    Incremental by day like the call models: the days recomputed are counted again.
+#}
+with
+
+legs as (
+
+    select * from {{ ref('int_pbx_legs_typed') }}
+    where {{ in_call_window('started_at') }}
+
+),
+
+pbx_calls as (
+
+    select * from {{ ref('int_pbx_calls_grouped') }}
+    where
+        direction = 'inbound'
+        and parent_pbx_call_id is null
+        and {{ in_call_window('started_at') }}
+
+),
+
+names as (
+
+    select
+        pbx_id,
+        started_at,
+        'channel' as kind,
+        channel_endpoint as written_as,
+        channel_role
+    from legs
+    union all
+    select
+        pbx_id,
+        started_at,
+        'channel' as kind,
+        destination_endpoint as written_as,
+        destination_role as channel_role
+    from legs
+    where destination_endpoint is not null
+    union all
+    select
+        pbx_id,
+        started_at,
+        'context' as kind,
+        dialplan_context as written_as,
+        null as channel_role
+    from legs
+    where dialplan_context is not null
+    union all
+    select
+        pbx_id,
+        started_at,
+        'dialled_number' as kind,
+        coalesce(dialled_phone_e164, '(none)') as written_as,
+        null as channel_role
+    from pbx_calls
+    union all
+    select
+        pbx_id,
+        started_at,
+        'queue' as kind,
+        coalesce(first_queue_name, '(none)') as written_as,
+        null as channel_role
+    from pbx_calls
+
+),
+
+final as (
+
+    select
+        pbx_id,
+        (started_at at time zone 'UTC')::date as started_date_utc,
+        kind,
+        written_as,
+        channel_role,
+        count(*) as seen,
+        max(started_at) as started_at
+    from names
+    group by pbx_id, started_date_utc, kind, written_as, channel_role
+
+)
+
+select * from final
