@@ -88,6 +88,19 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
     return print_quarantine(table=args.table, limit=args.limit)
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from callshrink import health
+
+    db.activate()
+    with db.connect(autocommit=True) as conn:
+        try:
+            report = health.read(conn)
+        except health.HealthUnavailable as error:
+            raise SystemExit(f"callshrink doctor: {error}") from None
+    print(report.text())
+    return 1 if report.warnings else 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from callshrink import finance
 
@@ -285,6 +298,18 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the incremental call models from scratch: after upgrading callshrink "
         "(a model's columns changed) or when data arrived later than the lookback",
+    )
+
+    add(
+        "doctor",
+        cmd_doctor,
+        "say whether each PBX and location is read right",
+        "Print the data health of the warehouse (marts data_health and pbx_names): per PBX "
+        "and location, the share of tracked calls stitched to a PBX call, calls without a "
+        "location or a dialled number, outbound, internal and consult calls, quarantined "
+        "lines; then every problem found, naming the PBX, numbers, queues or channels and "
+        "what to change in the reference data (docs/pbx.md). Exits 1 when a problem was "
+        "found, 0 when none.",
     )
 
     quarantine_parser = add(

@@ -30,6 +30,7 @@ class PipelineResult:
     checks_passed: int = 0
     failed_checks: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    health: list[str] = field(default_factory=list)  # data health findings, one line each
 
     def summary(self) -> str:
         lines = [f"{'raw table':<22}{'loaded':>10}{'quarantined':>13}{'files skipped':>15}"]
@@ -43,6 +44,9 @@ class PipelineResult:
         lines.append(f"checks: {self.checks_passed} passed, {len(self.failed_checks)} failed")
         lines += [f"  FAILED {check}" for check in self.failed_checks]
         lines += [f"  FAILED step {step}" for step in self.failed_steps]
+        if self.health:
+            lines.append("data health (`callshrink doctor` for the whole table):")
+            lines += [f"  {finding}" for finding in self.health]
         state = "succeeded" if self.success else "FAILED"
         lines.append(f"run {self.run_id} {state} in {self.seconds:.1f} s")
         return "\n".join(lines)
@@ -71,8 +75,20 @@ def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineRes
         },
     )
     result = _collect(outcome, time.monotonic() - started)
+    result.health = _health_findings()
     print("\n" + result.summary())
     return result
+
+
+def _health_findings() -> list[str]:
+    """The data health findings of the warehouse as built (none if its marts are missing)."""
+    from callshrink import db, health
+
+    with db.connect(autocommit=True) as conn:
+        try:
+            return [finding.line() for finding in health.read(conn).findings]
+        except health.HealthUnavailable:
+            return []
 
 
 def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
