@@ -1,5 +1,5 @@
 {#-
-    One row per queue_log event. The data fields mean different things per event (SOURCES.md);
+    One row per queue_log event. The data fields mean different things per event (docs/sources.md);
     the ones the call model needs get names here, the rest stay as data1..data5.
 -#}
 with
@@ -32,13 +32,12 @@ renamed as (
         data4,
         data5,
         case
-            when
-                event in (
-                    'CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER',
-                    'TRANSFER', 'BLINDTRANSFER'
-                )
+            when event in ('CONNECT', 'COMPLETEAGENT', 'COMPLETECALLER')
                 then {{ safe_integer('data1') }}
-            when event = 'ATTENDEDTRANSFER' then {{ safe_integer('data3') }}
+            -- TRANSFER / BLINDTRANSFER (extension, context, holdtime, ...) and
+            -- ATTENDEDTRANSFER (method, method-data, holdtime, ...)
+            when event in ('TRANSFER', 'BLINDTRANSFER', 'ATTENDEDTRANSFER')
+                then {{ safe_integer('data3') }}
         end as hold_seconds,
         case
             when
