@@ -55,10 +55,11 @@ origins as (
 
     -- the channel that started the group: its uniqueid is the linkedid (Asterisk gives a new
     -- channel the linkedid of the channel that caused it); its first record
-    select distinct on (pbx_id, linkedid)
+    select distinct on (pbx_call_id)
+        pbx_call_id,
         pbx_id,
         linkedid,
-        uniqueid as origin_uniqueid,
+        pbx_id || ':' || uniqueid as origin_channel_key,
         started_at,
         channel_endpoint as origin_channel_endpoint,
         channel_role as origin_channel_role,
@@ -66,15 +67,14 @@ origins as (
         source_phone_e164,
         destination_phone_e164
     from legs
-    order by pbx_id asc, linkedid asc, (uniqueid = linkedid) desc, started_at, leg_sequence asc
+    order by pbx_call_id asc, (uniqueid = linkedid) desc, started_at asc, leg_sequence asc
 
 ),
 
 leg_summary as (
 
     select
-        pbx_id,
-        linkedid,
+        pbx_call_id,
         -- the resolution path: Local-channel plumbing only repeats the leg it serves
         count(*) filter (where leg_type <> 'local') as leg_count,
         max(ended_at) as ended_at,
@@ -107,7 +107,7 @@ leg_summary as (
             where uniqueid = linkedid and {{ phone_to_e164('userfield') }} is not null
         ))[1] as userfield_phone_e164
     from legs
-    group by pbx_id, linkedid
+    group by pbx_call_id
 
 ),
 
@@ -115,8 +115,7 @@ queue_summary as (
 
     -- an escalated call enters a second queue: its speed of answer is the first queue's
     select
-        queue_events.pbx_id,
-        queue_events.callid,
+        queue_events.pbx_id || ':' || queue_events.callid as channel_key,
         (array_agg(queue_events.hold_seconds order by queue_events.occurred_at) filter (
             where queue_events.event = 'CONNECT'
         ))[1] as hold_seconds,
@@ -154,7 +153,7 @@ queue_summary as (
             queue_events.pbx_id = escalation_queues.pbx_id
             and queue_events.queue_name = escalation_queues.queuename
     where queue_events.callid <> 'NONE'
-    group by queue_events.pbx_id, queue_events.callid
+    group by queue_events.pbx_id || ':' || queue_events.callid
 
 ),
 
@@ -182,28 +181,25 @@ directed as (
         end as direction
     from origins
     inner join leg_summary
-        on
-            origins.pbx_id = leg_summary.pbx_id
-            and origins.linkedid = leg_summary.linkedid
+        on origins.pbx_call_id = leg_summary.pbx_call_id
 
 ),
 
 channel_uses as (
 
-    -- every phone or trunk channel a group's legs touched, and when
+    -- every phone or trunk channel a group's legs touched, and when (a channel name is
+    -- unique on its PBX while the channel lives)
     select
-        pbx_id,
-        linkedid,
-        channel as channel_name,
+        pbx_call_id,
+        pbx_id || '|' || channel as channel_key,
         started_at,
         ended_at
     from legs
     where channel_role in ('phone', 'trunk')
     union all
     select
-        pbx_id,
-        linkedid,
-        destination_channel as channel_name,
+        pbx_call_id,
+        pbx_id || '|' || destination_channel as channel_key,
         started_at,
         ended_at
     from legs
@@ -211,35 +207,54 @@ channel_uses as (
 
 ),
 
+phone_started_uses as materialized (
+
+    -- the channels of the groups a phone started: the candidates for a consult call. A CTE
+    -- has no statistics, so each step of the search is a CTE of its own and every join below
+    -- is on one selective key: estimated from nothing, the planner joined on the PBX alone.
+    select channel_uses.*
+    from channel_uses
+    inner join directed
+        on channel_uses.pbx_call_id = directed.pbx_call_id
+    where directed.origin_channel_role = 'phone'
+
+),
+
+shared_channels as materialized (
+
+    -- another group of the same PBX used the same channel within a minute
+    select
+        phone_started_uses.pbx_call_id,
+        other_uses.pbx_call_id as other_pbx_call_id
+    from phone_started_uses
+    inner join channel_uses as other_uses
+        on phone_started_uses.channel_key = other_uses.channel_key
+    where
+        phone_started_uses.pbx_call_id <> other_uses.pbx_call_id
+        and other_uses.started_at <= phone_started_uses.ended_at + interval '1 minute'
+        and phone_started_uses.started_at <= other_uses.ended_at + interval '1 minute'
+
+),
+
 consults as (
 
-    -- a group started by a phone that shares a channel (same name, within a minute) with an
-    -- inbound or outbound call of the PBX that began before it: the earliest such call
-    select distinct on (consult_uses.pbx_id, consult_uses.linkedid)
-        consult_uses.pbx_id,
-        consult_uses.linkedid,
-        parents.linkedid as parent_linkedid
-    from directed as consult_groups
-    inner join channel_uses as consult_uses
-        on
-            consult_groups.pbx_id = consult_uses.pbx_id
-            and consult_groups.linkedid = consult_uses.linkedid
-    inner join channel_uses as parent_uses
-        on
-            consult_uses.pbx_id = parent_uses.pbx_id
-            and consult_uses.channel_name = parent_uses.channel_name
-            and consult_uses.linkedid <> parent_uses.linkedid
-            and parent_uses.started_at <= consult_uses.ended_at + interval '1 minute'
-            and consult_uses.started_at <= parent_uses.ended_at + interval '1 minute'
+    -- a group started by a phone that shares a channel with an inbound or outbound call that
+    -- began before it is that call's consult: the earliest such call
+    select distinct on (shared_channels.pbx_call_id)
+        shared_channels.pbx_call_id,
+        parents.pbx_call_id as parent_pbx_call_id
+    from shared_channels
     inner join directed as parents
-        on
-            parent_uses.pbx_id = parents.pbx_id
-            and parent_uses.linkedid = parents.linkedid
+        on shared_channels.other_pbx_call_id = parents.pbx_call_id
+    inner join directed as consult_groups
+        on shared_channels.pbx_call_id = consult_groups.pbx_call_id
     where
-        consult_groups.origin_channel_role = 'phone'
-        and parents.direction in ('inbound', 'outbound')
+        parents.direction in ('inbound', 'outbound')
         and parents.started_at < consult_groups.started_at
-    order by consult_uses.pbx_id, consult_uses.linkedid, parents.started_at, parents.linkedid
+    order by
+        shared_channels.pbx_call_id asc,
+        parents.started_at asc,
+        parents.pbx_call_id asc
 
 ),
 
@@ -247,7 +262,7 @@ numbered as (
 
     select
         directed.*,
-        consults.parent_linkedid,
+        consults.parent_pbx_call_id,
         queue_summary.hold_seconds,
         queue_summary.connect_ring_seconds,
         queue_summary.unanswered_ring_ms,
@@ -257,7 +272,7 @@ numbered as (
         queue_summary.is_abandoned_in_queue,
         queue_summary.is_timed_out,
         queue_summary.transfer_count,
-        queue_summary.callid is not null as has_queue_events,
+        queue_summary.channel_key is not null as has_queue_events,
         coalesce(queue_summary.first_queue_name, directed.first_cdr_queue_name)
             as first_queue_name,
         case
@@ -278,13 +293,9 @@ numbered as (
     inner join pbx_systems
         on directed.pbx_id = pbx_systems.pbx_id
     left join consults
-        on
-            directed.pbx_id = consults.pbx_id
-            and directed.linkedid = consults.linkedid
+        on directed.pbx_call_id = consults.pbx_call_id
     left join queue_summary
-        on
-            directed.pbx_id = queue_summary.pbx_id
-            and directed.origin_uniqueid = queue_summary.callid
+        on directed.origin_channel_key = queue_summary.channel_key
 
 ),
 
@@ -313,12 +324,11 @@ located as (
 final as (
 
     select
-        pbx_id || ':' || linkedid as pbx_call_id,
+        pbx_call_id,
         (started_at at time zone 'UTC')::date as started_date_utc,
         pbx_id,
         linkedid,
-        case when parent_linkedid is not null then pbx_id || ':' || parent_linkedid end
-            as parent_pbx_call_id,
+        parent_pbx_call_id,
         started_at,
         answered_at,
         ended_at,
