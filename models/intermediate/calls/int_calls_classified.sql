@@ -1,6 +1,6 @@
 {#
     Each call gets its location, whether the location was open, whether it is spam, and
-    exactly one outcome of METRICS.md. Precedence: spam, then after_hours, then what happened.
+    exactly one outcome of docs/metrics.md. Precedence: spam, then after_hours, then what happened.
     Where the PBX saw the call, the PBX decides (CallRail marks calls "answered" as soon as the
     PBX's queue picks up the trunk); where no PBX record was stitched (a location without a
     PBX), CallRail decides. A call the crosswalk cannot place has no opening hours to check:
@@ -127,6 +127,7 @@ classified as (
         -- or the call ended unanswered (a PBX greeting included); unknown for a call CallRail
         -- alone saw answered
         case
+            when direction <> 'inbound' then null
             when has_pbx_record and is_person_answered
                 then extract(epoch from answered_at - started_at)::integer
             when has_pbx_record
@@ -136,6 +137,7 @@ classified as (
         -- the queue's own clock (queue_log CONNECT holdtime, ABANDON / EXIT* waittime), for
         -- the calls that entered a PBX queue
         case
+            when direction <> 'inbound' then null
             when has_queue_events and is_person_answered then hold_seconds
             when has_queue_events then exit_wait_seconds
         end as queue_wait_seconds
