@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
         "generate",
         generate_cli.run,
         "write a demo landing folder",
-        "Generate demo exports in the exact vendor formats (SOURCES.md), the "
+        "Generate demo exports in the exact vendor formats (docs/sources.md), the "
         "matching reference seeds, and an answer key beside them.",
     )
     generate_cli.configure_parser(generate_parser)

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     import great_expectations as gx
 
 IDENTIFIER = "asterisk_queue_log"
-# The events of SOURCES.md. Others are kept, not fatal: a warning once they pass 1% of rows.
+# The events of docs/sources.md. Others are kept, not fatal: a warning once they pass 1% of rows.
 EVENTS = QUEUE_LOG_EVENTS
 
 

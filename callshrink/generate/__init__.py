@@ -3,7 +3,7 @@
 ``generate(out, ...)`` (also ``callshrink generate``, see :mod:`.cli`) writes three folders
 under ``out`` (each replaced if it exists). Same arguments and seed give byte-identical files.
 
-``landing/`` the layout and formats of SOURCES.md; one file per UTC day of the period (named by
+``landing/`` the layout and formats of docs/sources.md; one file per UTC day of the period (named by
 date; the last one holds the late-evening spill-over of the last local day):
     ``tracking/callrail/calls_<date>[_pN].json|.jsonl|.csv`` rotating by day between API pages
     (``{"page", "per_page": 250, "total_pages", "total_records", "calls"}``), JSON lines and CSV

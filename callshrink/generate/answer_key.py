@@ -1,7 +1,7 @@
 """The answer key: true outcomes, recovery, repeat contacts, revenue and attribution.
 
 Computed from the generator's own call table and money records with the definitions of
-METRICS.md (see the package docstring for every file and column). Money is integer cents and
+docs/metrics.md (see the package docstring for every file and column). Money is integer cents and
 is written as decimal strings. The one expectation, what a lost buyer's purchase would have
 brought, is rounded to whole cents per buyer before anything is summed.
 """

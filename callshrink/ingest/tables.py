@@ -1,4 +1,4 @@
-"""The raw tables: one per landing folder of SOURCES.md, declared once.
+"""The raw tables: one per landing folder of docs/sources.md, declared once.
 
 Each raw table keeps the contract's fields as text columns (exactly as delivered; staging casts
 them), the whole record as ``_record`` jsonb for JSON sources (fields the contract does not use
@@ -183,7 +183,7 @@ ASTERISK_CDR = RawTable(
     ),
 )
 
-# The queue_log events of SOURCES.md. Other events are loaded too (kept, not fatal); the GX
+# The queue_log events of docs/sources.md. Other events are loaded too (kept, not fatal); the GX
 # suite warns about them and staging flags them (is_known_event).
 QUEUE_LOG_EVENTS = (
     "ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITEMPTY",

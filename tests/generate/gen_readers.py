@@ -1,6 +1,6 @@
 """Independent readers of the generated landing folder, used to recount the answer key.
 
-They follow SOURCES.md and METRICS.md directly (not the generator's code), so a test that
+They follow docs/sources.md and docs/metrics.md directly (not the generator's code), so a test that
 compares their counts with the answer key checks the files, not the generator's bookkeeping.
 """
 

@@ -1,4 +1,4 @@
-"""The landing files are in the vendor formats of SOURCES.md."""
+"""The landing files are in the vendor formats of docs/sources.md."""
 
 from __future__ import annotations
 

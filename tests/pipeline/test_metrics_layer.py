@@ -92,7 +92,7 @@ def test_the_app_shows_the_metric_layers_figures(answer_rate_by_day, conn):
     assert isinstance(first_day, date)
 
 
-# Every call metric METRICS.md names (its "Names" section, before the money metrics).
+# Every call metric docs/metrics.md names (its semantic layer section, before the money metrics).
 CALL_METRICS = (
     "inbound_calls",
     "answered_calls",

@@ -4,7 +4,7 @@ The answer key's lost_revenue.csv holds, per location and category, the buying i
 first call went unanswered and that never bought because nobody reached the caller within
 24 h, valued at what their purchase would have brought: lost_attributable_usd, the part
 whose records reach the caller's number (what attribution would have credited to the call,
-the unit the shrink is measured in, METRICS.md: shrink rate = shrink / (attributed +
+the unit the shrink is measured in, docs/metrics.md: shrink rate = shrink / (attributed +
 shrink)), and lost_usd, all of it. marts.missed_call_shrink estimates the first from what
 the warehouse sees: each unrecovered unanswered call heading its chain is worth its
 conversion cell's rate x average converted value.

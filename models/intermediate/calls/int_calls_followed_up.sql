@@ -8,7 +8,7 @@
     - looking back (finance's conversion and shrink): a repeat call (an inbound, not-spam call
       from the caller in the 24 h before it) and the first unanswered attempt of a chain (no
       unanswered inbound call from the caller in the recovery window before it);
-    - customer effort and process compliance, per METRICS.md, from the above.
+    - customer effort and process compliance, per docs/metrics.md, from the above.
     Incremental by day: a call's values look `followup_days()` ahead, so that many more days
     are recomputed; "new" looks back over the whole history; the look-back flags read the
     inputs `lookback_days()` further back than the rows written (in_call_window's margin).

@@ -1,6 +1,6 @@
 {#
     One row per call (inbound, and outbound callbacks), the base of every call metric. The
-    flags here are the metric definitions of METRICS.md applied to one call, so that each
+    flags here are the metric definitions of docs/metrics.md applied to one call, so that each
     metric of the semantic model is a plain sum or mean over this table.
 #}
 {%- set service_level = var('service_level_seconds') %}

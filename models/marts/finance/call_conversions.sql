@@ -1,6 +1,6 @@
 {#
     One row per conversion-eligible call: an answered inbound call that is not a repeat call
-    (no inbound, not-spam call from the caller in the 24 h before it; METRICS.md, Money). Its
+    (no inbound, not-spam call from the caller in the 24 h before it; docs/metrics.md, Money). Its
     attributed net revenue (payments - refunds + won deals attributed to it) says whether it
     converted (net revenue > 0) and for how much. The base of conversion_rate,
     value_per_answered_call_usd and of the conversion cells that value missed calls. A call is

@@ -1,5 +1,5 @@
 {#
-    Missed-call shrink (METRICS.md, Money): one row per valued call, an unanswered inbound call
+    Missed-call shrink (docs/metrics.md, Money): one row per valued call, an unanswered inbound call
     that heads its chain of unanswered attempts (is_first_unanswered_attempt: a caller who
     retries three times unanswered is one lost contact, valued once) and that nobody reached
     within var recovery_window_hours (no callback or retry connected):

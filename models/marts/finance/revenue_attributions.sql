@@ -1,6 +1,6 @@
 {#
     One row per revenue record (COMPLETED payment or refund, closed-won deal), attributed to at
-    most one call by METRICS.md's rule: the latest answered inbound call from the same E.164
+    most one call by the rule of docs/metrics.md: the latest answered inbound call from the same E.164
     number before it, within `attribution_window_days`, at the same location when the record's
     location is known (payments and refunds; a deal's is not). A refund follows its payment.
     The rule that made each attribution is on the row, and every row traces to its source
