@@ -16,7 +16,7 @@ import streamlit as st
 import yaml
 from psycopg import sql
 
-from callshrink import db, finance
+from callshrink import db, finance, health
 from callshrink.settings import PROJECT_DIR, dbt_schema
 
 CACHE_SECONDS = 300
@@ -585,3 +585,10 @@ def restatements(month: str | None = None) -> pd.DataFrame:
         restatements=_marts("revenue_restatements"), locations=_marts("locations"), where=where
     )
     return _query(statement, params)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def data_health() -> health.HealthReport:
+    """marts.data_health and marts.pbx_names with their findings (callshrink/health.py, the
+    same report `callshrink doctor` prints)."""
+    return health.read(_live_connection(), dbt_schema("marts"))

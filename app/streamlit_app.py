@@ -19,6 +19,9 @@ navigation = st.navigation(
         "Finance": [
             st.Page("views/reconciliation.py", title="Reconciliation", icon=":material/balance:"),
         ],
+        "Warehouse": [
+            st.Page("views/data_health.py", title="Data health", icon=":material/troubleshoot:"),
+        ],
     }
 )
 navigation.run()

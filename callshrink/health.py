@@ -66,8 +66,8 @@ class HealthReport:
         return "\n".join(lines)
 
     def text(self) -> str:
-        findings = [f.line() for f in self.findings] or ["no problems found"]
-        return "\n".join([self.table(), "", *findings])
+        verdict = [] if self.warnings else ["no problems found"]
+        return "\n".join([self.table(), "", *verdict, *(f.line() for f in self.findings)])
 
 
 def _percent(value: Decimal | None) -> str:

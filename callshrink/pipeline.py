@@ -29,6 +29,7 @@ class PipelineResult:
     raw: dict[str, RawLoad] = field(default_factory=dict)  # by asset key, e.g. "asterisk/cdr"
     checks_passed: int = 0
     failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)  # checks of severity warn that failed
     failed_steps: list[str] = field(default_factory=list)
     health: list[str] = field(default_factory=list)  # data health findings, one line each
 
@@ -41,8 +42,12 @@ class PipelineResult:
             )
         for load in self.raw.values():
             lines += [f"  quarantined {problem}" for problem in load.quarantined_lines]
-        lines.append(f"checks: {self.checks_passed} passed, {len(self.failed_checks)} failed")
+        lines.append(
+            f"checks: {self.checks_passed} passed, {len(self.failed_checks)} failed, "
+            f"{len(self.warned_checks)} warned"
+        )
         lines += [f"  FAILED {check}" for check in self.failed_checks]
+        lines += [f"  WARNING {check}" for check in self.warned_checks]
         lines += [f"  FAILED step {step}" for step in self.failed_steps]
         if self.health:
             lines.append("data health (`callshrink doctor` for the whole table):")
@@ -92,6 +97,8 @@ def _health_findings() -> list[str]:
 
 
 def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
+    import dagster as dg
+
     result = PipelineResult(outcome.success, outcome.run_id, seconds)
     for event in outcome.all_events:
         kind = event.event_type_value
@@ -113,9 +120,11 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
                 result.checks_passed += 1
             else:
                 key = evaluation.asset_key.to_user_string()
-                result.failed_checks.append(
-                    f"{key} {evaluation.check_name}: {evaluation.description or ''}".strip()
-                )
+                line = f"{key} {evaluation.check_name}: {evaluation.description or ''}".strip()
+                if evaluation.severity == dg.AssetCheckSeverity.WARN:
+                    result.warned_checks.append(line)
+                else:
+                    result.failed_checks.append(line)
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
             result.failed_steps.append(f"{event.step_key}: {_failure_text(error)}")

@@ -582,3 +582,26 @@ def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkey
     ).fetchone()[0]
     assert set(app.dataframe[1].value["Location"]) == {location_name}
     assert offered == whole_month, "the CSVs are the whole month's"
+
+
+def test_data_health_page_shows_every_pbx_and_location(pipeline_run: PipelineRun, conn):
+    app = _page("data_health")
+
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Data health"
+    # the session's demo data is read right: no warning box, the all-clear instead, and the
+    # lines its defects put in quarantine as a notice
+    assert not app.warning
+    assert [box.value for box in app.success] == ["No problems found."]
+    assert any("quarantine" in box.value for box in app.info)
+    table = app.dataframe[0].value
+    rows = conn.execute(
+        "select coalesce(pbx_id, '(no PBX)'), coalesce(location_id, '(no location)'), "
+        "inbound_calls, internal_calls from marts.data_health order by 1, 2"
+    ).fetchall()
+    columns = ("pbx_id", "location_id", "inbound_calls", "internal_calls")
+    shown = sorted(zip(*(table[column] for column in columns), strict=True))
+    assert shown == sorted(rows)
+    assert {"pbx_east", "pbx_west", "(no PBX)"} <= set(table["pbx_id"])
+    channels = app.dataframe[1].value
+    assert set(channels["channel_role"]) >= {"trunk", "phone", "local"}

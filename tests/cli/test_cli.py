@@ -15,7 +15,7 @@ import pytest
 
 from callshrink.dbt import tool
 
-COMMANDS = ["db", "generate", "run", "quarantine", "export", "app", "dev", "demo"]
+COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "demo"]
 
 
 def callshrink(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
@@ -111,3 +111,24 @@ def test_run_says_plainly_when_the_landing_folder_is_missing(private_env, tmp_pa
         f"callshrink run: the landing folder {tmp_path / 'nowhere'} does not exist"
     )
     assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
+
+
+def test_doctor_on_a_warehouse_read_right(pipeline_run):
+    """The session's demo warehouse: every PBX and location read right, exit status 0; the
+    table has a row for each location and for each PBX's calls no location claims."""
+    env = dict(os.environ)
+    done = callshrink("doctor", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table, verdict = done.stdout.split("\n\n", 1)
+    assert verdict.startswith("no problems found")
+    assert "WARNING" not in verdict
+    rows = [line.split()[:2] for line in table.splitlines()[1:]]
+    assert ["pbx_east", "loc_01"] in rows and ["pbx_west", "loc_04"] in rows
+    assert ["(no", "pbx)"] in rows  # loc_03: CallRail only
+    assert ["pbx_east", "(none)"] in rows
+
+
+def test_doctor_before_any_run_says_what_to_do(private_env):
+    done = callshrink("doctor", env=private_env)
+    assert done.returncode != 0
+    assert "callshrink run" in done.stderr

@@ -46,6 +46,18 @@ pbx_calls_by_location as (
 
 ),
 
+pbx_newest_calls as (
+
+    -- how far each PBX's data reaches: a PBX export that lags CallRail by a day is no
+    -- misreading, so tracked calls after it are not judged
+    select
+        pbx_id,
+        max(started_at) as newest_started_at
+    from pbx_groups
+    group by pbx_id
+
+),
+
 location_pbxs as (
 
     -- the PBX that carries most of a location's inbound calls
@@ -67,10 +79,17 @@ call_figures as (
         count(*) filter (where calls.direction = 'inbound') as inbound_calls,
         count(*) filter (where calls.direction = 'outbound') as outbound_calls,
         count(*) filter (
-            where calls.direction = 'inbound' and calls.has_callrail_record
+            where
+            calls.direction = 'inbound'
+            and calls.has_callrail_record
+            and calls.started_at <= coalesce(pbx_newest_calls.newest_started_at, 'infinity')
         ) as tracked_inbound_calls,
         count(*) filter (
-            where calls.direction = 'inbound' and calls.has_callrail_record and calls.has_pbx_record
+            where
+            calls.direction = 'inbound'
+            and calls.has_callrail_record
+            and calls.has_pbx_record
+            and calls.started_at <= coalesce(pbx_newest_calls.newest_started_at, 'infinity')
         ) as stitched_inbound_calls,
         count(*) filter (
             where calls.direction = 'inbound' and calls.has_pbx_record
@@ -84,6 +103,8 @@ call_figures as (
     from calls
     left join location_pbxs
         on calls.location_id = location_pbxs.location_id
+    left join pbx_newest_calls
+        on location_pbxs.pbx_id = pbx_newest_calls.pbx_id
     group by
         case
             when calls.location_id is not null then location_pbxs.pbx_id else calls.pbx_id

@@ -34,10 +34,11 @@ names as (
 
 ),
 
-pbx_newest_days as (
+pbx_spans as (
 
     select
         pbx_id,
+        min(first_seen_date) as oldest_date,
         max(last_seen_date) as newest_date
     from names
     group by pbx_id
@@ -56,11 +57,15 @@ final as (
         names.seen,
         names.first_seen_date,
         names.last_seen_date,
+        -- new: first seen within the PBX's newest days, when the PBX has older data to
+        -- compare with (on a first load every name is as old as the data)
         names.first_seen_date
-        > pbx_newest_days.newest_date - {{ var('health_new_name_days') }} as is_new
+        > pbx_spans.newest_date - {{ var('health_new_name_days') }}
+        and pbx_spans.oldest_date
+        <= pbx_spans.newest_date - {{ var('health_new_name_days') }} as is_new
     from names
-    inner join pbx_newest_days
-        on names.pbx_id = pbx_newest_days.pbx_id
+    inner join pbx_spans
+        on names.pbx_id = pbx_spans.pbx_id
     left join crosswalk as by_did
         on
             names.kind = 'dialled_number'
