@@ -37,6 +37,7 @@ CALL_MODELS = (
     "intermediate.int_calls_stitched",
     "intermediate.int_calls_classified",
     "intermediate.int_calls_followed_up",
+    "intermediate.int_pbx_names_counted",
     "marts.calls",
     "marts.call_legs",
     "marts.missed_calls",
