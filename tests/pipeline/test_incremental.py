@@ -33,6 +33,7 @@ DATABASE = "callshrink_incremental"
 
 # Every incremental call model (dbt_project.yml: intermediate/calls and marts/calls).
 CALL_MODELS = (
+    "intermediate.int_pbx_legs_typed",
     "intermediate.int_pbx_calls_grouped",
     "intermediate.int_calls_stitched",
     "intermediate.int_calls_classified",

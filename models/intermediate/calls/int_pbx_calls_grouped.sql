@@ -21,7 +21,36 @@ with
 
 legs as (
 
-    select * from {{ ref('int_pbx_legs_typed') }}
+    -- the columns read below only: this CTE is read four times, so Postgres materialises it,
+    -- and whole rows of the view would spill to disk on a large history
+    select
+        pbx_call_id,
+        pbx_id,
+        linkedid,
+        uniqueid,
+        leg_sequence,
+        started_at,
+        answered_at,
+        ended_at,
+        channel,
+        destination_channel,
+        channel_endpoint,
+        channel_role,
+        destination_role,
+        dialplan_context,
+        source_phone_e164,
+        destination_phone_e164,
+        userfield,
+        last_application,
+        disposition,
+        duration_seconds,
+        dial_timeout_seconds,
+        queue_name,
+        leg_type,
+        is_person_answered,
+        is_voicemail_leg,
+        is_escalation_leg
+    from {{ ref('int_pbx_legs_typed') }}
     where {{ in_call_window('started_at', margin="interval '1 day'") }}
 
 ),

@@ -13,14 +13,18 @@
       call_legs refines these with the call around them (a later answered leg is a transfer,
       an attended transfer's consult call is a consult).
     Contexts are never read: their names are the installer's choice.
+    Incremental by the leg's UTC day like the call models, so the regular expressions run once
+    per leg and the models that read legs (int_pbx_calls_grouped, call_legs,
+    int_pbx_names_counted) read a table, not the staging view again. A changed interpretation
+    in pbx_systems reaches the days the next run recomputes; `callshrink run --full-refresh`
+    re-reads the whole history.
 #}
-{{ config(materialized='view') }}
-
 with
 
 legs as (
 
     select * from {{ ref('stg_asterisk__cdr') }}
+    where {{ in_call_window('started_at') }}
 
 ),
 
@@ -40,6 +44,7 @@ named as (
 
     select
         legs.*,
+        (legs.started_at at time zone 'UTC')::date as started_date_utc,
         legs.pbx_id || ':' || legs.linkedid as pbx_call_id,
         -- the channel without its per-call suffix: PJSIP/101-0000002a -> PJSIP/101,
         -- Local/101@from-queue-0000abcd;2 -> Local/101@from-queue

@@ -9,7 +9,16 @@ with
 
 legs as (
 
-    select * from {{ ref('int_pbx_legs_typed') }}
+    -- the columns counted only: read three times, this CTE is materialised
+    select
+        pbx_id,
+        started_at,
+        channel_endpoint,
+        channel_role,
+        destination_endpoint,
+        destination_role,
+        dialplan_context
+    from {{ ref('int_pbx_legs_typed') }}
     where {{ in_call_window('started_at') }}
 
 ),

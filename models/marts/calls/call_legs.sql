@@ -25,7 +25,7 @@ placed as (
 
     select
         legs.*,
-        pbx_calls.started_date_utc,
+        pbx_calls.started_date_utc as group_started_date_utc,
         pbx_calls.direction as group_direction,
         pbx_calls.parent_pbx_call_id,
         case
@@ -57,7 +57,7 @@ final as (
         leg_id,
         call_id,
         pbx_call_id,
-        started_date_utc,
+        group_started_date_utc as started_date_utc,
         pbx_id,
         linkedid,
         uniqueid,
