@@ -135,6 +135,37 @@ def _ring_group(
     return common
 
 
+def _from_phone(
+    lab: Lab,
+    phone: str,
+    ext: str,
+    dialled: str,
+    target: str,
+    start: dt.datetime,
+    ring: int,
+    end: int,
+) -> None:
+    """A call a phone places (context default): its own channel and linkedid."""
+    uid = lab.uid(start)
+    lab.counter += 1
+    lab.record(
+        src=ext,
+        dst=dialled,
+        dcontext="default",
+        clid=f'"{phone.title()}" <{ext}>',
+        channel=f"SIP/{phone}-{lab.counter:08x}",
+        dstchannel=f"{target}-{lab.counter + 1:08x}",
+        lastapp="Dial",
+        lastdata=f"{target}/{dialled},60",
+        start=start,
+        answer=start + dt.timedelta(seconds=ring),
+        end=start + dt.timedelta(seconds=end),
+        disposition="ANSWERED",
+        uniqueid=uid,
+        linkedid=uid,
+    )
+
+
 def write_lab_pbx(landing: Path) -> None:
     lab = Lab()
     # 1 answered by alice after 8 s of ringing
@@ -152,41 +183,9 @@ def write_lab_pbx(landing: Path) -> None:
         disposition="ANSWERED",
     )
     # 5 bob calls caller 2 back from context default, over the trunk: a callback
-    uid = lab.uid(_at(10, 40))
-    lab.record(
-        src="202",
-        dst="13125557002",
-        dcontext="default",
-        clid='"Bob" <202>',
-        channel="SIP/bob-0000c001",
-        dstchannel="SIP/voipms-0000c002",
-        lastapp="Dial",
-        lastdata="SIP/voipms/13125557002,60",
-        start=_at(10, 40),
-        answer=_at(10, 40, 9),
-        end=_at(10, 43),
-        disposition="ANSWERED",
-        uniqueid=uid,
-        linkedid=uid,
-    )
+    _from_phone(lab, "bob", "202", "13125557002", "SIP/voipms", _at(10, 40), 9, 180)
     # 6 alice calls bob: an internal call, nobody's call
-    uid = lab.uid(_at(11, 0))
-    lab.record(
-        src="201",
-        dst="202",
-        dcontext="default",
-        clid='"Alice" <201>',
-        channel="SIP/alice-0000d001",
-        dstchannel="SIP/bob-0000d002",
-        lastapp="Dial",
-        lastdata="SIP/bob,20",
-        start=_at(11, 0),
-        answer=_at(11, 0, 4),
-        end=_at(11, 2),
-        disposition="ANSWERED",
-        uniqueid=uid,
-        linkedid=uid,
-    )
+    _from_phone(lab, "alice", "201", "202", "SIP/bob", _at(11, 0), 4, 120)
     folder = landing / "pbx" / "pbx_lab" / "cdr"
     folder.mkdir(parents=True)
     (folder / "Master.csv").write_text("\n".join(lab.lines) + "\n")
@@ -286,7 +285,7 @@ def test_a_pbx_nobody_generated_is_read_as_its_row_says(health_run, health_url: 
         ).fetchall()
         internal = conn.execute(
             "select call_id, leg_type from marts.call_legs "
-            "where pbx_id = 'pbx_lab' and destination_channel like 'SIP/bob-0000d%'"
+            "where pbx_id = 'pbx_lab' and channel like 'SIP/alice-%'"
         ).fetchall()
     assert calls == [
         ("+13125557001", "inbound", "answered", LAB_DID, 8, False, None, "loc_lab"),

@@ -22,7 +22,7 @@ with
 legs as (
 
     -- the columns read below only: this CTE is read four times, so Postgres materialises it,
-    -- and whole rows of the view would spill to disk on a large history
+    -- and whole rows would spill to disk on a large history
     select
         pbx_call_id,
         pbx_id,
