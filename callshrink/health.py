@@ -117,14 +117,6 @@ def _findings(rows: list[dict], names: list[dict]) -> list[Finding]:
     return findings
 
 
-def _unplaced(names: list[dict], kind: str) -> list[dict]:
-    return [
-        n
-        for n in names
-        if n["kind"] == kind and n["written_as"] != "(none)" and not n["location_id"]
-    ]
-
-
 def _row_findings(row: dict, names: list[dict]) -> list[Finding]:
     pbx, location = row["pbx_id"], row["location_id"]
     out = []
@@ -151,21 +143,14 @@ def _row_findings(row: dict, names: list[dict]) -> list[Finding]:
             )
         )
     if row["is_unplaced_share_high"]:
-        numbers = _unplaced(names, "dialled_number")
-        queues = _unplaced(names, "queue")
-        detail = []
-        if numbers:
-            detail.append(f"dialled numbers {_listed(numbers)} have no pbx_did row")
-        if queues:
-            detail.append(f"queues {_listed(queues)} have no pbx_queue row")
         out.append(
             Finding(
                 WARNING,
                 pbx,
                 f"{row['pbx_inbound_calls']:,} inbound calls ({_percent(row['unplaced_share'])}) "
-                "have no location"
-                + (": " + "; ".join(detail) if detail else "")
-                + ". Add the rows to location_crosswalk, then `callshrink run --full-refresh`",
+                "have no location: neither CallRail nor the crosswalk places them (the "
+                "dialled numbers and queues missing from location_crosswalk are listed "
+                "here too). Add the rows, then `callshrink run --full-refresh`",
             )
         )
     if row["is_undialled_share_high"]:
@@ -205,7 +190,11 @@ def _row_findings(row: dict, names: list[dict]) -> list[Finding]:
 def _name_findings(pbx_id: str, names: list[dict]) -> list[Finding]:
     out = []
     for kind, system in (("dialled_number", "pbx_did"), ("queue", "pbx_queue")):
-        missing = _unplaced(names, kind)
+        missing = [
+            n
+            for n in names
+            if n["kind"] == kind and n["written_as"] != "(none)" and not n["location_id"]
+        ]
         if missing:
             label = "dialled numbers" if kind == "dialled_number" else "queues"
             out.append(
