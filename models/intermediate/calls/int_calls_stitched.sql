@@ -127,7 +127,6 @@ stitched as (
         callrail_calls.location_id as callrail_location_id,
         pbx_calls.location_id as pbx_location_id,
         pbx_calls.dialled_phone_e164 as pbx_dialled_phone_e164,
-        pbx_calls.located_by as pbx_located_by,
         callrail_calls.tracking_phone_e164,
         callrail_calls.marketing_source,
         callrail_calls.marketing_medium,
