@@ -132,12 +132,14 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
 
 
 def _failure_text(error: object) -> str:
-    """A step's failure for the summary: a dagster.Failure's description in full (the dbt
-    step lists each failed model and test there), else the error's first line."""
+    """A step's failure for the summary: the dbt step's description in full (each failed model
+    and test, or the raw tables whose failed check blocked their models), else the error's
+    first line."""
     if error is None:
         return "failed"
     for cause in (error, getattr(error, "cause", None)):
         message = getattr(cause, "message", "") or ""
-        if "dbt build failed" in message:
-            return message[message.index("dbt build failed") :].strip()
+        for start in ("dbt build failed", "dbt built everything but"):
+            if start in message:
+                return message[message.index(start) :].strip()
     return error.message.strip().splitlines()[0]

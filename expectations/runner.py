@@ -10,6 +10,11 @@ rows (``unexpected_index_column_names``).
 Failure severity: an expectation with severity ``critical`` (the default) makes the
 validation fail; ``warning`` failures (for instance unknown queue_log events, which are kept)
 are reported in ``failed`` but leave ``success`` true.
+
+What is validated is the records as delivered last: a raw table keeps every delivery, and a
+row superseded by a later delivery of the same record (its natural key, loaded later, or later
+in the same file) is what staging drops, so it is left out here too. A corrected file therefore
+clears a failure its first delivery caused.
 """
 
 from __future__ import annotations
@@ -224,14 +229,13 @@ def validate_raw_table(
         source = context.data_sources.add_sql(
             name=schema, connection_string=sqlalchemy_url(database_url)
         )
+        current = current_rows_query(schema, identifier)
         try:
-            asset = source.add_table_asset(
-                name=identifier, table_name=identifier, schema_name=schema
-            )
+            asset = source.add_query_asset(name=identifier, query=current)
             batch_definition = asset.add_batch_definition_whole_table("whole_table")
             suite, screen, details = _run(context, batch_definition, SUITES[identifier]())
             engine = source.get_engine()
-            failed = [_failed(r, engine, schema, identifier) for r in _results(details)]
+            failed = [_failed(r, engine, current) for r in _results(details)]
         finally:
             source.get_engine().dispose()
     result_path = docs_path = None
@@ -251,6 +255,20 @@ def validate_raw_table(
         seconds=time.perf_counter() - started,
         result_path=result_path,
         docs_path=docs_path,
+    )
+
+
+def current_rows_query(schema: str, identifier: str) -> str:
+    """The rows of a raw table that no later delivery of the same record supersedes."""
+    from callshrink.ingest import RAW_TABLES
+
+    table = f"{_quote(schema)}.{_quote(identifier)}"
+    key = next(t.natural_key for t in RAW_TABLES if t.identifier == identifier)
+    same_record = " and ".join(f"later.{_quote(c)} = delivered.{_quote(c)}" for c in key)
+    return (
+        f"select * from {table} as delivered where not exists (select 1 from {table} as later "
+        f"where {same_record} and (later._loaded_at, later._line_number) "
+        "> (delivered._loaded_at, delivered._line_number))"
     )
 
 
@@ -363,7 +381,7 @@ def _filesystem(directory: Path) -> dict[str, str]:
 
 
 def _failed(
-    result: ExpectationValidationResult, engine: sa.Engine, schema: str, identifier: str
+    result: ExpectationValidationResult, engine: sa.Engine, batch_query: str
 ) -> FailedExpectation:
     config = result.expectation_config
     kwargs = config.kwargs
@@ -384,7 +402,7 @@ def _failed(
         )
     if "unexpected_rows_query" in kwargs:
         # GX reports only the count at SUMMARY level; fetch a few rows with a LIMIT query.
-        rows = _sample_query_rows(engine, kwargs["unexpected_rows_query"], schema, identifier)
+        rows = _sample_query_rows(engine, kwargs["unexpected_rows_query"], batch_query)
         return FailedExpectation(
             config.type,
             ", ".join(columns) or None,
@@ -444,13 +462,11 @@ def _columns(kwargs: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     return list(meta.get("columns", []))
 
 
-def _sample_query_rows(
-    engine: sa.Engine, query: str, schema: str, identifier: str
-) -> list[FailingRow]:
+def _sample_query_rows(engine: sa.Engine, query: str, batch_query: str) -> list[FailingRow]:
     import sqlalchemy as sa
 
-    table = f"{_quote(schema)}.{_quote(identifier)}"
-    sql = f"select * from ({query.format(batch=table)}) as unexpected limit {SAMPLE_SIZE}"
+    batch = f"({batch_query}) as batch"
+    sql = f"select * from ({query.format(batch=batch)}) as unexpected limit {SAMPLE_SIZE}"
     with engine.connect() as conn:
         rows = conn.execute(sa.text(sql)).mappings().all()
     return [

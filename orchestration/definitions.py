@@ -4,13 +4,11 @@ import dagster as dg
 
 from orchestration.defs.dbt import callshrink_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import raw_assets
-from orchestration.defs.quality import raw_checks
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from orchestration.defs.schedules import daily_schedule, everything_job, landing_folder_sensor
 
 defs = dg.Definitions(
     assets=[*raw_assets, callshrink_dbt_assets],
-    asset_checks=raw_checks,
     jobs=[everything_job],
     schedules=[daily_schedule],
     sensors=[landing_folder_sensor],

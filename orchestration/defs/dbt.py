@@ -1,4 +1,13 @@
-"""The dbt project as Dagster assets: seeds, staging, intermediate and marts, tests as checks."""
+"""The dbt project as Dagster assets: seeds, staging, intermediate and marts, tests as checks.
+
+Two things happen around `dbt build`:
+- the raw tables whose Great Expectations check failed in this run are blocked: the models
+  downstream of them (`--exclude source:<source>.<table>+`) keep what they held, the rest
+  build, and the step then fails naming the check;
+- one build at a time per warehouse: the step holds a Postgres advisory lock while dbt runs,
+  so a second run (a schedule, a sensor, another `callshrink run`) waits for the first instead
+  of colliding with its tables.
+"""
 
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +19,10 @@ from pydantic import Field
 from callshrink import db
 from callshrink.dbt import ensure_manifest, stage_reference, tool
 from callshrink.settings import PROJECT_DIR
+from orchestration.defs.quality import CHECK_NAME
+
+# pg_advisory_lock key of the dbt build (advisory locks are per database).
+BUILD_LOCK = 0x63616C6C_73687231  # "callshr1"
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 ensure_manifest()
@@ -28,11 +41,47 @@ def callshrink_dbt_assets(
 ) -> Iterator[Any]:
     db.activate()  # exports the connection variables profiles.yml reads
     stage_reference()  # the reference CSVs of this run, as dbt's seed path
+    blocked = _blocked_tables(context)
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
-    yield from invocation.stream()
+    for source_table in blocked:
+        args += ["--exclude", f"source:{source_table}+"]
+    with db.connect(autocommit=True) as lock:  # held until dbt is done
+        if not lock.execute("select pg_try_advisory_lock(%s)", (BUILD_LOCK,)).fetchone()[0]:
+            context.log.warning("another run is building this warehouse: waiting for it to finish")
+            lock.execute("select pg_advisory_lock(%s)", (BUILD_LOCK,))
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        yield from invocation.stream()
     if not invocation.is_successful():
         raise dg.Failure(description="dbt build failed:\n" + "\n".join(_failed_nodes(invocation)))
+    if blocked:
+        raise dg.Failure(description=_blocked_message(blocked))
+
+
+def _blocked_tables(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """The raw tables (as dbt sources, `square.payments`) whose Great Expectations check failed
+    in this run, with the check's description."""
+    blocked = {}
+    for entry in context.instance.all_logs(
+        context.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ):
+        evaluation = entry.dagster_event.event_specific_data
+        if evaluation.check_name == CHECK_NAME and not evaluation.passed:
+            blocked[".".join(evaluation.asset_key.path)] = evaluation.description or ""
+    return blocked
+
+
+def _blocked_message(blocked: dict[str, str]) -> str:
+    lines = [
+        "dbt built everything but the models downstream of a raw table whose Great "
+        "Expectations check failed; those keep what they held before this run:"
+    ]
+    for source_table, description in sorted(blocked.items()):
+        lines.append(f"  {source_table}: {description}")
+    lines.append(
+        "Deliver a corrected file, or quarantine the rows (`callshrink quarantine --help`), "
+        "and run again."
+    )
+    return "\n".join(lines)
 
 
 def _failed_nodes(invocation: Any) -> list[str]:

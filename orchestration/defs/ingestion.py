@@ -1,4 +1,7 @@
-"""One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>)."""
+"""One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>).
+
+Each asset loads its new landing files, then validates the whole raw table with its Great
+Expectations suite (orchestration/defs/quality.py) in the same step."""
 
 import uuid
 
@@ -6,6 +9,7 @@ import dagster as dg
 
 from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
 from callshrink.ingest.loader import finish_load, start_load
+from orchestration.defs.quality import check_spec, validate
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
 
@@ -19,6 +23,7 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
             "(same content, any name) is skipped; unreadable lines go to raw._quarantine."
         ),
         kinds={"postgres"},
+        check_specs=[check_spec(table)],
     )
     def raw_asset(
         context: dg.AssetExecutionContext,
@@ -45,7 +50,8 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
                 **meta,
                 "landing_folder": dg.MetadataValue.path(str(folder / table.folder)),
                 "quarantined_lines": dg.MetadataValue.text("\n".join(problems)),
-            }
+            },
+            check_results=[validate(table, warehouse.url())],
         )
 
     return raw_asset

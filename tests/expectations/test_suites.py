@@ -221,10 +221,10 @@ def test_cdr_failures_name_the_rule_the_value_and_the_line(raw_rows, gx_database
         "asterisk_cdr",
         [
             cdr(),  # line 1: good
-            cdr(disposition="MAYBE", billsec="0", answer=None),  # line 2
-            cdr(duration="30", billsec="45"),  # line 3: talk time longer than the leg
-            cdr(cdr_end="2024-03-01 08:59:00"),  # line 4: ends before it starts
-            cdr(billsec="-1", disposition="NO ANSWER", answer=None),  # line 5
+            cdr(sequence="2", disposition="MAYBE", billsec="0", answer=None),  # line 2
+            cdr(sequence="3", duration="30", billsec="45"),  # line 3: talk longer than the leg
+            cdr(sequence="4", cdr_end="2024-03-01 08:59:00"),  # line 4: ends before it starts
+            cdr(sequence="5", billsec="-1", disposition="NO ANSWER", answer=None),  # line 5
         ],
         source_file=CDR,
     )
@@ -262,8 +262,30 @@ def test_cdr_failures_name_the_rule_the_value_and_the_line(raw_rows, gx_database
     assert f"duration=30, billsec=45 at {CDR}:3" in message
 
 
+def test_a_corrected_delivery_supersedes_the_failing_row(raw_rows, gx_database_url) -> None:
+    """Raw keeps every delivery; the check judges the last one of each record, as staging
+    reads it: a record delivered again, corrected, no longer fails (and a correction that is
+    itself wrong still does)."""
+    raw_rows(
+        "asterisk_cdr",
+        [
+            cdr(disposition="MAYBE", billsec="0", answer=None),  # line 1: wrong
+            cdr(sequence="2", disposition="MAYBE", billsec="0", answer=None),  # line 2: wrong
+            cdr(),  # line 3: line 1's record again, corrected
+            cdr(sequence="2", disposition="MAYBE!", billsec="0", answer=None),  # line 4
+        ],
+        source_file=CDR,
+    )
+
+    validation = validate_raw_table(gx_database_url, "asterisk_cdr")
+
+    failure = only(validation, "expect_column_values_to_be_in_set", "disposition")
+    assert (failure.unexpected_count, lines(failure)) == (1, [(CDR, 4)])
+    assert failure.sample_values == ["MAYBE!"]
+
+
 def test_cdr_talk_time_on_an_unanswered_leg_fails(raw_rows, gx_database_url) -> None:
-    raw_rows("asterisk_cdr", [cdr(), cdr(disposition="BUSY")], source_file=CDR)
+    raw_rows("asterisk_cdr", [cdr(), cdr(sequence="2", disposition="BUSY")], source_file=CDR)
 
     validation = validate_raw_table(gx_database_url, "asterisk_cdr")
 

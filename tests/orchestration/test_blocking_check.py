@@ -1,4 +1,4 @@
-"""A failing Great Expectations check stops everything downstream and names the rows."""
+"""A failing Great Expectations check stops what is downstream of its table and names the rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from tests.conftest import recreate_database
 from tests.ingestion.test_loader import CDR_GOOD
 
 
-def test_a_failed_check_blocks_dbt_and_says_which_rows(
+def test_a_failed_check_blocks_what_is_downstream_and_says_which_rows(
     warehouse_url, server_url, tmp_path, monkeypatch
 ):
     url = recreate_database(server_url, "callshrink_test_blocking")
@@ -30,5 +30,13 @@ def test_a_failed_check_blocks_dbt_and_says_which_rows(
     (failed,) = result.failed_checks
     assert failed.startswith("asterisk/cdr great_expectations:")
     assert "disposition='MAYBE' at pbx/pbx_east/cdr/Master.csv:2" in failed
-    with psycopg.connect(url) as conn:  # dbt never ran: nothing was built downstream
+    with psycopg.connect(url) as conn:
+        # nothing downstream of the CDR was built; what does not read it was
         assert conn.execute("select to_regclass('marts.calls')").fetchone() == (None,)
+        assert conn.execute("select to_regclass('intermediate.int_calls_stitched')").fetchone() == (
+            None,
+        )
+        assert conn.execute(
+            "select to_regclass('intermediate.int_revenue_records') is not null"
+        ).fetchone() == (True,)
+    assert any("asterisk.cdr" in step for step in result.failed_steps), result.summary()
