@@ -24,7 +24,12 @@ CACHE_SECONDS = 300
 
 @st.cache_resource(show_spinner=False)
 def _connection() -> psycopg.Connection:
-    return psycopg.connect(db.database_url(start=False), autocommit=True)
+    """The app's read-only role (CALLSHRINK_APP_DATABASE_URL, or the private server's app role),
+    never the warehouse's owner: it may read the marts and nothing else. The session is read
+    only as well, so no statement of the app writes, whatever role a user configured."""
+    conn = psycopg.connect(db.app_database_url(start=False), autocommit=True)
+    conn.execute("set session characteristics as transaction read only")
+    return conn
 
 
 def _live_connection() -> psycopg.Connection:

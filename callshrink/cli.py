@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import shlex
 import signal
@@ -25,6 +26,13 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
+    try:
+        return _db_action(args)
+    except (RuntimeError, ValueError) as error:  # no server, no app role, a bad role name
+        raise SystemExit(f"callshrink db {args.db_command}: {error}") from None
+
+
+def _db_action(args: argparse.Namespace) -> int:
     if args.db_command == "start":
         if settings.configured_database_url():
             print(f"{settings.DATABASE_URL_VAR} is set: using that server, no private one started.")
@@ -42,13 +50,25 @@ def cmd_db(args: argparse.Namespace) -> int:
         status = db.private_status()
         state = f"running (pid {status.pid})" if status.running else "stopped"
         print(f"private server: {state}, data in {status.pgdata}")
+        app_url = settings.configured_app_database_url()
+        if app_url:
+            print(f"app: {settings.redacted(app_url)} (from {settings.APP_DATABASE_URL_VAR})")
+        else:
+            print(
+                f"app role: {settings.app_role()} (read-only; its password for the private "
+                f"server in {settings.app_password_file()})"
+            )
         return 0
     if args.db_command == "url":
-        print(db.database_url(start=args.start))
+        if args.role == "app":
+            url = db.app_database_url(start=args.start)
+        else:
+            url = db.database_url(start=args.start)
+        print(url if args.show_password else settings.redacted(url))
         return 0
     if args.db_command == "env":
-        url = db.database_url(start=args.start)
-        for name, value in settings.Connection.from_url(url).env().items():
+        db.activate(start=args.start)  # the app's role exists before dbt grants it the marts
+        for name, value in db.dbt_env().items():
             print(f"export {name}={shlex.quote(value)}")
         print(f"export DBT_PROFILES_DIR={shlex.quote(str(settings.PROJECT_DIR))}")
         return 0
@@ -121,13 +141,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 # --- app, dev, demo ---------------------------------------------------------------------------
 
 
-def _streamlit_command(port: int) -> list[str]:
+LOCALHOST = "127.0.0.1"
+
+
+def _streamlit_command(port: int, host: str = LOCALHOST) -> list[str]:
     from callshrink.dbt import tool
 
     return [
         tool("streamlit"),
         "run",
         str(settings.PROJECT_DIR / "app" / "streamlit_app.py"),
+        "--server.address",
+        host,
         "--server.port",
         str(port),
         "--server.headless",
@@ -137,25 +162,76 @@ def _streamlit_command(port: int) -> list[str]:
     ]
 
 
-def _require_free_port(port: int) -> None:
-    with socket.socket() as probe:
+def _require_free_port(port: int, host: str = LOCALHOST) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("", port))
+            probe.bind((host, port))
+        except socket.gaierror:
+            raise SystemExit(f"--host {host}: not an address of this machine") from None
         except OSError:
             raise SystemExit(f"port {port} is in use (another app?): pass --port N") from None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may name any interface
+        return False
+
+
+def _address(host: str, port: int) -> str:
+    """The URL to print for a server listening on host:port."""
+    shown = "localhost" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def _warn_if_exposed(host: str, port: int, what: str) -> None:
+    """Listening beyond this machine is a deliberate choice: say what it exposes."""
+    if not _is_loopback(host):
+        print(
+            f"WARNING: {what} listens on {host}:{port}, so anyone who can reach this machine "
+            "can open it, and it has no login of its own. Put it behind one (README: Least "
+            f"privilege), or leave out --host to listen on {LOCALHOST} only.",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def _app_environment() -> dict[str, str]:
+    """The app's environment: the read-only role's URL, and none of the owner's credentials
+    (the app never needs them)."""
+    try:
+        app_url = db.app_database_url(start=False)
+    except db.AppRoleUnavailable as error:
+        raise SystemExit(f"callshrink: {error}") from None
+    owner_variables = {settings.DATABASE_URL_VAR, *db.dbt_env()}
+    env = {k: v for k, v in os.environ.items() if k not in owner_variables}
+    env[settings.APP_DATABASE_URL_VAR] = app_url
+    return env
+
+
+def _require_app_url() -> None:
+    """On a server of the user's the app's URL must be given: say so before doing anything."""
+    if settings.configured_database_url() and not settings.configured_app_database_url():
+        _app_environment()  # exits, naming what to set
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _serve(command: list[str], stop_private_on_exit: bool) -> int:
+def _serve(
+    command: list[str], stop_private_on_exit: bool, env: dict[str, str] | None = None
+) -> int:
     """Run a server in the foreground until Ctrl-C or SIGTERM; then stop it, and the private
     Postgres if asked. Both signals are handled explicitly: a shell that starts a background
     job hands it SIGINT ignored, and a service manager stops with SIGTERM."""
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
-    process = subprocess.Popen(command, cwd=settings.PROJECT_DIR)
+    process = subprocess.Popen(command, cwd=settings.PROJECT_DIR, env=env)
     try:
         return process.wait()
     except KeyboardInterrupt:
@@ -174,10 +250,15 @@ def _serve(command: list[str], stop_private_on_exit: bool) -> int:
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    _require_free_port(args.port)
+    _require_free_port(args.port, args.host)
+    _require_app_url()
     db.activate()
-    print(f"callshrink app: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
-    return _serve(_streamlit_command(args.port), stop_private_on_exit=args.stop_db)
+    env = _app_environment()
+    _warn_if_exposed(args.host, args.port, "the app")
+    print(f"callshrink app: {_address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
+    return _serve(
+        _streamlit_command(args.port, args.host), stop_private_on_exit=args.stop_db, env=env
+    )
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -186,9 +267,11 @@ def cmd_dev(args: argparse.Namespace) -> int:
     _use_folders(args.landing, args.reference)
     db.activate()
     ensure_manifest()
-    _require_free_port(args.port)
-    command = [tool("dagster"), "dev", "-m", "orchestration.definitions", "-p", str(args.port)]
-    print(f"Dagster UI: http://localhost:{args.port}  (Ctrl-C to stop)", flush=True)
+    _require_free_port(args.port, args.host)
+    command = [tool("dagster"), "dev", "-m", "orchestration.definitions"]
+    command += ["-h", args.host, "-p", str(args.port)]
+    _warn_if_exposed(args.host, args.port, "the Dagster UI (which can launch runs)")
+    print(f"Dagster UI: {_address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
     return _serve(command, stop_private_on_exit=False)
 
 
@@ -196,7 +279,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from callshrink.generate import generate
     from callshrink.pipeline import run_pipeline
 
-    _require_free_port(args.port)
+    _require_free_port(args.port, args.host)
+    _require_app_url()  # before generating and building anything
     out = settings.home_dir() / DEMO_DIR_NAME
     if not (out / "landing").is_dir() or args.regenerate:
         print(f"generating demo data in {out} ...", flush=True)
@@ -207,12 +291,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # database left by an older callshrink from failing on changed columns
     if not run_pipeline(quiet=True, full_refresh=True).success:
         return 1
+    env = _app_environment()
+    _warn_if_exposed(args.host, args.port, "the app")
     print(
-        f"\ncallshrink app: http://localhost:{args.port}  (Ctrl-C stops the app"
+        f"\ncallshrink app: {_address(args.host, args.port)}  (Ctrl-C stops the app"
         + (" and the private Postgres)" if not settings.configured_database_url() else ")"),
         flush=True,
     )
-    return _serve(_streamlit_command(args.port), stop_private_on_exit=True)
+    return _serve(_streamlit_command(args.port, args.host), stop_private_on_exit=True, env=env)
 
 
 # --- parser -----------------------------------------------------------------------------------
@@ -249,12 +335,39 @@ def build_parser() -> argparse.ArgumentParser:
         f"{settings.DATABASE_URL_VAR} is unset.",
     )
     db_commands = db_parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    db_commands.add_parser("start", help="start the private server (idempotent); print its URL")
+    db_commands.add_parser(
+        "start", help="start the private server (idempotent), with the app's role; print its URL"
+    )
     db_commands.add_parser("stop", help="stop the private server")
     db_commands.add_parser("status", help="say which warehouse is used and if the server runs")
-    env_help = 'print shell exports for running dbt/mf by hand: eval "$(callshrink db env)"'
-    for name, text in (("url", "print the warehouse URL"), ("env", env_help)):
-        sub = db_commands.add_parser(name, help=text)
+    url_parser = db_commands.add_parser(
+        "url",
+        help="print the warehouse URL, its password hidden",
+        description="Print the warehouse URL with its password hidden (***), the owner's (the "
+        "pipeline's and dbt's) or the app's read-only role's.",
+        formatter_class=_formatter,
+    )
+    url_parser.add_argument(
+        "--role",
+        choices=("owner", "app"),
+        default="owner",
+        help="owner: the URL the pipeline and dbt use (default); app: the app's read-only role "
+        f"({settings.APP_DATABASE_URL_VAR}, or the private server's {settings.DEFAULT_APP_ROLE})",
+    )
+    url_parser.add_argument(
+        "--show-password", action="store_true", help="print the password instead of ***"
+    )
+    env_parser = db_commands.add_parser(
+        "env",
+        help='print shell exports for running dbt/mf by hand: eval "$(callshrink db env)"',
+        description="Print shell exports for running dbt or mf by hand, for eval:\n"
+        '  eval "$(callshrink db env)"\n'
+        "They carry the owner's real password (CALLSHRINK_PGPASSWORD), as dbt needs it: eval\n"
+        "them, do not paste them into logs or tickets. Creates the app's role if missing, so\n"
+        "dbt can grant it the marts.",
+        formatter_class=_formatter,
+    )
+    for sub in (url_parser, env_parser):
         sub.add_argument(
             "--no-start",
             dest="start",
@@ -341,6 +454,9 @@ def build_parser() -> argparse.ArgumentParser:
         "           attributed and unattributed dollars, then a total row per record type\n"
         "  records  every revenue record of the month with its attribution (rule, call_id,\n"
         "           call location) and its source record id, file and line\n"
+        "  left_out the month's payment, refund and deal lines the loader kept in quarantine\n"
+        "           (id, amount, currency, file, line, reason): money the tie-out cannot see;\n"
+        "           the daily level counts them in a left_out row per record type\n"
         "Refunds are positive amounts (net revenue = payments - refunds + deals); a deal no\n"
         "call placed has an empty location_id. Closed months that changed later are listed\n"
         "in marts.revenue_restatements.",
@@ -356,15 +472,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--level",
         choices=finance.LEVELS,
         default="daily",
-        help="daily tie-out (default) or every revenue record",
+        help="daily tie-out (default), every revenue record, or the records left out",
     )
 
+    host_help = (
+        f"address to listen on (default {LOCALHOST}: this machine only). --host 0.0.0.0 "
+        "serves every network: the {} has no login of its own, so put it behind one first "
+        "(README: Least privilege)"
+    )
     app_parser = add(
         "app",
         cmd_app,
         "serve the Streamlit app",
-        "Serve the executive and finance app on the warehouse.",
+        "Serve the executive and finance app on the warehouse. The app reads the marts as a "
+        f"read-only role ({settings.APP_DATABASE_URL_VAR}, or the private server's "
+        f"{settings.DEFAULT_APP_ROLE}), never as the warehouse's owner.",
     )
+    app_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("app"))
     app_parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
     app_parser.add_argument(
         "--stop-db", action="store_true", help="stop the private Postgres when the app stops"
@@ -377,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Start `dagster dev` on this project with the warehouse configured: the "
         "asset graph, checks, schedule and landing-folder sensor.",
     )
+    dev_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("Dagster UI"))
     dev_parser.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     dev_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     dev_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
@@ -392,6 +517,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_parser.add_argument("--locations", type=int, default=6, help="locations (default 6)")
     demo_parser.add_argument("--days", type=int, default=28, help="days (default 28)")
     demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("app"))
     demo_parser.add_argument("--port", type=int, default=8501, help="app port (default 8501)")
     demo_parser.add_argument(
         "--regenerate", action="store_true", help="write the demo data again even if it exists"

@@ -4,11 +4,22 @@ The private server comes from the ``pgserver`` wheel (PostgreSQL binaries inside
 package), so it needs no system Postgres. Its data lives in ``<CALLSHRINK_HOME>/pgdata`` and it
 listens on a Unix socket only, so it never collides with another server's port. When run as
 root, pgserver runs the server as a ``pgserver`` system user (Postgres refuses to run as root).
+
+Least privilege: the pipeline, dbt and the CLI connect as the warehouse's owner; the app
+connects as a read-only role (``settings.app_role()``, default ``callshrink_app``) that may read
+the marts and nothing else. ``ensure_app_role`` makes sure it exists, may connect and may use
+the marts schema; dbt grants it ``select`` on every mart it builds (``+grants`` in
+dbt_project.yml), so a rebuilt table is readable again. On the private server the role logs in
+with a generated password kept in ``<CALLSHRINK_HOME>/app_role.password`` (mode 0600): pgserver's
+initdb trusts every local connection, so a pg_hba.conf line put first makes this role, and only
+this role, give its password (SCRAM) even on the Unix socket.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +27,20 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from callshrink import settings
 from callshrink.settings import (
+    APP_DATABASE_URL_VAR,
     DATABASE_URL_VAR,
     WAREHOUSE_DB,
     Connection,
     configured_database_url,
     home_dir,
 )
+
+# Set by `activate` for dbt when the app's role is missing and the owner may not create it:
+# dbt then grants the marts to the owner itself (a no-op) instead of failing on a missing role.
+MARTS_READER_VAR = "CALLSHRINK_MARTS_READER"
+_APP_ROLE_LOCK = 7_411_602  # pg_advisory_xact_lock key: one process at a time creates or grants
 
 # Settings that suit a single-user analytics server; all apply on reload (no restart).
 _PRIVATE_SERVER_SETTINGS = {
@@ -70,7 +88,8 @@ def _private_url(socket_dir: Path, dbname: str = WAREHOUSE_DB) -> str:
 
 
 def start_private() -> str:
-    """Start the private server unless it runs; create the warehouse database; return its URL."""
+    """Start the private server unless it runs; create the warehouse database and the app's
+    role (both idempotent); return the owner's URL."""
     pgdata = pgdata_dir()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     status = private_status()
@@ -84,7 +103,9 @@ def start_private() -> str:
     else:
         socket_dir = status.socket_dir
     assert socket_dir is not None
-    return _private_url(socket_dir)
+    url = _private_url(socket_dir)
+    ensure_app_role(url, private=True)
+    return url
 
 
 def _configure(admin_url: str) -> None:
@@ -128,14 +149,268 @@ def database_url(start: bool = True) -> str:
 
 
 def activate(start: bool = True) -> str:
-    """Resolve the warehouse and export the variables profiles.yml reads (for dbt and mf).
+    """Resolve the warehouse, make sure the app's role can read its marts (before dbt grants
+    them to it), and export the variables profiles.yml and dbt_project.yml read (dbt and mf).
 
     CALLSHRINK_DATABASE_URL itself is left as the user set it: it means "the user's server",
     and child processes find a running private server on their own.
     """
     url = database_url(start=start)
     os.environ.update(Connection.from_url(url).env())
+    if ensure_app_role(url, private=configured_database_url() is None):
+        os.environ.pop(MARTS_READER_VAR, None)
+    else:
+        os.environ[MARTS_READER_VAR] = "current_user"
     return url
+
+
+def dbt_env() -> dict[str, str]:
+    """The variables `activate` exported for dbt: the connection, and the marts' reader when
+    it is not the app's role."""
+    names = [*Connection.from_url("postgresql://x@localhost/x").env(), MARTS_READER_VAR]
+    return {name: os.environ[name] for name in names if name in os.environ}
+
+
+# --- the app's read-only role -------------------------------------------------------------------
+
+
+class AppRoleUnavailable(RuntimeError):
+    """The app's URL is unknown: the warehouse is the user's and CALLSHRINK_APP_DATABASE_URL is
+    not set."""
+
+
+def app_database_url(start: bool = True) -> str:
+    """How the app connects: CALLSHRINK_APP_DATABASE_URL, else the private server's app role
+    (its password from ``<CALLSHRINK_HOME>/app_role.password``)."""
+    configured = settings.configured_app_database_url()
+    if configured:
+        return configured
+    if configured_database_url():
+        raise AppRoleUnavailable(
+            f"{APP_DATABASE_URL_VAR} is not set. The app reads the warehouse as a read-only "
+            f"role ({settings.app_role()}), not as the owner {DATABASE_URL_VAR} names: create "
+            "it on your server with scripts/app_role.sql and set "
+            f"{APP_DATABASE_URL_VAR} to its URL (README: Least privilege)."
+        )
+    owner = database_url(start=start)
+    password = _read_app_password()
+    if password is None:
+        ensure_app_role(owner, private=True)
+        password = _read_app_password()
+        assert password is not None
+    return settings.with_login(owner, settings.app_role(), password)
+
+
+def _read_app_password() -> str | None:
+    path = settings.app_password_file()
+    try:
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o600)
+        return path.read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def _new_app_password() -> str:
+    """A fresh password, written to the password file readable by its owner only."""
+    path = settings.app_password_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(32)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(password + "\n")
+    os.replace(temporary, path)
+    return password
+
+
+# Attributes the app's role must have on the private server (pg_roles column: wanted value).
+_APP_ROLE_ATTRIBUTES = {
+    "rolcanlogin": True,
+    "rolsuper": False,
+    "rolcreatedb": False,
+    "rolcreaterole": False,
+    "rolreplication": False,
+    "rolbypassrls": False,
+}
+_ROLE_OPTIONS = sql.SQL("login nosuperuser nocreatedb nocreaterole noreplication nobypassrls")
+
+
+def _hba_lines(role: str) -> list[str]:
+    return [
+        f"local   all   {role}   scram-sha-256",
+        f"host    all   {role}   all   scram-sha-256",
+    ]
+
+
+def ensure_app_role(owner_url: str, private: bool = False) -> bool:
+    """Make sure the app's role exists, may connect to the warehouse database and use the marts
+    schema (created if missing, so the grant holds when dbt builds into it). Idempotent; reads
+    only when everything is in place. dbt grants the marts' tables (dbt_project.yml).
+
+    private: the private server, where the role logs in with the password of
+    ``<CALLSHRINK_HOME>/app_role.password`` (generated when missing) and pg_hba.conf asks it for
+    that password. On the user's server a missing role is created without login (the
+    administrator gives it one: scripts/app_role.sql) and an existing one is left as it is.
+
+    Returns False when the role is missing and the owner may not create it (a warning says
+    what to do); dbt then grants the marts to the owner itself.
+    """
+    role = settings.app_role()
+    schema = settings.dbt_schema("marts")
+    password = _read_app_password() if private else None
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        if _app_role_ready(conn, role, schema, private, password):
+            return True
+        for attempt in range(2):
+            try:
+                with conn.transaction():
+                    conn.execute("select pg_advisory_xact_lock(%s)", (_APP_ROLE_LOCK,))
+                    if private:  # read again: another process may have written it meanwhile
+                        password = _read_app_password() or _new_app_password()
+                    return _prepare_app_role(conn, role, schema, private, password)
+            except (psycopg.errors.DuplicateObject, psycopg.errors.UniqueViolation):
+                if attempt:  # another process created the role or schema at the same time
+                    raise
+    raise AssertionError("unreachable")
+
+
+def _role_row(conn: psycopg.Connection, role: str) -> dict | None:
+    columns = sql.SQL(", ").join(map(sql.Identifier, _APP_ROLE_ATTRIBUTES))
+    row = conn.execute(
+        sql.SQL("select {} from pg_roles where rolname = %s").format(columns), (role,)
+    ).fetchone()
+    return None if row is None else dict(zip(_APP_ROLE_ATTRIBUTES, row, strict=True))
+
+
+def _grants_missing(conn: psycopg.Connection, role: str, schema: str) -> list[sql.Composable]:
+    """The statements that would give an existing role what the app needs."""
+    can_connect, schema_exists = conn.execute(
+        "select has_database_privilege(%s, current_database(), 'CONNECT'), "
+        "exists (select from pg_namespace where nspname = %s)",
+        (role, schema),
+    ).fetchone()
+    may_use = False
+    if schema_exists:
+        query = "select has_schema_privilege(%s, %s, 'USAGE')"
+        (may_use,) = conn.execute(query, (role, schema)).fetchone()
+    role_name, schema_name = sql.Identifier(role), sql.Identifier(schema)
+    statements: list[sql.Composable] = []
+    if not can_connect:
+        database = sql.Identifier(conn.info.dbname)
+        statements.append(sql.SQL("grant connect on database {} to {}").format(database, role_name))
+    if not schema_exists:
+        statements.append(sql.SQL("create schema if not exists {}").format(schema_name))
+    if not may_use:
+        statements.append(sql.SQL("grant usage on schema {} to {}").format(schema_name, role_name))
+    return statements
+
+
+def _app_role_ready(
+    conn: psycopg.Connection, role: str, schema: str, private: bool, password: str | None
+) -> bool:
+    row = _role_row(conn, role)
+    if row is None or _grants_missing(conn, role, schema):
+        return False
+    if private:
+        return password is not None and row == _APP_ROLE_ATTRIBUTES and _hba_in_place(conn, role)
+    return True
+
+
+def _prepare_app_role(
+    conn: psycopg.Connection, role: str, schema: str, private: bool, password: str | None
+) -> bool:
+    row = _role_row(conn, role)
+    if private:
+        assert password is not None
+        # the SCRAM verifier, computed here: the password itself never reaches the server
+        verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+        conn.execute(
+            sql.SQL("{} role {} {} password {}").format(
+                sql.SQL("create" if row is None else "alter"),
+                sql.Identifier(role),
+                _ROLE_OPTIONS,
+                sql.Literal(verifier.decode()),
+            )
+        )
+        _ensure_hba(conn, role)
+    elif row is None:
+        may_create = conn.execute(
+            "select rolsuper or rolcreaterole from pg_roles where rolname = current_user"
+        ).fetchone()[0]
+        if not may_create:
+            _warn_once(
+                f"callshrink: the app's role {role} does not exist and "
+                f"{conn.info.user} may not create roles, so the marts are granted to no reader. "
+                "Have an administrator run scripts/app_role.sql (README: Least privilege)."
+            )
+            return False
+        conn.execute(
+            sql.SQL("create role {} nologin nosuperuser nocreatedb nocreaterole").format(
+                sql.Identifier(role)
+            )
+        )
+        _warn_once(
+            f"callshrink: created the app's role {role}, without login: give it a password with "
+            "scripts/app_role.sql and set CALLSHRINK_APP_DATABASE_URL (README: Least privilege)."
+        )
+    for statement in _grants_missing(conn, role, schema):
+        try:
+            with conn.transaction():  # a savepoint: a refused grant leaves the others
+                conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege as error:
+            if private:
+                raise
+            # the user's server: the schema or database may belong to another role
+            _warn_once(
+                f"callshrink: {conn.info.user} may not run `{statement.as_string(conn)}` "
+                f"({error.diag.message_primary}): have an administrator run "
+                "scripts/app_role.sql (README: Least privilege)."
+            )
+    return True
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        print(message, file=sys.stderr, flush=True)
+
+
+def _hba_path(conn: psycopg.Connection) -> Path:
+    return Path(conn.execute("show hba_file").fetchone()[0])
+
+
+def _hba_in_place(conn: psycopg.Connection, role: str) -> bool:
+    """Whether pg_hba.conf's first rules are the app role's (the first matching rule wins)."""
+    rules = [line.split() for line in _hba_path(conn).read_text().splitlines()]
+    rules = [rule for rule in rules if rule and not rule[0].startswith("#")]
+    wanted = [line.split() for line in _hba_lines(role)]
+    return rules[: len(wanted)] == wanted
+
+
+def _ensure_hba(conn: psycopg.Connection, role: str) -> None:
+    """Put the app role's password rules first in pg_hba.conf (pgserver trusts every local
+    connection) and reload. Rules for other roles are left as pgserver wrote them."""
+    if _hba_in_place(conn, role):
+        return
+    path = _hba_path(conn)
+    before = path.read_text()
+    ours = _hba_lines(role)
+    kept = [line for line in before.splitlines() if line.split() not in [o.split() for o in ours]]
+    header = "# callshrink: the app's read-only role gives its password (callshrink/db.py)"
+    kept = [line for line in kept if line != header]
+    # written in place, so the file keeps its owner (the pgserver user when run as root)
+    path.write_text("\n".join([header, *ours, "", *kept]) + "\n")
+    errors = conn.execute(
+        "select line_number, error from pg_hba_file_rules where error is not null"
+    ).fetchall()
+    if errors:
+        path.write_text(before)
+        raise RuntimeError(f"pg_hba.conf refused callshrink's rules for {role}: {errors}")
+    conn.execute("select pg_reload_conf()")
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

@@ -4,6 +4,12 @@ Every setting comes from the environment so that the CLI, Dagster, dbt, the test
 agree without passing configuration around:
 
 - ``CALLSHRINK_DATABASE_URL``: the warehouse. Unset means the private server (see ``db.py``).
+  The pipeline, dbt and the CLI connect with it: it owns the warehouse's schemas.
+- ``CALLSHRINK_APP_DATABASE_URL``: how the app connects, as a read-only role that may read the
+  marts only. Unset means the private server's app role (``db.app_database_url``); on a server
+  of your own it is required (``scripts/app_role.sql`` creates the role).
+- ``CALLSHRINK_APP_ROLE``: that role's name (default ``callshrink_app``); dbt grants it
+  ``select`` on every mart it builds (``+grants`` in dbt_project.yml).
 - ``CALLSHRINK_HOME``: where the private server's data and other local state live
   (default: ``.callshrink/`` in the checkout, which git ignores).
 - ``CALLSHRINK_LANDING_DIR``: the landing folder of raw exports (default ``<home>/landing``).
@@ -13,15 +19,22 @@ agree without passing configuration around:
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL_VAR = "CALLSHRINK_DATABASE_URL"
+APP_DATABASE_URL_VAR = "CALLSHRINK_APP_DATABASE_URL"
+APP_ROLE_VAR = "CALLSHRINK_APP_ROLE"
+DEFAULT_APP_ROLE = "callshrink_app"
 WAREHOUSE_DB = "callshrink"
+# dbt writes grantees into `grant` statements unquoted, and pg_hba.conf names the role: a plain
+# lower-case identifier needs no quoting in either.
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def home_dir() -> Path:
@@ -40,6 +53,28 @@ def configured_database_url() -> str | None:
     """The user's warehouse URL, or None when the private server should be used."""
     url = os.environ.get(DATABASE_URL_VAR, "").strip()
     return url or None
+
+
+def configured_app_database_url() -> str | None:
+    """The app's URL as the user set it, or None (the private server's app role then)."""
+    url = os.environ.get(APP_DATABASE_URL_VAR, "").strip()
+    return url or None
+
+
+def app_role() -> str:
+    """The name of the app's read-only role (CALLSHRINK_APP_ROLE, default callshrink_app)."""
+    role = os.environ.get(APP_ROLE_VAR, "").strip() or DEFAULT_APP_ROLE
+    if not _ROLE_NAME.fullmatch(role):
+        raise ValueError(
+            f"{APP_ROLE_VAR}={role!r}: the app's role must be a lower-case identifier "
+            "(letters, digits, underscores; at most 63)"
+        )
+    return role
+
+
+def app_password_file() -> Path:
+    """Where the private server's app role keeps its generated password (mode 0600)."""
+    return home_dir() / "app_role.password"
 
 
 @dataclass(frozen=True)
@@ -80,16 +115,38 @@ def dbt_schema(layer: str) -> str:
     return layer if target == "analytics" else f"{target}_{layer}"
 
 
+def _is_url(conninfo: str) -> bool:
+    return conninfo.startswith(("postgresql://", "postgres://"))
+
+
 def redacted(url: str) -> str:
-    """The URL with its password hidden, for printing."""
+    """The URL (or key=value connection string) with its password hidden, for printing."""
+    if not _is_url(url):
+        if conninfo_to_dict(url).get("password") is None:
+            return url
+        return make_conninfo(url, password="***")
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    netloc, query = parts.netloc, parts.query
+    if parts.password is not None:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = re.sub(r"(^|&)password=[^&]*", r"\1password=***", query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def with_database(url: str, dbname: str) -> str:
-    """The same server URL with another database name (URLs of the postgresql:// form)."""
+    """The same server URL with another database name."""
+    if not _is_url(url):
+        return make_conninfo(url, dbname=dbname)
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path=f"/{dbname}"))
+
+
+def with_login(url: str, user: str, password: str) -> str:
+    """The same server and database, reached as another role with its password."""
+    if not _is_url(url):
+        return make_conninfo(url, user=user, password=password)
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{quote(user, safe='')}:{quote(password, safe='')}@{host}"
+    query = re.sub(r"(^|&)(user|password)=[^&]*", "", parts.query).lstrip("&")
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

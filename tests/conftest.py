@@ -4,6 +4,11 @@ The server is the one CALLSHRINK_DATABASE_URL names, else the project's private 
 here, stopped at the end if it was not running before). The suite works in its own database,
 `callshrink_test`, created anew every session, and points CALLSHRINK_DATABASE_URL at it; it also
 points CALLSHRINK_HOME at an empty folder, so a private server started by mistake would show.
+
+The app's read-only role: on the private server the suite points CALLSHRINK_APP_DATABASE_URL
+at the role's URL for its database, so the app tests read as the app does. On a server of your
+own, it takes your CALLSHRINK_APP_DATABASE_URL with the suite's database name; without one the
+app reads as the owner and tests/security is skipped.
 """
 
 from __future__ import annotations
@@ -34,10 +39,29 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def recreate_database(server_url: str, name: str) -> str:
+    """A new, empty database `name`, in which the app's role may read the marts once built."""
     drop_database(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return settings.with_database(server_url, name)
+    url = settings.with_database(server_url, name)
+    db.ensure_app_role(url)
+    return url
+
+
+def app_server_url() -> str | None:
+    """The app role's URL on the server the environment names (its database as given), or None
+    when it is unknown (a server of the user's without CALLSHRINK_APP_DATABASE_URL)."""
+    configured = settings.configured_app_database_url()
+    if configured:
+        return configured
+    if settings.configured_database_url():
+        return None
+    return db.app_database_url(start=False)
+
+
+def app_database_url(app_server: str | None, owner_url: str, name: str) -> str:
+    """What CALLSHRINK_APP_DATABASE_URL is for database `name`: the app role's, else the owner's."""
+    return settings.with_database(app_server, name) if app_server else owner_url
 
 
 # dbt writes these to target/ naming the database it ran against; mf reads the semantic
@@ -46,6 +70,8 @@ TARGET_FILES = ("manifest.json", "semantic_manifest.json", "partial_parse.msgpac
 # Variables a test of its own database changes; monkeypatch puts back what was there.
 ENVIRONMENT = (
     "CALLSHRINK_DATABASE_URL",
+    "CALLSHRINK_APP_DATABASE_URL",
+    "CALLSHRINK_MARTS_READER",
     "CALLSHRINK_HOME",
     "DAGSTER_HOME",
     "CALLSHRINK_LANDING_DIR",
@@ -60,10 +86,12 @@ def own_database(
 ) -> Iterator[str]:
     """For a fixture: a fresh database `name` that everything under test uses, with its own
     CALLSHRINK_HOME and Dagster home; dropped, and the suite's dbt target files restored, after."""
+    app_server = app_server_url()
     url = recreate_database(server_url, name)
     for variable in ENVIRONMENT:
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("CALLSHRINK_DATABASE_URL", url)
+    monkeypatch.setenv("CALLSHRINK_APP_DATABASE_URL", app_database_url(app_server, url, name))
     monkeypatch.setenv("CALLSHRINK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
     (tmp_path / "home" / "dagster").mkdir(parents=True)
@@ -101,13 +129,27 @@ def test_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warehouse_url(server_url: str, test_home: Path) -> Iterator[str]:
-    """The session's own database, exported as CALLSHRINK_DATABASE_URL for all code under test."""
+def app_server(server_url: str) -> str | None:
+    """The app role's URL on the suite's server, None when unknown (see the module's doc)."""
+    return app_server_url()
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(server_url: str, app_server: str | None, test_home: Path) -> Iterator[str]:
+    """The session's own database, exported as CALLSHRINK_DATABASE_URL for all code under test
+    (and CALLSHRINK_APP_DATABASE_URL for the app)."""
     url = recreate_database(server_url, TEST_DATABASE)
     saved = {
-        k: os.environ.get(k) for k in ("CALLSHRINK_DATABASE_URL", "CALLSHRINK_HOME", "DAGSTER_HOME")
+        k: os.environ.get(k)
+        for k in (
+            "CALLSHRINK_DATABASE_URL",
+            "CALLSHRINK_APP_DATABASE_URL",
+            "CALLSHRINK_HOME",
+            "DAGSTER_HOME",
+        )
     }
     os.environ["CALLSHRINK_DATABASE_URL"] = url
+    os.environ["CALLSHRINK_APP_DATABASE_URL"] = app_database_url(app_server, url, TEST_DATABASE)
     os.environ["CALLSHRINK_HOME"] = str(test_home)
     os.environ["DAGSTER_HOME"] = str(test_home / "dagster")
     (test_home / "dagster").mkdir(exist_ok=True)

@@ -10,9 +10,11 @@ import time
 import urllib.request
 from pathlib import Path
 
+import psutil
 import psycopg
 import pytest
 
+from callshrink import cli
 from callshrink.dbt import tool
 
 COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "demo"]
@@ -56,6 +58,30 @@ def test_private_server_starts_answers_and_stops(private_env, tmp_path):
         assert conn.execute("select current_database()").fetchone() == ("callshrink",)
     again = callshrink("db", "start", env=private_env)  # idempotent
     assert again.stdout.strip() == url
+    assert callshrink("db", "url", "--show-password", env=private_env).stdout.strip() == url
+
+    # the app's role: its password generated once, kept for the owner only, hidden in URLs
+    password_file = tmp_path / "home" / "app_role.password"
+    assert password_file.stat().st_mode & 0o777 == 0o600
+    password = password_file.read_text().strip()
+    assert len(password) >= 32
+    app_url = url.replace("postgresql://postgres@", f"postgresql://callshrink_app:{password}@")
+    shown = callshrink("db", "url", "--role", "app", env=private_env).stdout.strip()
+    assert shown == url.replace("postgresql://postgres@", "postgresql://callshrink_app:***@")
+    assert password not in shown
+    revealed = callshrink("db", "url", "--role", "app", "--show-password", env=private_env)
+    assert revealed.stdout.strip() == app_url
+    with psycopg.connect(app_url) as conn:
+        assert conn.execute(
+            "select current_user, rolsuper from pg_roles where rolname = current_user"
+        ).fetchone() == ("callshrink_app", False)
+    # pgserver trusts every local connection; the app's role alone must give its password
+    for wrong in (url.replace("postgres@", "callshrink_app@"), app_url.replace(password, "x")):
+        with pytest.raises(psycopg.OperationalError, match="password"):
+            psycopg.connect(wrong)
+    callshrink("db", "start", env=private_env)  # idempotent: the same password
+    assert password_file.read_text().strip() == password
+    assert "app role: callshrink_app" in callshrink("db", "status", env=private_env).stdout
 
     assert callshrink("db", "stop", env=private_env).stdout.strip() == "private server stopped"
     assert "stopped" in callshrink("db", "status", env=private_env).stdout
@@ -66,6 +92,14 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _on(connection, port: int) -> bool:
+    return connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
+
+
+def _listens(process: psutil.Process, port: int) -> bool:
+    return any(_on(c, port) for c in process.net_connections("inet"))
 
 
 def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
@@ -89,12 +123,81 @@ def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
                 assert time.monotonic() < deadline, "the app did not come up in 90 s"
                 time.sleep(0.5)
         assert "running" in callshrink("db", "status", env=private_env).stdout
+        # it listens on this machine only, and holds the app role's URL, not the owner's
+        servers = [p for p in psutil.Process(app.pid).children(recursive=True) if _listens(p, port)]
+        assert servers, "no process listens on the port"
+        for server in servers:
+            addresses = {c.laddr.ip for c in server.net_connections("inet") if _on(c, port)}
+            assert addresses == {"127.0.0.1"}
+            environment = server.environ()
+            assert "CALLSHRINK_DATABASE_URL" not in environment
+            assert "CALLSHRINK_PGUSER" not in environment
+            assert "//callshrink_app:" in environment["CALLSHRINK_APP_DATABASE_URL"]
     finally:
         app.send_signal(signal.SIGINT)
         output, _ = app.communicate(timeout=60)
     assert app.returncode == 0, output
+    assert f"callshrink app: http://127.0.0.1:{port}" in output
+    assert "WARNING" not in output
     assert "private Postgres stopped" in output
     assert "stopped" in callshrink("db", "status", env=private_env).stdout
+
+
+def test_db_url_hides_passwords_unless_asked(private_env):
+    owner = "postgresql://analyst:s3cret@db.example.com:5432/wh"
+    private_env["CALLSHRINK_DATABASE_URL"] = owner
+
+    def url(*args: str) -> str:
+        done = callshrink("db", "url", *args, env=private_env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert url() == "postgresql://analyst:***@db.example.com:5432/wh"
+    assert url("--show-password") == owner
+    # the app's role on a server of one's own: its URL must be given
+    refused = callshrink("db", "url", "--role", "app", env=private_env)
+    assert refused.returncode != 0
+    assert "CALLSHRINK_APP_DATABASE_URL is not set" in refused.stderr
+    assert "scripts/app_role.sql" in refused.stderr
+    assert "s3cret" not in refused.stdout + refused.stderr
+    private_env["CALLSHRINK_APP_DATABASE_URL"] = "postgresql://viewer:p%40ss@db.example.com/wh"
+    assert url("--role", "app") == "postgresql://viewer:***@db.example.com/wh"
+    assert url("--role", "app", "--show-password") == private_env["CALLSHRINK_APP_DATABASE_URL"]
+    private_env["CALLSHRINK_DATABASE_URL"] = "host=db.example.com dbname=wh password=s3cret"
+    assert "s3cret" not in url() and "***" in url()
+
+
+def test_db_env_says_it_exports_the_real_password(private_env):
+    env_help = callshrink("db", "env", "--help", env=private_env).stdout
+    assert "real password" in env_help and 'eval "$(callshrink db env)"' in env_help
+
+
+@pytest.mark.parametrize("command", ["app", "demo", "dev"])
+def test_servers_listen_on_localhost_unless_told(private_env, command):
+    usage = callshrink(command, "--help", env=private_env).stdout
+    assert "--host HOST" in usage
+    assert "default 127.0.0.1" in " ".join(usage.split())
+    assert cli.build_parser().parse_args([command]).host == "127.0.0.1"
+
+
+def test_listening_beyond_this_machine_warns_that_there_is_no_login(capsys):
+    cli._warn_if_exposed("127.0.0.1", 8501, "the app")
+    cli._warn_if_exposed("localhost", 8501, "the app")
+    cli._warn_if_exposed("::1", 8501, "the app")
+    assert capsys.readouterr().err == ""
+    cli._warn_if_exposed("0.0.0.0", 8501, "the app")
+    warning = capsys.readouterr().err
+    assert warning.startswith("WARNING: the app listens on 0.0.0.0:8501")
+    assert "no login of its own" in warning
+    assert cli._streamlit_command(8501)[3:5] == ["--server.address", "127.0.0.1"]
+
+
+def test_the_app_needs_its_own_url_on_a_server_of_ones_own(private_env):
+    private_env["CALLSHRINK_DATABASE_URL"] = "postgresql://analyst:s3cret@db.example.invalid/wh"
+    done = callshrink("app", "--port", str(_free_port()), env=private_env)
+    assert done.returncode != 0
+    assert "CALLSHRINK_APP_DATABASE_URL is not set" in done.stderr
+    assert "s3cret" not in done.stdout + done.stderr
 
 
 def test_status_names_the_configured_warehouse_without_its_password(private_env):
