@@ -546,9 +546,18 @@ def finance_csv(month: str, level: str) -> str:
 
 def daily_tie_out(month: str) -> pd.DataFrame:
     """The export's daily level as a frame: a row per location, day and record type
-    (row_type "day"), then a total per record type (row_type "total"); money as Decimal."""
+    (row_type "day"), then a total per record type (row_type "total"), then the month's
+    quarantined records per record type (row_type "left_out"); money as Decimal."""
     columns, rows = finance_month(month, "daily")
     return pd.DataFrame(rows, columns=list(columns))
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def left_out_records(month: str) -> pd.DataFrame:
+    """The month's payment, refund and deal lines the loader kept in quarantine
+    (finance.left_out_rows): what the tie-out cannot see, with file, line and reason."""
+    rows = finance.left_out_rows(_live_connection(), finance.parse_month(month))
+    return pd.DataFrame(rows, columns=list(finance.LEFT_OUT_COLUMNS))
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)

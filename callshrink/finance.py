@@ -20,7 +20,7 @@ from psycopg import sql
 
 from callshrink.settings import dbt_schema
 
-LEVELS = ("daily", "records")
+LEVELS = ("daily", "records", "left_out")
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 DAILY_COLUMNS = (
@@ -68,10 +68,30 @@ totals as (
     group by record_type
 ),
 
+left_out as (
+    -- quarantined source records of the month (or of no readable month): counted, and their
+    -- dollars where the line shows a USD amount, beside the totals they are not part of
+    select
+        'left_out' as row_type,
+        null as location_id,
+        null::date as revenue_date,
+        record_type,
+        count(*) as source_records,
+        null::bigint as attributed_records,
+        sum(amount) filter (where currency = 'USD') as source_usd,
+        null::numeric as attributed_usd,
+        null::numeric as unattributed_usd
+    from {marts}.revenue_left_out
+    where record_month = %(first_day)s or record_month is null
+    group by record_type
+),
+
 both_levels as (
     select * from days
     union all
     select * from totals
+    union all
+    select * from left_out
 )
 
 select
@@ -86,7 +106,7 @@ select
     unattributed_usd::numeric(18, 2)
 from both_levels
 order by
-    row_type = 'total',
+    array_position(array['day', 'total', 'left_out'], row_type),
     revenue_date,
     location_id nulls last,
     array_position(array['payment', 'refund', 'deal'], record_type)
@@ -128,6 +148,25 @@ select
 from {marts}.revenue_attributions
 where revenue_date >= %(first_day)s and revenue_date < %(next_month)s
 order by revenue_date, location_id nulls last, record_type, occurred_at, record_id
+"""
+
+LEFT_OUT_COLUMNS = (
+    "record_type",
+    "record_id",
+    "record_month",
+    "amount",
+    "currency",
+    "source_file",
+    "line_number",
+    "reason",
+)
+
+# Lines of the month's source files the loader kept out (or whose month cannot be read).
+_LEFT_OUT = """
+select record_type, record_id, record_month, amount, currency, source_file, line_number, reason
+from {marts}.revenue_left_out
+where record_month = %(first_day)s or record_month is null
+order by record_type, source_file, line_number
 """
 
 
@@ -185,6 +224,15 @@ def record_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
     return conn.execute(_in_marts(_RECORDS), month.params()).fetchall()
 
 
+def month_has_revenue(conn: psycopg.Connection, month: Month) -> bool:
+    return str(month) in revenue_months(conn)
+
+
+def left_out_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
+    """The month's quarantined payment, refund and deal lines (LEFT_OUT_COLUMNS)."""
+    return conn.execute(_in_marts(_LEFT_OUT), month.params()).fetchall()
+
+
 def _cell(value: object) -> str:
     if value is None:
         return ""
@@ -213,7 +261,8 @@ def write_csv(path: Path, columns: Sequence[str], rows: Sequence[tuple]) -> None
 def month_table(
     conn: psycopg.Connection, month: Month, level: str = "daily"
 ) -> tuple[tuple[str, ...], list[tuple]]:
-    """The month at `level` (daily or records): its columns and rows, as the export writes them.
+    """The month at `level` (daily, records or left_out): its columns and rows, as the export
+    writes them.
 
     A FinanceError for another level, or when the warehouse holds no revenue in the month.
     """
@@ -221,8 +270,12 @@ def month_table(
         raise FinanceError(f"level {level!r} is not one of {', '.join(LEVELS)}")
     if level == "daily":
         columns, rows = DAILY_COLUMNS, daily_rows(conn, month)
-    else:
+    elif level == "records":
         columns, rows = RECORD_COLUMNS, record_rows(conn, month)
+    else:
+        columns, rows = LEFT_OUT_COLUMNS, left_out_rows(conn, month)
+        if rows or month_has_revenue(conn, month):  # an empty list is an answer
+            return columns, rows
     if not rows:
         held = revenue_months(conn)
         span = f"it holds {held[0]} to {held[-1]}" if held else "it holds no revenue yet"
@@ -231,7 +284,8 @@ def month_table(
 
 
 def export_month(conn: psycopg.Connection, month: Month, out: Path, level: str = "daily") -> int:
-    """Write the month at `level` (daily or records) to `out`; return the rows written."""
+    """Write the month at `level` (daily, records or left_out) to `out`; return the rows
+    written."""
     columns, rows = month_table(conn, month, level)
     write_csv(out, columns, rows)
     return len(rows)

@@ -83,9 +83,16 @@ def _total(record_type: str, column: str):
     return totals.loc[record_type, column]
 
 
-def tie_out_status(source: Decimal, attributed: Decimal, unattributed: Decimal) -> str:
+left_out = data.left_out_records(month)
+left_out_counts = left_out["record_type"].value_counts()
+
+
+def tie_out_status(
+    source: Decimal, attributed: Decimal, unattributed: Decimal, left_out: int = 0
+) -> str:
     difference = source - (attributed + unattributed)
-    return "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
+    status = "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
+    return status if not left_out else f"{status}, {_records(left_out)} left out"
 
 
 def _records(number: int) -> str:
@@ -112,8 +119,12 @@ for column, (record_type, label) in zip(tiles, RECORD_LABELS.items(), strict=Fal
             )
         st.metric(
             f"{label}: tie-out",
-            tie_out_status(source, attributed, unattributed),
-            help="Source = attributed + unattributed, to the cent.",
+            tie_out_status(
+                source, attributed, unattributed, int(left_out_counts.get(record_type, 0))
+            ),
+            help="Source = attributed + unattributed, to the cent, over the records the "
+            "warehouse holds; records the loader kept in quarantine are left out (listed "
+            "below).",
         )
 
 
@@ -130,6 +141,27 @@ with tiles[3]:
         "Net revenue: attributed share",
         ui.percent(None if net_source == 0 else net_attributed / net_source),
         help="Net attributed ÷ net source.",
+    )
+
+if len(left_out):
+    st.warning(
+        f"{_records(len(left_out))} of this month's source files could not be loaded and are "
+        "in none of these figures (the whole month's, whatever locations are picked): correct "
+        "and deliver them again, then run. `callshrink quarantine` lists every line."
+    )
+    st.dataframe(
+        left_out,
+        hide_index=True,
+        column_config={
+            "record_type": "Record",
+            "record_id": "Id",
+            "record_month": st.column_config.DateColumn("Month", format="YYYY-MM"),
+            "amount": st.column_config.NumberColumn("Amount", format="%.2f"),
+            "currency": "Currency",
+            "source_file": "File",
+            "line_number": st.column_config.NumberColumn("Line"),
+            "reason": "Why it was left out",
+        },
     )
 
 # --- by day -----------------------------------------------------------------------------------

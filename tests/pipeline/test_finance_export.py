@@ -54,8 +54,10 @@ def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
     rows = _read(out)
     days = [row for row in rows if row["row_type"] == "day"]
     totals = {row["record_type"]: row for row in rows if row["row_type"] == "total"}
+    left_out = [row for row in rows if row["row_type"] == "left_out"]
     assert f"{len(rows)} rows" in result.stdout
-    assert set(totals) == {"payment", "refund", "deal"} and len(rows) == len(days) + 3
+    assert set(totals) == {"payment", "refund", "deal"}
+    assert len(rows) == len(days) + 3 + len(left_out)
 
     mart = {
         (location or "", str(day), record_type): (records, attributed_records, *money)
@@ -78,7 +80,9 @@ def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
     assert any(location == "" for location, _, _ in exported)  # deals no call placed
 
     # every amount is written as exact dollars and cents, never a float's rendering
-    assert all(CENTS.fullmatch(row[column]) for row in rows for column in MONEY)
+    assert all(
+        CENTS.fullmatch(row[column]) for row in [*days, *totals.values()] for column in MONEY
+    )
     for record_type, total in totals.items():
         of_type = [row for row in days if row["record_type"] == record_type]
         for column in MONEY:
@@ -123,6 +127,42 @@ def test_records_export_lists_every_record_with_its_attribution_and_source(month
         record_type = total["record_type"]
         assert sums[(record_type, True)] == Decimal(total["attributed_usd"]), record_type
         assert sums[(record_type, False)] == Decimal(total["unattributed_usd"]), record_type
+
+
+def test_the_months_quarantined_payments_are_counted_and_listed(
+    pipeline_run: PipelineRun, month, tmp_path
+):
+    """The session's data has two payment lines the loader keeps out of the month (one cut
+    short, one with an amount that is no integer): the tie-out says so beside its totals, and
+    the left_out level names each with its file, line and reason."""
+    invalid = pipeline_run.defect("square_invalid_json")
+    wrong = pipeline_run.defect("square_wrong_type")
+    daily = tmp_path / "daily.csv"
+    assert export("--month", month, "--out", str(daily)).returncode == 0
+    left_out_totals = [row for row in _read(daily) if row["row_type"] == "left_out"]
+    assert left_out_totals == [
+        {
+            "row_type": "left_out",
+            "location_id": "",
+            "revenue_date": "",
+            "record_type": "payment",
+            "source_records": "2",
+            "attributed_records": "",
+            "source_usd": "",  # neither line shows an amount that can be read
+            "attributed_usd": "",
+            "unattributed_usd": "",
+        }
+    ]
+    listed = tmp_path / "left_out.csv"
+    result = export("--month", month, "--out", str(listed), "--level", "left_out")
+    assert result.returncode == 0, result.stderr
+    rows = _read(listed)
+    assert [(r["record_id"], r["source_file"], int(r["line_number"])) for r in rows] == [
+        ("DEFECTpayment000000001", invalid["file"], invalid["line"]),
+        ("DEFECTpayment000000002", wrong["file"], wrong["line"]),
+    ]
+    assert all(r["record_type"] == "payment" and r["record_month"] == f"{month}-01" for r in rows)
+    assert "not an integer" in rows[1]["reason"], rows[1]
 
 
 @pytest.mark.parametrize(
