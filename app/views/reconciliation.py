@@ -163,6 +163,15 @@ if len(left_out):
             "reason": "Why it was left out",
         },
     )
+    st.download_button(
+        "Download the records left out (CSV)",
+        data=data.finance_csv(month, "left_out"),
+        file_name=f"finance_{month}_left_out.csv",
+        mime="text/csv",
+        on_click="ignore",
+        help=f"`callshrink export finance --month {month} --level left_out`: the records above "
+        "with their file, line and reason.",
+    )
 
 # --- by day -----------------------------------------------------------------------------------
 

@@ -162,7 +162,8 @@ def test_the_months_quarantined_payments_are_counted_and_listed(
         ("DEFECTpayment000000002", wrong["file"], wrong["line"]),
     ]
     assert all(r["record_type"] == "payment" and r["record_month"] == f"{month}-01" for r in rows)
-    assert "not an integer" in rows[1]["reason"], rows[1]
+    reason = rows[1]["reason"]
+    assert "'amount_money_amount'" in reason and "is not a valid integer" in reason, reason
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,9 @@ read as (
         substring(raw_text from '"id"\s*:\s*"([^"]+)"') as record_id,
         case
             when raw_table = 'hubspot_deals'
-                then substring(raw_text from '"amount"\s*:\s*"(-?[0-9]{1,15}(\.[0-9]{1,2})?)"')::numeric
+                then substring(
+                    raw_text from '"amount"\s*:\s*"(-?[0-9]{1,15}(\.[0-9]{1,2})?)"'
+                )::numeric
             else
                 substring(
                     raw_text from '"amount_money"\s*:\s*\{[^}]*"amount"\s*:\s*(-?[0-9]{1,15})[,} ]'
@@ -40,7 +42,9 @@ read as (
         end as amount,
         case
             when raw_table = 'hubspot_deals' then 'USD'
-            else substring(raw_text from '"amount_money"\s*:\s*\{[^}]*"currency"\s*:\s*"([A-Z]{3})"')
+            else substring(
+                raw_text from '"amount_money"\s*:\s*\{[^}]*"currency"\s*:\s*"([A-Z]{3})"'
+            )
         end as currency,
         (
             coalesce(
