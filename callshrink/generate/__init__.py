@@ -96,7 +96,7 @@ message, duration = the seconds it rang) and its callbacks are CallRail ``outbou
 escalation_queues.csv (the dbt seeds; location i depends only on i, so N is a prefix of N+1).
 locations.csv ends with ``forward_ring_seconds`` (28 at a location without a PBX, empty
 elsewhere); pbx_systems.csv has ``pbx_id,timezone`` and ``phone_channel_pattern,
-trunk_channel_pattern,dialled_number_from`` left empty (the warehouse's defaults read both
+trunk_channel_pattern,dialled_number_from,encoding`` left empty (the warehouse's defaults read both
 flavours); the crosswalk's ``pbx_queue`` rows are ``<pbx_id>:<queue>`` in the flavour's naming
 (``pbx_east:4010``, ``pbx_west:loc_04_front``), its ``pbx_did`` rows the E.164 business
 number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.

@@ -237,8 +237,8 @@ def write_reference(out: Path, locs: list[Location]) -> dict[str, int]:
                 for wd, (o, c) in sorted(lc.hours.items())
             ],
         ),
-        # The channel patterns and the dialled number's source are left empty: the
-        # warehouse's defaults read both flavours.
+        # The channel patterns, the dialled number's source and the encoding are left empty:
+        # the warehouse's defaults read both flavours.
         "pbx_systems.csv": (
             [
                 "pbx_id",
@@ -246,8 +246,9 @@ def write_reference(out: Path, locs: list[Location]) -> dict[str, int]:
                 "phone_channel_pattern",
                 "trunk_channel_pattern",
                 "dialled_number_from",
+                "encoding",
             ],
-            [[p.pbx_id, p.timezone, "", "", ""] for p in pbxs_used(locs)],
+            [[p.pbx_id, p.timezone, "", "", "", ""] for p in pbxs_used(locs)],
         ),
         "escalation_queues.csv": (
             ["pbx_id", "queuename"],

@@ -1,29 +1,56 @@
 """Load one raw table from the landing folder: typed checks, quarantine, manifest, lineage.
 
 Guarantees, per file:
-- lines read = rows loaded + rows quarantined, recorded in ``raw._load_files``;
-- a file whose content (SHA-256) was loaded before, under any name, loads nothing;
+- lines read = rows loaded + rows quarantined, recorded in ``raw._load_files``; a line is a
+  physical line (split on ``\n``), and ``_line_number`` and the quarantine name it;
+- no content error fails the load: a line that cannot be read, typed or stored (bad bytes, a
+  NUL, a value breaking a rule of tables.py, anything the server refuses) is quarantined with
+  its file, line and reason, and the rest of the file loads;
+- a file's identity is its source folder and its content (SHA-256): a file whose content was
+  loaded before from the same source folder (``tracking/callrail``, ``pbx/<pbx_id>/cdr``, ...),
+  under any name, loads nothing; the same bytes under another PBX's folder are that PBX's
+  records and load;
 - the file's rows, its quarantine rows and its manifest row commit in one transaction, so an
   error or a kill mid-file leaves the raw tables as they were, and the next run loads it again.
+
+Order: the files of a table load in order of modification time, then path, each in its own
+transaction (so each a later ``_loaded_at``). Staging keeps the row loaded last of each record
+(``_loaded_at``, then ``_line_number``), so when a corrected file and its original arrive in the
+same run, the newer delivery wins whatever the names; a file copied without keeping its time
+(``cp`` without ``-p``) counts as delivered when it was copied.
+
+Encodings: a PBX's files are decoded with its ``pbx_systems.encoding`` (the reference folder's
+pbx_systems.csv; empty or no column: UTF-8, and a line that is not is read as Latin-1 and
+counted as such in the file's result); JSON and CSV are UTF-8 (readers.py).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
+import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from callshrink import settings
 from callshrink.ingest.passthrough import SETTINGS, copy_file, line_number_sequence
-from callshrink.ingest.readers import Line, read_file
+from callshrink.ingest.readers import (
+    UTF8_OR_LATIN1,
+    Decoding,
+    Line,
+    ReadStats,
+    decoding_for,
+    read_file,
+)
 from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, SQL_TYPES, Field, Kind, RawTable
 
 LINEAGE_COLUMNS = ("_load_id", "_source_file", "_line_number", "_file_sha256")
@@ -40,11 +67,15 @@ class FieldError(ValueError):
 class FileResult:
     path: str  # relative to the landing folder
     sha256: str
+    source_folder: str = ""  # the folder part of its identity: tracking/callrail, pbx/<id>/cdr
     skipped_as: str | None = None  # set when the same content was loaded before
     lines_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    lines_decoded_latin1: int = 0  # of a PBX without an encoding: lines that were not UTF-8
+    records_unreadable: int = 0  # records it holds or announces that could not be read
     problems: list[str] = field(default_factory=list)  # first few, "path:line: reason"
+    notes: list[str] = field(default_factory=list)  # "path: what else the reader noticed"
 
 
 @dataclass
@@ -66,6 +97,8 @@ class TableLoadResult:
             "lines_read": self.total("lines_read"),
             "rows_loaded": self.total("rows_loaded"),
             "rows_quarantined": self.total("rows_quarantined"),
+            "lines_decoded_as_latin1": self.total("lines_decoded_latin1"),
+            "records_unreadable": self.total("records_unreadable"),
         }
 
 
@@ -81,15 +114,18 @@ create table if not exists {RAW_SCHEMA}._loads (
 );
 create table if not exists {RAW_SCHEMA}._load_files (
     raw_table text not null,
+    source_folder text not null,
     file_sha256 text not null,
     source_file text not null,
     size_bytes bigint not null,
     lines_read integer not null,
     rows_loaded integer not null,
     rows_quarantined integer not null,
+    lines_decoded_latin1 integer not null default 0,
+    records_unreadable integer not null default 0,
     load_id uuid not null references {RAW_SCHEMA}._loads (load_id),
     loaded_at timestamptz not null default now(),
-    primary key (raw_table, file_sha256),
+    primary key (raw_table, source_folder, file_sha256),
     check (lines_read = rows_loaded + rows_quarantined)
 );
 create table if not exists {RAW_SCHEMA}._quarantine (
@@ -150,9 +186,75 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
     with conn.transaction():
         conn.execute("select pg_advisory_xact_lock(hashtext('callshrink.raw_schema'))")
         conn.execute(_META_DDL)
+        _migrate_manifest(conn)
         for table in RAW_TABLES:
             for statement in _table_ddl(table):
                 conn.execute(statement)
+
+
+MANIFEST_KEY = ["raw_table", "source_folder", "file_sha256"]
+
+
+def _folder_depth(table: RawTable) -> int:
+    return len(PurePosixPath(table.folder).parts)
+
+
+def _migrate_manifest(conn: psycopg.Connection) -> None:
+    """Bring a manifest written by an older loader to this one's: a file's identity was its
+    content alone (primary key raw_table, file_sha256) and is now its source folder and
+    content. Each existing row gets the source folder of the file it names (the first parts
+    of its source_file), so every file loaded before stays loaded; only the same bytes under
+    another PBX's folder, which the older loader skipped and never recorded, now load. Also
+    adds the counts of lines decoded as Latin-1 and of unreadable records (0 for old rows)."""
+    columns = {
+        name
+        for (name,) in conn.execute(
+            "select column_name from information_schema.columns "
+            "where table_schema = %s and table_name = '_load_files'",
+            (RAW_SCHEMA,),
+        )
+    }
+    manifest = sql.Identifier(RAW_SCHEMA, "_load_files")
+    for column in ("lines_decoded_latin1", "records_unreadable"):
+        if column not in columns:
+            conn.execute(
+                sql.SQL("alter table {} add column {} integer not null default 0").format(
+                    manifest, sql.Identifier(column)
+                )
+            )
+    if "source_folder" not in columns:
+        folder = sql.SQL(" ").join(
+            sql.SQL(
+                "when {} then array_to_string((string_to_array(source_file, '/'))[1:{}], '/')"
+            ).format(sql.Literal(table.identifier), sql.Literal(_folder_depth(table)))
+            for table in RAW_TABLES
+        )
+        conn.execute(sql.SQL("alter table {} add column source_folder text").format(manifest))
+        conn.execute(
+            sql.SQL(
+                "update {} set source_folder = case raw_table {} "
+                "else regexp_replace(source_file, '/[^/]*$', '') end"
+            ).format(manifest, folder)
+        )
+        conn.execute(
+            sql.SQL("alter table {} alter column source_folder set not null").format(manifest)
+        )
+    key = conn.execute(
+        "select c.conname, array_agg(a.attname::text order by k.ord) "
+        "from pg_constraint c cross join unnest(c.conkey) with ordinality k(attnum, ord) "
+        "join pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum "
+        "where c.conrelid = %s::regclass and c.contype = 'p' group by c.conname",
+        (f"{RAW_SCHEMA}._load_files",),
+    ).fetchone()
+    if key is None or key[1] != MANIFEST_KEY:
+        drop = sql.SQL("")
+        if key:
+            drop = sql.SQL("drop constraint {}, ").format(sql.Identifier(key[0]))
+        conn.execute(
+            sql.SQL("alter table {} {}add primary key ({})").format(
+                manifest, drop, sql.SQL(", ").join(map(sql.Identifier, MANIFEST_KEY))
+            )
+        )
 
 
 def start_load(
@@ -307,7 +409,8 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
 
     Text fields pass through untouched; only typed and required fields are checked, each by a
     check made once per table. When a check fails, `_typed` runs again on that field to give
-    the reason a person reads, so fast and careful paths cannot disagree on the message.
+    the reason a person reads, so fast and careful paths cannot disagree on the message. Then
+    the fields' value rules (tables.py) are checked on the typed values.
     """
     fields = table.fields
     offset = 1 if table.has_pbx_id else 0
@@ -317,6 +420,7 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
         for index, spec in enumerate(fields)
         if spec.kind is not Kind.TEXT or spec.required
     ]
+    ruled = [(index, spec, spec.rule) for index, spec in enumerate(fields) if spec.rule]
     width = len(fields)
 
     def values_of(line: Line) -> list:
@@ -338,9 +442,14 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
                 values[index] = _typed(spec, value)  # raises FieldError, with the reason
         if not positional:
             values = [v if v is None or isinstance(v, str) else _as_text(v) for v in values]
+        for index, spec, rule in ruled:
+            value = values[index]
+            if value is not None and not rule.holds(value):
+                raise FieldError(f"field '{spec.column}': {value[:60]!r} {rule.broken}")
         row = [pbx_id, *values] if offset else values
         if table.keeps_record:
-            row.append(line.text if line.text_is_json else json.dumps(line.record, default=str))
+            kept = line.json_text
+            row.append(kept if kept is not None else json.dumps(line.record, default=str))
         return row
 
     return build
@@ -350,21 +459,54 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
 
 
 def _files(table: RawTable, landing: Path) -> list[Path]:
-    folder_pattern = table.folder
+    """The table's files in load order: modification time, then path. A later delivery of
+    a record (a corrected file) loads after the earlier one, so staging keeps it."""
     files = [
         p
-        for d in sorted(landing.glob(folder_pattern))
+        for d in landing.glob(table.folder)
         if d.is_dir()
-        for p in sorted(d.rglob("*"))
+        for p in d.rglob("*")
         if p.is_file() and not p.name.startswith(".")
     ]
-    return files
+    return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.relative_to(landing).as_posix()))
 
 
 def _pbx_id(table: RawTable, landing: Path, path: Path) -> str | None:
     if not table.has_pbx_id:
         return None
     return path.relative_to(landing).parts[1]  # pbx/<pbx_id>/cdr/...
+
+
+def _source_folder(table: RawTable, landing: Path, path: Path) -> str:
+    """The folder part of a file's identity: its table's folder, with the PBX's own for
+    pbx/*/... (pbx/pbx_east/cdr)."""
+    return "/".join(path.relative_to(landing).parts[: _folder_depth(table)])
+
+
+def pbx_encodings(reference: Path | None = None) -> dict[str, str]:
+    """pbx_id -> ``encoding`` of the reference pbx_systems.csv (the reference folder of
+    settings.reference_dir() unless given). The column is optional; no file, no row or an
+    empty value all mean the default (UTF-8, Latin-1 for a line that is not)."""
+    path = (reference or settings.reference_dir()) / "pbx_systems.csv"
+    if not path.is_file():
+        return {}
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return {
+            (row.get("pbx_id") or "").strip(): (row.get("encoding") or "").strip()
+            for row in csv.DictReader(handle)
+        }
+
+
+def _decodings(encodings: Mapping[str, str]) -> dict[str, Decoding]:
+    """Each PBX's decoding; ValueError naming the PBX for an encoding that cannot be used,
+    before any file loads (its lines would otherwise be quarantined for good)."""
+    decodings = {}
+    for pbx_id, encoding in encodings.items():
+        try:
+            decodings[pbx_id] = decoding_for(encoding)
+        except ValueError as exc:
+            raise ValueError(f"pbx_systems.encoding of {pbx_id}: {exc}") from None
+    return decodings
 
 
 def _sha256(path: Path) -> str:
@@ -381,14 +523,26 @@ def load_table(
     landing: Path,
     load_id: uuid.UUID,
     log: Log = print,
+    *,
+    encodings: Mapping[str, str] | None = None,
 ) -> TableLoadResult:
-    """Load every file of ``table`` under ``landing`` that was not loaded before."""
+    """Load every file of ``table`` under ``landing`` that was not loaded before, oldest
+    first. ``encodings``: pbx_id -> encoding of its files (default: the reference
+    pbx_systems.csv, ``pbx_encodings``). Call it outside a transaction: each file commits on
+    its own."""
+    decodings = {}
+    if table.has_pbx_id:
+        decodings = _decodings(pbx_encodings() if encodings is None else encodings)
     result = TableLoadResult(table)
     for path in _files(table, landing):
-        file_result = _load_file(conn, table, landing, path, load_id)
+        pbx_id = _pbx_id(table, landing, path)
+        decoding = decodings.get(pbx_id or "", UTF8_OR_LATIN1)
+        file_result = _load_file(conn, table, landing, path, load_id, decoding)
         result.files.append(file_result)
         if file_result.skipped_as:
             continue
+        for note in file_result.notes:
+            log(note)
         for problem in file_result.problems:
             log(f"quarantined {problem}")
         hidden = file_result.rows_quarantined - len(file_result.problems)
@@ -407,26 +561,33 @@ def _refresh_statistics(conn: psycopg.Connection, table: RawTable, rows_loaded: 
     if not rows_loaded:
         return
     name = sql.SQL("{}.{}").format(sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier))
-    (estimated_rows,) = conn.execute(
-        "select reltuples from pg_class where oid = %s::regclass",
-        (name.as_string(conn),),
-    ).fetchone()
+    with conn.transaction():
+        (estimated_rows,) = conn.execute(
+            "select reltuples from pg_class where oid = %s::regclass",
+            (name.as_string(conn),),
+        ).fetchone()
     if estimated_rows < 0 or rows_loaded >= 0.1 * estimated_rows:  # -1: never analysed
-        conn.execute(sql.SQL("analyze {}").format(name))
+        with conn.transaction():  # not left open: the next file's transaction is its own
+            conn.execute(sql.SQL("analyze {}").format(name))
 
 
 def _load_file(
-    conn: psycopg.Connection, table: RawTable, landing: Path, path: Path, load_id: uuid.UUID
+    conn: psycopg.Connection,
+    table: RawTable,
+    landing: Path,
+    path: Path,
+    load_id: uuid.UUID,
+    decoding: Decoding = UTF8_OR_LATIN1,
 ) -> FileResult:
-    relative = str(path.relative_to(landing))
-    result = FileResult(relative, _sha256(path))
+    relative = path.relative_to(landing).as_posix()
+    result = FileResult(relative, _sha256(path), _source_folder(table, landing, path))
     with conn.transaction():
         # One loader per table at a time, so two runs cannot both load the same new file.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.identifier,))
         earlier = conn.execute(
             f"select source_file from {RAW_SCHEMA}._load_files "
-            "where raw_table = %s and file_sha256 = %s",
-            (table.identifier, result.sha256),
+            "where raw_table = %s and source_folder = %s and file_sha256 = %s",
+            (table.identifier, result.source_folder, result.sha256),
         ).fetchone()
         if earlier:
             result.skipped_as = earlier[0]
@@ -442,29 +603,101 @@ def _load_file(
                 source_file=relative,
                 file_sha256=result.sha256,
                 pbx_id=pbx_id,
+                codec=None if decoding.is_utf8 else decoding.codec,
             )
         if copied is not None:
             result.lines_read = result.rows_loaded = copied
             quarantine: list[tuple[int, str, str]] = []
         else:
-            quarantine = _copy_rows(conn, table, read_file(table, path), result, pbx_id, load_id)
+            quarantine = _load_lines(conn, table, path, decoding, result, pbx_id, load_id)
         _write_quarantine(conn, table, result, quarantine, load_id)
         conn.execute(
-            f"insert into {RAW_SCHEMA}._load_files (raw_table, file_sha256, source_file, "
-            "size_bytes, lines_read, rows_loaded, rows_quarantined, load_id) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s)",
+            f"insert into {RAW_SCHEMA}._load_files (raw_table, source_folder, file_sha256, "
+            "source_file, size_bytes, lines_read, rows_loaded, rows_quarantined, "
+            "lines_decoded_latin1, records_unreadable, load_id) "
+            "values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 table.identifier,
+                result.source_folder,
                 result.sha256,
                 relative,
                 path.stat().st_size,
                 result.lines_read,
                 result.rows_loaded,
                 result.rows_quarantined,
+                result.lines_decoded_latin1,
+                result.records_unreadable,
                 load_id,
             ),
         )
     return result
+
+
+def _load_lines(
+    conn: psycopg.Connection,
+    table: RawTable,
+    path: Path,
+    decoding: Decoding,
+    result: FileResult,
+    pbx_id: str | None,
+    load_id: uuid.UUID,
+) -> list[tuple[int, str, str]]:
+    """The careful path: the file read line by line, each line checked, the good ones copied.
+    Should the server still refuse a row the checks let through, the file is copied again in
+    batches, and a refused batch row by row, so only the refused rows are quarantined."""
+    stats = ReadStats()
+    try:
+        with conn.transaction():
+            lines = read_file(table, path, decoding, stats)
+            quarantine = _copy_rows(conn, table, lines, result, pbx_id, load_id)
+    except (psycopg.DataError, psycopg.IntegrityError):
+        result.lines_read = result.rows_loaded = 0
+        stats = ReadStats()
+        lines = read_file(table, path, decoding, stats)
+        quarantine = _copy_rows_in_batches(conn, table, lines, result, pbx_id, load_id)
+    result.lines_decoded_latin1 = stats.decoded_latin1
+    result.records_unreadable = stats.records_unreadable
+    if stats.decoded_latin1:
+        result.notes.append(
+            f"{result.path}: {stats.decoded_latin1} lines are not valid UTF-8 and were decoded "
+            "as Latin-1 (set the PBX's encoding in pbx_systems to say which it writes)"
+        )
+    result.notes += [f"{result.path}: {note}" for note in stats.notes]
+    return quarantine
+
+
+def _copy_statement(table: RawTable) -> sql.Composed:
+    columns = sql.SQL(", ").join(map(sql.Identifier, [*table.columns, *LINEAGE_COLUMNS]))
+    return sql.SQL("copy {}.{} ({}) from stdin").format(
+        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), columns
+    )
+
+
+def _rows(
+    table: RawTable,
+    lines: Iterable[Line],
+    result: FileResult,
+    pbx_id: str | None,
+    load_id: uuid.UUID,
+    quarantine: list[tuple[int, str, str]],
+) -> Iterator[tuple[Line, list]]:
+    """Each line that can be loaded with its row (lineage included); the others are put in
+    ``quarantine``. Counts the lines read."""
+    lineage = [str(load_id), result.path, None, result.sha256]
+    build = row_builder(table)
+    for line in lines:
+        result.lines_read += 1
+        reason = line.problem
+        if reason is None:
+            try:
+                row = build(line, pbx_id)
+            except FieldError as exc:
+                reason = str(exc)
+        if reason is not None:
+            quarantine.append((line.number, line.text, reason))
+            continue
+        lineage[2] = line.number
+        yield line, [*row, *lineage]
 
 
 def _copy_rows(
@@ -475,29 +708,75 @@ def _copy_rows(
     pbx_id: str | None,
     load_id: uuid.UUID,
 ) -> list[tuple[int, str, str]]:
-    columns = sql.SQL(", ").join(map(sql.Identifier, [*table.columns, *LINEAGE_COLUMNS]))
-    statement = sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), columns
-    )
     quarantine: list[tuple[int, str, str]] = []
-    lineage = [str(load_id), result.path, None, result.sha256]
-    build = row_builder(table)
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        for line in lines:
-            result.lines_read += 1
-            reason = line.problem
-            if reason is None:
-                try:
-                    row = build(line, pbx_id)
-                except FieldError as exc:
-                    reason = str(exc)
-            if reason is not None:
-                quarantine.append((line.number, line.text, reason))
-                continue
-            lineage[2] = line.number
-            copy.write_row([*row, *lineage])
+    with conn.cursor() as cursor, cursor.copy(_copy_statement(table)) as copy:
+        for _, row in _rows(table, lines, result, pbx_id, load_id, quarantine):
+            copy.write_row(row)
             result.rows_loaded += 1
     return quarantine
+
+
+BATCH_ROWS = 1000
+
+
+def _copy_rows_in_batches(
+    conn: psycopg.Connection,
+    table: RawTable,
+    lines: Iterable[Line],
+    result: FileResult,
+    pbx_id: str | None,
+    load_id: uuid.UUID,
+) -> list[tuple[int, str, str]]:
+    quarantine: list[tuple[int, str, str]] = []
+    statement = _copy_statement(table)
+
+    def copy_rows(rows: list[tuple[Line, list]]) -> None:
+        with conn.transaction(), conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for _, row in rows:
+                copy.write_row(row)
+
+    def load(batch: list[tuple[Line, list]]) -> None:
+        if len(batch) > 1:
+            try:
+                copy_rows(batch)
+                result.rows_loaded += len(batch)
+                return
+            except (psycopg.DataError, psycopg.IntegrityError):
+                pass  # one by one, to find the refused rows
+        for one in batch:
+            try:
+                copy_rows([one])
+                result.rows_loaded += 1
+            except (psycopg.DataError, psycopg.IntegrityError) as exc:
+                line = one[0]
+                quarantine.append((line.number, line.text, f"refused by Postgres: {_said(exc)}"))
+
+    batch: list[tuple[Line, list]] = []
+    for item in _rows(table, lines, result, pbx_id, load_id, quarantine):
+        batch.append(item)
+        if len(batch) == BATCH_ROWS:
+            load(batch)
+            batch = []
+    if batch:
+        load(batch)
+    return quarantine
+
+
+def _said(exc: psycopg.Error) -> str:
+    """The server's message, without the COPY context (its line is always 1)."""
+    message = exc.diag.message_primary or str(exc)
+    column = re.search(r"column (\w+)", exc.diag.context or "")
+    return f"{message} (column {column.group(1)})" if column else message
+
+
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+
+def _storable(text: str) -> str:
+    """Quarantine text Postgres can store: a NUL as \\x00, undecodable bytes as \\xNN."""
+    if _UNDECODED.search(text):
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text.replace("\x00", "\\x00")
 
 
 def _write_quarantine(
@@ -524,8 +803,8 @@ def _write_quarantine(
                     result.path,
                     number,
                     result.sha256,
-                    text.replace("\x00", ""),
-                    reason,
+                    _storable(text),
+                    _storable(reason),
                     load_id,
                 )
                 for number, text, reason in quarantine

@@ -7,14 +7,21 @@ column types (timestamps, integers), required fields (NOT NULL and non-blank CHE
 number of fields. Lineage comes from column defaults: session settings for the load, file and
 PBX, a per-table sequence (reset for each file) for line numbers.
 
-When the server refuses a file (one bad line is enough), the attempt is rolled back to its
-savepoint and the caller loads the file on the careful path, which names the bad lines and
-quarantines them. The two paths store identical rows: FORCE_NULL / FORCE_NOT_NULL make the
-server read empty fields as the careful path does (typed: null; text: '').
+When the server refuses a file (one bad line is enough: a NUL byte, bytes that are not UTF-8,
+a field of the wrong type or count), the attempt is rolled back to its savepoint and the
+caller loads the file on the careful path, which names the bad lines and quarantines them.
+The two paths store identical rows: FORCE_NULL / FORCE_NOT_NULL make the server read empty
+fields as the careful path does (typed: null; text: ''), a UTF-8 byte-order mark at the start
+of the file is dropped on both, and a PBX that writes another encoding (pbx_systems.encoding)
+has its bytes decoded by Python's codec on both, here chunk by chunk before COPY. A file of a
+PBX whose encoding is empty goes to COPY as it is: the server accepts only UTF-8, and a file
+with a line that is not (Latin-1, say) takes the careful path, which reads that line as
+Latin-1 and counts it.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import uuid
 from collections.abc import Iterator
@@ -23,6 +30,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from callshrink.ingest.readers import BOM
 from callshrink.ingest.tables import RAW_SCHEMA, Kind, RawTable
 
 CHUNK_BYTES = 1 << 20
@@ -65,6 +73,29 @@ def _chunks(path: Path) -> Iterator[bytes]:
         yield from iter(lambda: handle.read(CHUNK_BYTES), b"")
 
 
+def _without_bom(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """The file's chunks without a UTF-8 byte-order mark at its start (COPY would keep it in
+    the first field)."""
+    first = True
+    for chunk in chunks:
+        if first:
+            first = False
+            chunk = chunk.removeprefix(BOM)
+        yield chunk
+
+
+class _ToUtf8:
+    """Re-encodes a file's chunks from its encoding to UTF-8 (the connection's encoding);
+    UnicodeDecodeError for bytes that are not valid in it, which sends the file to the
+    careful path."""
+
+    def __init__(self, codec: str) -> None:
+        self.decoder = codecs.getincrementaldecoder(codec)("strict")
+
+    def __call__(self, chunk: bytes, final: bool = False) -> bytes:
+        return self.decoder.decode(chunk, final).encode("utf-8")
+
+
 class _LineCounter:
     """Counts a file's lines as its chunks stream by; refuses blank lines, which would break
     the numbering (the careful path skips them, COPY would not)."""
@@ -95,8 +126,10 @@ def copy_file(
     source_file: str,
     file_sha256: str,
     pbx_id: str | None,
+    codec: str | None = None,
 ) -> int | None:
-    """COPY the file's bytes; return the rows loaded, or None when the server refused it."""
+    """COPY the file's bytes; return the rows loaded, or None when the server refused it.
+    ``codec``: the file's encoding when it is not UTF-8 (the bytes are decoded with it)."""
     lineage = {
         "_load_id": str(load_id),
         "_source_file": source_file,
@@ -112,12 +145,15 @@ def copy_file(
             sequence = f"{RAW_SCHEMA}.{line_number_sequence(table)}"
             cursor.execute("select setval(%s::regclass, 1, false)", (sequence,))
             counter = _LineCounter()
+            utf8 = None if codec is None or codecs.lookup(codec).name == "utf-8" else _ToUtf8(codec)
             with cursor.copy(copy_statement(table)) as copy:
-                for chunk in _chunks(path):
+                for chunk in _without_bom(_chunks(path)):
                     counter.add(chunk)  # while the server parses the previous chunk
-                    copy.write(chunk)
+                    copy.write(chunk if utf8 is None else utf8(chunk))
+                if utf8 is not None:
+                    copy.write(utf8(b"", final=True))
             if cursor.rowcount != counter.total():
                 raise _Refused
-    except (psycopg.DataError, psycopg.IntegrityError, _Refused):
+    except (psycopg.DataError, psycopg.IntegrityError, UnicodeDecodeError, _Refused):
         return None
     return counter.total()

@@ -6,16 +6,28 @@ are kept, never rejected), and lineage columns on every row. The loader checks e
 type before a row is loaded, so staging's casts cannot fail; a row that does not pass goes to
 quarantine with its reason.
 
+Every reason a line is refused for its values is declared here, next to its field: the field's
+``kind`` (an integer, a timestamp with a UTC offset, ...), ``required``, and a ``rule`` on the
+value (a money amount is not below zero, a currency is the warehouse's, ``WAREHOUSE_CURRENCY``).
+What cannot be read at all (bad bytes, bad JSON or CSV, a wrong number of fields) is the
+readers' (readers.py).
+
 A table's ``source`` and ``name`` are its dbt source and table names, and so also its Dagster
 asset key: lineage joins the raw assets to dbt without a translator.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 RAW_SCHEMA = "raw"
+
+# The currency of every amount the warehouse sums: revenue is added up without conversion, so
+# a Square amount in another currency is refused at load (and the validation suites check it).
+WAREHOUSE_CURRENCY = "USD"
 
 
 class Kind(StrEnum):
@@ -42,6 +54,23 @@ class Format(StrEnum):
 
 
 @dataclass(frozen=True)
+class Rule:
+    """A rule on a field's value, checked after its kind: a line whose value breaks it is
+    quarantined with the reason ``field '<column>': '<value>' <broken>``. ``holds`` gets the
+    value as text, already checked to be of the field's kind (and not missing)."""
+
+    broken: str  # what a value that breaks the rule is, e.g. "is below zero"
+    holds: Callable[[str], bool]
+
+
+NOT_NEGATIVE = Rule("is below zero", lambda text: Decimal(text) >= 0)
+IS_WAREHOUSE_CURRENCY = Rule(
+    f"is not {WAREHOUSE_CURRENCY}, the warehouse's currency",
+    lambda text: text == WAREHOUSE_CURRENCY,
+)
+
+
+@dataclass(frozen=True)
 class Field:
     """One raw column. ``path`` locates it in a JSON record (keys), or is its CSV position."""
 
@@ -49,6 +78,7 @@ class Field:
     path: tuple[str | int, ...]
     kind: Kind = Kind.TEXT
     required: bool = False
+    rule: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -95,14 +125,22 @@ class RawTable:
         return cols
 
 
-def _f(column: str, *path: str | int, kind: Kind = Kind.TEXT, required: bool = False) -> Field:
-    return Field(column, path or (column,), kind, required)
+def _f(
+    column: str,
+    *path: str | int,
+    kind: Kind = Kind.TEXT,
+    required: bool = False,
+    rule: Rule | None = None,
+) -> Field:
+    return Field(column, path or (column,), kind, required, rule)
 
 
 def _money(prefix: str, key: str) -> tuple[Field, Field]:
+    """A Square Money object: an amount in the smallest unit, never below zero (a refund is
+    its own object, not a negative payment), in the warehouse's currency."""
     return (
-        _f(f"{prefix}_amount", key, "amount", kind=Kind.INTEGER),
-        _f(f"{prefix}_currency", key, "currency"),
+        _f(f"{prefix}_amount", key, "amount", kind=Kind.INTEGER, rule=NOT_NEGATIVE),
+        _f(f"{prefix}_currency", key, "currency", rule=IS_WAREHOUSE_CURRENCY),
     )
 
 

@@ -70,6 +70,8 @@ def test_cdr_bad_lines_are_quarantined_with_file_line_and_field(raw_conn, tmp_pa
         "lines_read": 3,
         "rows_loaded": 1,
         "rows_quarantined": 2,
+        "lines_decoded_as_latin1": 0,
+        "records_unreadable": 0,
     }
     assert quarantine(raw_conn) == [
         ("asterisk_cdr", "pbx/pbx_east/cdr/Master.csv", 2, "expected 21 fields, found 19"),

@@ -11,6 +11,7 @@ renamed as (
 
     select
         raw_table,
+        source_folder,
         source_file,
         file_sha256,
         case
@@ -19,6 +20,8 @@ renamed as (
         lines_read,
         rows_loaded,
         rows_quarantined,
+        lines_decoded_latin1,
+        records_unreadable,
         loaded_at
     from source
 
