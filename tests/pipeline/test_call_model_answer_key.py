@@ -158,8 +158,8 @@ def test_every_missed_call_row_masks_the_caller(
     pipeline_run: PipelineRun, conn: psycopg.Connection
 ):
     rows = conn.execute(
-        "select m.caller_masked, c.caller_phone_e164, m::text "
-        "from marts.missed_calls m join marts.calls c using (call_id)"
+        "select m.caller_masked, n.caller_phone_e164, m::text "
+        "from marts.missed_calls m join restricted.caller_numbers n using (call_id)"
     ).fetchall()
     assert len(rows) == conn.execute("select count(*) from marts.missed_calls").fetchone()[0]
     assert rows

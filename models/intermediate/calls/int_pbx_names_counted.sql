@@ -1,6 +1,6 @@
 {#
     What each PBX writes, counted by UTC day, for data health (marts.pbx_names): the channel
-    names (without their per-call suffix) with the role the PBX's patterns give them, the
+    names (without their per-call suffix, a phone number in them masked) with the role the PBX's patterns give them, the
     dialplan contexts, and the dialled numbers and queues of its inbound calls. A name a PBX
     starts writing after a reconfiguration shows up here on its first day.
     Incremental by day like the call models: the days recomputed are counted again.
@@ -39,7 +39,7 @@ names as (
         pbx_id,
         started_at,
         'channel' as kind,
-        channel_endpoint as written_as,
+        {{ mask_phone_numbers_in('channel_endpoint') }} as written_as,
         channel_role
     from legs
     union all
@@ -47,7 +47,7 @@ names as (
         pbx_id,
         started_at,
         'channel' as kind,
-        destination_endpoint as written_as,
+        {{ mask_phone_numbers_in('destination_endpoint') }} as written_as,
         destination_role as channel_role
     from legs
     where destination_endpoint is not null

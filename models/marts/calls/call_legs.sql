@@ -74,10 +74,10 @@ final as (
         end as leg_type,
         leg_type <> 'local' and call_id is not null and parent_pbx_call_id is null
             as is_resolution_step,
-        channel,
-        destination_channel,
+        {{ mask_phone_numbers_in('channel') }} as channel,
+        {{ mask_phone_numbers_in('destination_channel') }} as destination_channel,
         queue_name,
-        destination_extension,
+        {{ mask_phone_numbers_in('destination_extension') }} as destination_extension,
         started_at,
         answered_at,
         ended_at,

@@ -23,7 +23,7 @@ final as (
         started_at_local,
         started_date,
         started_hour,
-        {{ mask_phone('caller_phone_e164') }} as caller_masked,
+        caller_masked,
         caller_type,
         marketing_source,
         marketing_campaign,

@@ -35,9 +35,9 @@ answered_calls as (
         call_id,
         location_id,
         started_at,
-        caller_phone_e164
+        caller_key
     from calls
-    where is_answered and caller_phone_e164 is not null
+    where is_answered and caller_key is not null
 
 ),
 
@@ -56,7 +56,7 @@ call_matches as (
     from records
     inner join answered_calls
         on
-            records.phone_e164 = answered_calls.caller_phone_e164
+            {{ caller_key('records.phone_e164') }} = answered_calls.caller_key
             and records.occurred_at > answered_calls.started_at
             and records.occurred_at
             <= answered_calls.started_at + interval '{{ window_days }} days'

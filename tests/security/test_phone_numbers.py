@@ -1,0 +1,156 @@
+"""A caller's full number is in the restricted schema only: no mart the app reads, no page and
+no CSV it offers holds one. The numbers looked for are the generator's (its answer key lists
+every call's caller), not the warehouse's, so a number that leaks under another column name or
+in another format is still found."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from streamlit.testing.v1 import AppTest
+
+from callshrink import finance, settings
+from tests.conftest import PipelineRun
+
+APP = str(settings.PROJECT_DIR / "app" / "streamlit_app.py")
+PAGES = sorted(p.stem for p in (settings.PROJECT_DIR / "app" / "views").glob("*.py"))
+# a phone number as people and tools write it: digits with spaces, dots, dashes, brackets
+_NUMBER_LIKE = re.compile(r"\+?\d[\d\s().-]{8,}\d")
+
+
+@pytest.fixture(scope="module")
+def callers(pipeline_run: PipelineRun) -> set[str]:
+    """The national part (last ten digits) of every number that called or was called."""
+    with (pipeline_run.out / "answer_key" / "calls.csv").open(newline="") as handle:
+        numbers = {row["caller_e164"] for row in csv.DictReader(handle)}
+    cores = {re.sub(r"\D", "", n)[-10:] for n in numbers if len(re.sub(r"\D", "", n)) >= 10}
+    assert len(cores) > 100, "the answer key lists the callers"
+    return cores
+
+
+def leaked(text: str, callers: set[str]) -> list[str]:
+    """The callers' numbers written in ``text``, whatever their punctuation."""
+    found = []
+    for match in _NUMBER_LIKE.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        found += [core for core in callers if core in digits]
+    return found
+
+
+def test_leaked_finds_a_number_however_it_is_written(callers: set[str]):
+    core = min(callers)
+    for written in (
+        f"+1{core}",
+        f"({core[:3]}) {core[3:6]}-{core[6:]}",
+        f"{core[:3]}.{core[3:6]}.{core[6:]}",
+        f"Local/1{core}@from-internal",
+    ):
+        assert leaked(f"x,{written},y", callers) == [core], written
+    assert leaked(f"+1*******{core[-4:]}", callers) == []
+
+
+def test_no_mart_holds_a_callers_number(conn: psycopg.Connection, callers: set[str]):
+    marts = settings.dbt_schema("marts")
+    names = [
+        name
+        for (name,) in conn.execute(
+            "select table_name from information_schema.tables where table_schema = %s",
+            (marts,),
+        )
+    ]
+    assert {"calls", "call_legs", "missed_calls", "pbx_names"} <= set(names)
+    for name in names:
+        relation = sql.Identifier(marts, name)
+        rows = conn.execute(sql.SQL("select t::text from {} t").format(relation)).fetchall()
+        found = {core for (text,) in rows for core in leaked(text, callers)}
+        assert not found, f"marts.{name} holds {len(found)} callers' numbers"
+
+
+def test_the_restricted_schema_holds_them_in_clear(conn: psycopg.Connection, callers: set[str]):
+    rows = conn.execute(
+        "select caller_phone_e164 from restricted.caller_numbers "
+        "where caller_phone_e164 is not null"
+    ).fetchall()
+    assert {phone[-10:] for (phone,) in rows} == callers
+
+
+def test_the_caller_key_is_one_per_number_and_needs_the_warehouses_key(conn: psycopg.Connection):
+    rows = conn.execute(
+        "select n.caller_phone_e164, c.caller_key, c.caller_masked "
+        "from marts.calls c join restricted.caller_numbers n using (call_id) "
+        "where n.caller_phone_e164 is not null"
+    ).fetchall()
+    keys: dict[str, set[str]] = {}
+    for phone, key, masked in rows:
+        keys.setdefault(phone, set()).add(key)
+        assert masked == phone[:2] + "*" * (len(phone) - 6) + phone[-4:]
+    assert all(len(k) == 1 for k in keys.values()), "one key per number"
+    by_key = {next(iter(k)) for k in keys.values()}
+    assert len(by_key) == len(keys), "one number per key"
+    assert all(re.fullmatch(r"[0-9a-f]{16}", key) for key in by_key)
+    # not a plain hash of the number: without the warehouse's key, hashing every number does
+    # not find it
+    phone, key = next((p, next(iter(k))) for p, k in keys.items())
+    assert hashlib.sha256(phone.encode()).hexdigest()[:16] != key
+    (secret,) = conn.execute("select hash_key from restricted.caller_hash_key").fetchone()
+    assert hashlib.sha256((secret + phone).encode()).hexdigest()[:16] == key
+
+
+def _page_text(app: AppTest) -> str:
+    """Everything a page writes: text elements, metrics, tables and dataframes."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info"):
+        parts += [str(element.value) for element in getattr(app, kind)]
+    for kind in ("warning", "error", "success", "exception"):
+        parts += [str(element.value) for element in app.get(kind)]
+    for metric in app.metric:
+        parts += [str(metric.label), str(metric.value), str(metric.delta)]
+    for frame in [*app.dataframe, *app.table]:
+        parts.append(frame.value.astype(str).to_csv(index=False))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_shows_a_callers_number(
+    pipeline_run: PipelineRun, callers: set[str], page: str, monkeypatch: pytest.MonkeyPatch
+):
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    offered: list[bytes] = []
+    add = MediaFileManager.add
+
+    def recording_add(self, path_or_data, *args, **kwargs):
+        offered.append(path_or_data if isinstance(path_or_data, bytes) else b"")
+        return add(self, path_or_data, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    app = AppTest.from_file(APP, default_timeout=120).switch_page(f"views/{page}.py").run()
+    assert not app.exception, app.exception
+    text = _page_text(app)
+    assert len(text) > 200, "the page wrote something to look at"
+    downloads = b"\n".join(offered).decode("utf-8", "replace")
+    assert not leaked(text, callers), page
+    assert not leaked(downloads, callers), f"{page}: a download"
+
+
+def test_the_finance_exports_hold_no_callers_number(
+    pipeline_run: PipelineRun, conn: psycopg.Connection, callers: set[str], tmp_path: Path
+):
+    months = [
+        month
+        for (month,) in conn.execute(
+            "select distinct to_char(revenue_date, 'YYYY-MM') from marts.revenue_attributions"
+        )
+    ]
+    assert months
+    for month in months:
+        for level in finance.LEVELS:
+            out = tmp_path / f"{month}_{level}.csv"
+            finance.export_month(conn, finance.parse_month(month), out, level=level)
+            assert not leaked(out.read_text(), callers), (month, level)
