@@ -102,10 +102,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from callshrink.ingest.quarantine import print_quarantine
+    from callshrink.ingest.quarantine import MoveError, move_to_quarantine, print_quarantine
+    from callshrink.ingest.tables import RAW_TABLES
 
+    names = sorted(table.identifier for table in RAW_TABLES)
+    if args.table is not None and args.table not in names:
+        raise SystemExit(
+            f"callshrink quarantine --table: no raw table {args.table!r}; one of {', '.join(names)}"
+        )
+    if args.move and not (args.reason or "").strip():
+        raise SystemExit("callshrink quarantine --move: say why with --reason TEXT")
     db.activate()
-    return print_quarantine(table=args.table, limit=args.limit)
+    if not args.move:
+        return print_quarantine(table=args.table, limit=args.limit)
+    try:
+        with db.connect() as conn:
+            done = move_to_quarantine(conn, args.move, f"moved by hand: {args.reason.strip()}")
+    except MoveError as exc:
+        raise SystemExit(f"callshrink quarantine --move: {exc}; nothing was moved") from None
+    print("\n".join(done))
+    print(
+        "`callshrink run` rebuilds without them (calls older than the incremental window: "
+        "`callshrink run --full-refresh`)."
+    )
+    return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -428,11 +448,20 @@ def build_parser() -> argparse.ArgumentParser:
     quarantine_parser = add(
         "quarantine",
         cmd_quarantine,
-        "list quarantined raw lines",
+        "list quarantined raw lines, or move loaded ones there",
         "List the landing lines that could not be loaded, with file, line "
-        "and reason (raw._quarantine).",
+        "and reason (raw._quarantine); --move puts loaded lines a check blocks on there.",
     )
     quarantine_parser.add_argument("--table", help="only this raw table, e.g. asterisk_cdr")
+    quarantine_parser.add_argument(
+        "--move",
+        nargs="+",
+        metavar="FILE[:LINE]",
+        help="move these loaded lines (FILE alone: all of its lines) into the quarantine, "
+        "when a validation check blocks on them and no corrected delivery will come; FILE as "
+        "the check names it, e.g. pos/square/payments/2026-02.jsonl:17",
+    )
+    quarantine_parser.add_argument("--reason", help="why, kept with each moved line (--move)")
     quarantine_parser.add_argument(
         "--limit", type=int, default=50, help="at most this many lines (default 50)"
     )

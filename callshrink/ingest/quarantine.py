@@ -1,9 +1,16 @@
-"""Reading the quarantine: landing lines that could not be loaded, and why."""
+"""The quarantine: landing lines that could not be loaded, and why; and moving a loaded line
+there by hand, when a validation check finds it wrong and no corrected delivery will come."""
 
 from __future__ import annotations
 
+from fnmatch import fnmatch
+from pathlib import PurePosixPath
+
+import psycopg
+from psycopg import sql
+
 from callshrink import db
-from callshrink.ingest.tables import RAW_SCHEMA
+from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, RawTable
 
 
 def quarantined_rows(table: str | None = None, limit: int = 50) -> list[tuple]:
@@ -27,3 +34,76 @@ def print_quarantine(table: str | None = None, limit: int = 50) -> int:
         print(f"{raw_table}  {source_file}:{line_number}: {reason}\n    {raw_text}")
     print(f"({len(rows)} shown; --limit for more)")
     return 0
+
+
+# --- moving loaded lines into the quarantine ------------------------------------------------
+
+
+class MoveError(ValueError):
+    """A line to move that cannot be found, said so the person can correct it."""
+
+
+def _target(text: str) -> tuple[str, int | None]:
+    """'FILE:LINE' or 'FILE' (every line of the file)."""
+    path, _, line = text.rpartition(":")
+    if path and line.isdigit():
+        return path, int(line)
+    return text, None
+
+
+def _table_of(path: str) -> RawTable:
+    parts = PurePosixPath(path).parts
+    for table in RAW_TABLES:
+        depth = len(PurePosixPath(table.folder).parts)
+        if len(parts) > depth and fnmatch("/".join(parts[:depth]), table.folder):
+            return table
+    raise MoveError(
+        f"{path}: not below a landing folder of a raw table (tracking/callrail, "
+        "pbx/<pbx_id>/cdr, pos/square/payments, ...); give the file as the run and "
+        "`callshrink quarantine` name it"
+    )
+
+
+def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str) -> list[str]:
+    """Move loaded raw rows (``FILE:LINE``, or ``FILE`` for all its rows) into the quarantine
+    with ``reason``, in one transaction: each row's record (its JSON as delivered, or its
+    values) is kept in ``_quarantine`` and the file's manifest counts it as quarantined. The
+    next run rebuilds without it, so a check it broke passes. Returns what was done, a line per
+    target; MoveError (nothing moved) when a target names no loaded row."""
+    done = []
+    with conn.transaction():
+        for text in targets:
+            path, line = _target(text)
+            table = _table_of(path)
+            relation = sql.Identifier(RAW_SCHEMA, table.identifier)
+            record = sql.SQL("t._record::text" if table.keeps_record else "row_to_json(t)::text")
+            moved = conn.execute(
+                sql.SQL(
+                    "with moved as (delete from {} t where _source_file = %(path)s "
+                    "and (%(line)s::integer is null or _line_number = %(line)s) "
+                    "returning t.*, {} as raw_text) "
+                    "insert into {}._quarantine (raw_table, source_file, line_number, "
+                    "file_sha256, raw_text, reason, load_id) "
+                    "select %(table)s, _source_file, _line_number, _file_sha256, raw_text, "
+                    "%(reason)s, _load_id from moved "
+                    "returning file_sha256"
+                ).format(relation, record, sql.Identifier(RAW_SCHEMA)),
+                {"path": path, "line": line, "table": table.identifier, "reason": reason},
+            ).fetchall()
+            if not moved:
+                where = f"line {line} of {path}" if line else path
+                raise MoveError(
+                    f"{where}: no row of raw.{table.identifier} was loaded from it (already "
+                    "quarantined, or another file? `callshrink quarantine` lists the "
+                    "quarantine, the failing check names file and line)"
+                )
+            for (sha256,) in set(moved):
+                count = sum(1 for (s,) in moved if s == sha256)
+                conn.execute(
+                    f"update {RAW_SCHEMA}._load_files set rows_loaded = rows_loaded - %s, "
+                    "rows_quarantined = rows_quarantined + %s "
+                    "where raw_table = %s and file_sha256 = %s and source_file = %s",
+                    (count, count, table.identifier, sha256, path),
+                )
+            done.append(f"{text}: {len(moved)} row(s) of raw.{table.identifier} quarantined")
+    return done

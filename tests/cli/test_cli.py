@@ -235,3 +235,32 @@ def test_doctor_before_any_run_says_what_to_do(private_env):
     done = callshrink("doctor", env=private_env)
     assert done.returncode != 0
     assert "callshrink run" in done.stderr
+
+
+def test_quarantine_names_the_tables_when_one_is_misspelt(private_env):
+    result = callshrink("quarantine", "--table", "asterisk_cdrs", env=private_env)
+    assert result.returncode == 1
+    assert "no raw table 'asterisk_cdrs'; one of asterisk_cdr, asterisk_queue_log" in (
+        result.stderr
+    )
+
+
+def test_quarantine_move_names_a_file_outside_every_landing_folder(pipeline_run):
+    result = callshrink(
+        "quarantine", "--move", "payments/2026-02.jsonl:3", "--reason", "test", env=dict(os.environ)
+    )
+    assert result.returncode == 1
+    assert "payments/2026-02.jsonl: not below a landing folder of a raw table" in result.stderr
+    assert "nothing was moved" in result.stderr
+    result = callshrink(
+        "quarantine",
+        "--move",
+        "pos/square/payments/no_such_file.jsonl:3",
+        "--reason",
+        "test",
+        env=dict(os.environ),
+    )
+    assert result.returncode == 1
+    assert "line 3 of pos/square/payments/no_such_file.jsonl: no row of raw.square_payments" in (
+        result.stderr
+    )

@@ -1,12 +1,15 @@
 """A bad source blocks only what reads it, a second run waits for the first, and a corrected
-delivery clears the block (no SQL by hand).
+delivery clears the block, and so does moving the bad line into the quarantine (no SQL by
+hand).
 
 One database of its own. Generated demo exports, plus one more Square payment file with a
 payment whose status Square does not have (it loads, the loader checks types, but it breaks
 the payments suite). The first run is started while the test holds the warehouse's build
 lock, so it must wait for it; then it builds the call marts and leaves every model that reads
 square.payments unbuilt, and fails naming the check. A corrected delivery of that payment
-(the same id, a later file) clears it: the second run builds everything.
+(the same id, a later file) clears it: the second run builds everything. Then another bad
+payment, for which no correction will come, blocks again until `callshrink quarantine --move`
+puts its line in the quarantine; finance then sees it among the records left out.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from tests.conftest import own_database
 
 DATABASE = "callshrink_blocked"
 BAD_ID = "PAYbadstatus0000000000001"
+OTHER_ID = "PAYbadstatus0000000000002"
 
 
 @pytest.fixture
@@ -35,10 +39,10 @@ def blocked_url(server_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     yield from own_database(server_url, DATABASE, tmp_path, monkeypatch)
 
 
-def _payment(status: str, line_file: Path) -> None:
+def _payment(status: str, line_file: Path, payment_id: str = BAD_ID) -> None:
     line_file.parent.mkdir(parents=True, exist_ok=True)
     payment = {
-        "id": BAD_ID,
+        "id": payment_id,
         "created_at": "2026-02-24T15:00:00Z",
         "updated_at": "2026-02-24T15:00:00Z",
         "amount_money": {"amount": 4200, "currency": "USD"},
@@ -115,3 +119,55 @@ def test_a_bad_payment_blocks_only_revenue_and_a_correction_clears_it(
         assert conn.execute(
             "select count(*) from marts.revenue_attributions where record_id = %s", (BAD_ID,)
         ).fetchone() == (1,)
+
+    # another bad payment, which nobody will correct: moved into the quarantine by hand
+    other = payments / "never_corrected.jsonl"
+    _payment("VOIDED", other, payment_id=OTHER_ID)
+    third = _run(env)
+    output = third.communicate(timeout=900)[0]
+    assert third.returncode != 0 and "status='VOIDED'" in output, output
+    moved = subprocess.run(
+        [tool("callshrink"), "quarantine", "--move", "pos/square/payments/never_corrected.jsonl:1"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert moved.returncode == 1, moved.stderr
+    assert "say why with --reason" in moved.stderr  # a line is never moved without a reason
+    moved = subprocess.run(
+        [
+            tool("callshrink"),
+            "quarantine",
+            "--move",
+            "pos/square/payments/never_corrected.jsonl:1",
+            "--reason",
+            "voided at the till, Square support ticket 123",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert moved.returncode == 0, moved.stderr
+    assert "1 row(s) of raw.square_payments quarantined" in moved.stdout
+    fourth = _run(env)
+    output = fourth.communicate(timeout=900)[0]
+    assert fourth.returncode == 0, output
+    with psycopg.connect(blocked_url) as conn:
+        assert conn.execute(
+            "select count(*) from marts.revenue_attributions where record_id = %s", (OTHER_ID,)
+        ).fetchone() == (0,)
+        assert conn.execute(
+            "select source_file, line_number, reason from marts.revenue_left_out "
+            "where record_id = %s",
+            (OTHER_ID,),
+        ).fetchall() == [
+            (
+                "pos/square/payments/never_corrected.jsonl",
+                1,
+                "moved by hand: voided at the till, Square support ticket 123",
+            )
+        ]
+        assert conn.execute(
+            "select rows_loaded, rows_quarantined from raw._load_files where source_file = %s",
+            ("pos/square/payments/never_corrected.jsonl",),
+        ).fetchone() == (0, 1)
