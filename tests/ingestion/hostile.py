@@ -99,6 +99,7 @@ def call(call_id: str, **extra) -> dict:
         "start_time": "2026-03-09T09:15:02.000-04:00",
         "direction": "inbound",
         "company_id": "COM1",
+        "customer_phone_number": "+15550102345",
         **extra,
     }
 

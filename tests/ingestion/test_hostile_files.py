@@ -108,7 +108,7 @@ def test_the_run_names_what_it_decoded_as_latin1_and_the_calls_it_could_not_read
         "(set the PBX's encoding in pbx_systems to say which it writes)"
     ) in messages
     assert (
-        "tracking/callrail/pretty_p1.json: the page is cut short at line 49: 6 complete calls "
+        "tracking/callrail/pretty_p1.json: the page is cut short at line 55: 6 complete calls "
         "read, 4 could not be (it announces 10)"
     ) in messages
     assert any(m.startswith("quarantined pbx/pbx_east/cdr/nul.csv:2: a NUL byte") for m in messages)
