@@ -83,7 +83,13 @@ def _use_folders(landing: Path | None, reference: Path | None) -> None:
         os.environ["CALLSHRINK_LANDING_DIR"] = str(landing.resolve())
     if reference is not None:
         os.environ["CALLSHRINK_REFERENCE_DIR"] = str(reference.resolve())
-    os.environ.setdefault("DAGSTER_HOME", str(settings.home_dir() / "dagster"))
+    if "DAGSTER_HOME" not in os.environ:
+        home = settings.home_dir() / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        config = home / "dagster.yaml"
+        if not config.exists():  # callshrink's own Dagster home: no usage statistics sent
+            config.write_text("telemetry:\n  enabled: false\n")
+        os.environ["DAGSTER_HOME"] = str(home)
     Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
@@ -554,7 +560,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# The tools callshrink runs send usage statistics to their makers unless told not to: a
+# warehouse of customers' calls sends nothing anywhere by default. A user's own setting wins.
+NO_USAGE_STATISTICS = {
+    "DAGSTER_DISABLE_TELEMETRY": "yes",
+    "GX_ANALYTICS_ENABLED": "False",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    "DO_NOT_TRACK": "1",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
+    for variable, value in NO_USAGE_STATISTICS.items():
+        os.environ.setdefault(variable, value)
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)

@@ -264,3 +264,14 @@ def test_quarantine_move_names_a_file_outside_every_landing_folder(pipeline_run)
     assert "line 3 of pos/square/payments/no_such_file.jsonl: no row of raw.square_payments" in (
         result.stderr
     )
+
+
+def test_callshrinks_own_dagster_home_sends_no_usage_statistics(tmp_path, monkeypatch):
+    import dagster as dg
+
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.setenv("CALLSHRINK_HOME", str(tmp_path / "home"))
+    cli._use_folders(None, None)
+    assert os.environ["DAGSTER_HOME"] == str(tmp_path / "home" / "dagster")
+    with dg.DagsterInstance.get() as instance:
+        assert instance.telemetry_enabled is False
