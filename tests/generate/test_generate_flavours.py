@@ -90,6 +90,7 @@ def test_reference_describes_both_flavours(small_out: Path) -> None:
         "phone_channel_pattern",
         "trunk_channel_pattern",
         "dialled_number_from",
+        "encoding",
     ]
     assert [
         (r["pbx_id"], r["phone_channel_pattern"], r["trunk_channel_pattern"]) for r in systems
@@ -97,7 +98,7 @@ def test_reference_describes_both_flavours(small_out: Path) -> None:
         ("pbx_east", "", ""),
         ("pbx_west", "", ""),
     ]
-    assert all(r["dialled_number_from"] == "" for r in systems)
+    assert all(r["dialled_number_from"] == r["encoding"] == "" for r in systems)
     ring = {r["location_id"]: r["forward_ring_seconds"] for r in read_csv(ref / "locations.csv")}
     assert ring == {"loc_01": "", "loc_02": "", "loc_03": "28", "loc_04": ""}
     queues = {
