@@ -84,6 +84,21 @@ def _total(record_type: str, column: str):
 
 
 left_out = data.left_out_records(month)
+
+
+def _download(where, label: str, level: str, what: str) -> None:
+    """A download of the month's finance export at `level`, the file the CLI writes."""
+    option = "" if level == "daily" else f" --level {level}"
+    where.download_button(
+        label,
+        data=data.finance_csv(month, level),
+        file_name=f"finance_{month}_{level}.csv",
+        mime="text/csv",
+        on_click="ignore",
+        help=f"`callshrink export finance --month {month}{option}`: {what}",
+    )
+
+
 left_out_counts = left_out["record_type"].value_counts()
 
 
@@ -163,14 +178,11 @@ if len(left_out):
             "reason": "Why it was left out",
         },
     )
-    st.download_button(
+    _download(
+        st,
         "Download the records left out (CSV)",
-        data=data.finance_csv(month, "left_out"),
-        file_name=f"finance_{month}_left_out.csv",
-        mime="text/csv",
-        on_click="ignore",
-        help=f"`callshrink export finance --month {month} --level left_out`: the records above "
-        "with their file, line and reason.",
+        "left_out",
+        "the records above with their file, line and reason.",
     )
 
 # --- by day -----------------------------------------------------------------------------------
@@ -251,23 +263,17 @@ st.caption(
 st.dataframe(tie_out_table(days, with_day=True), hide_index=True, width="stretch")
 
 downloads = st.columns(2)
-downloads[0].download_button(
+_download(
+    downloads[0],
     "Download the daily tie-out (CSV)",
-    data=data.finance_csv(month, "daily"),
-    file_name=f"finance_{month}_daily.csv",
-    mime="text/csv",
-    on_click="ignore",
-    help=f"`callshrink export finance --month {month}`: the rows above, then a total per "
-    "record type.",
+    "daily",
+    "the rows above, then a total per record type.",
 )
-downloads[1].download_button(
+_download(
+    downloads[1],
     "Download every record (CSV)",
-    data=data.finance_csv(month, "records"),
-    file_name=f"finance_{month}_records.csv",
-    mime="text/csv",
-    on_click="ignore",
-    help=f"`callshrink export finance --month {month} --level records`: every revenue record "
-    "with its attribution rule, call and source file and line.",
+    "records",
+    "every revenue record with its attribution rule, call and source file and line.",
 )
 
 # --- restatements -------------------------------------------------------------------------------
