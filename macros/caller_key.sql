@@ -38,3 +38,38 @@
     select replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')
     on conflict (singleton) do nothing
 {%- endmacro %}
+
+{#- on-run-start, after the key: the role that reads callers' numbers in clear
+    (var restricted_role), created without login when the owner may create roles, and allowed
+    into the restricted schema; people get it by membership (docs/privacy.md). Where the role is
+    missing and cannot be made, only the owner reads the numbers. -#}
+{% macro create_restricted_role() -%}
+    {%- set schema = adapter.quote(generate_schema_name('restricted', none)) -%}
+    {%- set name = dbt.string_literal(var('restricted_role')) -%}
+    {%- set role = adapter.quote(var('restricted_role')) -%}
+    do $do$
+    begin
+        if not exists (select from pg_roles where rolname = {{ name }})
+            and (select rolcreaterole or rolsuper from pg_roles where rolname = current_user)
+        then
+            create role {{ role }} nologin;
+        end if;
+        if exists (select from pg_roles where rolname = {{ name }}) then
+            grant usage on schema {{ schema }} to {{ role }};
+        end if;
+    end
+    $do$
+{%- endmacro %}
+
+{#- post-hook of the restricted models: their rows to the restricted role, when it exists. -#}
+{% macro grant_to_restricted_role() -%}
+    do $do$
+    begin
+        if exists (select from pg_roles where rolname = {{ dbt.string_literal(var('restricted_role')) }})
+        then
+            grant select on {{ this }} to {{ adapter.quote(var('restricted_role')) }};
+        end if;
+    end
+    $do$
+{%- endmacro %}
+

@@ -154,3 +154,32 @@ def test_the_finance_exports_hold_no_callers_number(
             out = tmp_path / f"{month}_{level}.csv"
             finance.export_month(conn, finance.parse_month(month), out, level=level)
             assert not leaked(out.read_text(), callers), (month, level)
+
+
+RESTRICTED_ROLE = "callshrink_restricted"  # var restricted_role
+
+
+def test_the_restricted_role_reads_the_numbers_and_nothing_else(conn: psycopg.Connection):
+    """People who must dial get the numbers by membership of the restricted role; it reads
+    restricted.caller_numbers, not the hash's key, nor any other layer."""
+    (may_create,) = conn.execute(
+        "select rolcreaterole or rolsuper from pg_roles where rolname = current_user"
+    ).fetchone()
+    (login, exists) = conn.execute(
+        "select bool_or(rolcanlogin), count(*) = 1 from pg_roles where rolname = %s",
+        (RESTRICTED_ROLE,),
+    ).fetchone()
+    assert exists == may_create  # made by dbt's on-run-start wherever the owner may make roles
+    if not may_create:
+        return
+    assert login is False
+    with conn.transaction():
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(RESTRICTED_ROLE)))
+        (numbers,) = conn.execute(
+            "select count(caller_phone_e164) from restricted.caller_numbers"
+        ).fetchone()
+    assert numbers > 100
+    for relation in ("restricted.caller_hash_key", "marts.calls", "raw.asterisk_cdr"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute(sql.SQL("set local role {}").format(sql.Identifier(RESTRICTED_ROLE)))
+            conn.execute(f"select 1 from {relation} limit 1")
