@@ -305,15 +305,28 @@ class _Unstorable:
 _MIN_EXPONENT, _MAX_EXPONENT = -16_000, 130_000
 
 
+# Set by the parser hooks when the text parsed last holds an _Unstorable (reset before each
+# parse): the record then needs a closer look, found without searching its text again.
+_parsed = {"unstorable": False}
+
+
 def _number(text: str) -> Decimal | _Unstorable:
     value = Decimal(text)
     if not _MIN_EXPONENT < value.adjusted() < _MAX_EXPONENT:
+        _parsed["unstorable"] = True
         return _Unstorable(f"the number {text[:24]} is beyond the range Postgres stores")
     return value
 
 
 def _constant(name: str) -> _Unstorable:
+    _parsed["unstorable"] = True
     return _Unstorable(f"{name} is not a JSON value")
+
+
+def _decode(text: str, pos: int) -> tuple[Any, int]:
+    """_DECODER.raw_decode, noting in _parsed whether the value holds an _Unstorable."""
+    _parsed["unstorable"] = False
+    return _DECODER.raw_decode(text, pos)
 
 
 _DECODER = json.JSONDecoder(parse_float=_number, parse_constant=_constant, strict=False)
@@ -321,19 +334,37 @@ _DECODER = json.JSONDecoder(parse_float=_number, parse_constant=_constant, stric
 # What surrogateescape makes of bytes that are not UTF-8 (JSON text is decoded that way, so a
 # bad byte inside one call of a page does not cost the others).
 _INVALID_UTF8 = re.compile("[\udc80-\udcff]")
-# Something in a JSON text that needs a closer look: a control character (escaped in
-# _record), a \u0000 or surrogate escape, NaN or Infinity, a huge exponent, an invalid byte.
-_SUSPECT = re.compile(
-    r"[\x00-\x1f]|\\u(?:0000|[dD][89a-fA-F])|NaN|Infinity|[eE][+-]?\d{5,}|[\udc80-\udcff]"
-)
+# What in a parsed JSON text needs a closer look (a miss costs nothing but that look): what
+# the parser hooks noted (NaN, Infinity, a number beyond numeric's range), a control character
+# other than the whitespace JSON allows between tokens, an invalid byte, a \u0000 or surrogate
+# escape, a tab or line end inside a string. Cheap searches first: most records have none.
+_CONTROL_OR_BAD_BYTE = re.compile(r"[\x00-\x1f\udc80-\udcff]")
+_UNSTORABLE_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\udc80-\udcff]")
+_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_WHITESPACE_CONTROL = re.compile(r"[\t\n\r]")
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x1f]")
+
+
+def _needs_closer_look(text: str) -> bool:
+    """Whether the JSON text parsed last may hold what Postgres cannot store (the strings are
+    found from the left, so each match starts at an opening quote)."""
+    if _parsed["unstorable"] or ("\\u" in text and _ESCAPE.search(text)):
+        return True
+    if not _CONTROL_OR_BAD_BYTE.search(text):
+        return False
+    return bool(
+        _UNSTORABLE_CHARACTER.search(text)
+        or any(_WHITESPACE_CONTROL.search(string) for string in _JSON_STRING.findall(text))
+    )
+
+
 _WHITESPACE = re.compile(r"[ \t\r\n]*")
 
 
 def _loads(text: str) -> Any:
     """json.loads with the parser hooks; raises ValueError (JSONDecodeError among them)."""
-    value, end = _DECODER.raw_decode(text, _WHITESPACE.match(text).end())
+    value, end = _decode(text, _WHITESPACE.match(text).end())
     end = _WHITESPACE.match(text, end).end()
     if end != len(text):
         raise json.JSONDecodeError("Extra data", text, end)
@@ -412,7 +443,7 @@ def _record_line(
         return Line(number, text, None, bad_bytes)
     if not isinstance(record, dict):
         return Line(number, text, None, not_object)
-    if not _SUSPECT.search(text):
+    if not _needs_closer_look(text):
         return Line(number, text, record, json_text=text)
     problem = _unstorable(record)
     if problem:
@@ -555,7 +586,7 @@ def _page_lines(
         if pos < size and text[pos] == "]":
             break
         try:
-            call, end = _DECODER.raw_decode(text, pos)
+            call, end = _decode(text, pos)
         except ValueError as exc:
             yield _broken_tail(text, pos, where, exc, read, announced, stats, line_number)
             return
