@@ -31,8 +31,17 @@ if not months:
     st.stop()
 
 
+closed_months = set(data.closed_months())
+# Finance reconciles closed months: the page opens on the newest one (months are newest first).
+opening = next((i for i, month in enumerate(months) if month in closed_months), 0)
+
+
+def _month_name(month: str) -> str:
+    return f"{parse_month(month).first_day:%B %Y}"
+
+
 def _month_label(month: str) -> str:
-    return parse_month(month).first_day.strftime("%B %Y")
+    return f"{_month_name(month)} ({'closed' if month in closed_months else 'open'})"
 
 
 all_locations = data.locations()
@@ -41,7 +50,15 @@ UNPLACED = ""  # the picker's stand-in for deals no call placed (no location)
 places = {**names, UNPLACED: NO_LOCATION}
 
 with st.sidebar:
-    month = st.selectbox("Month", options=months, format_func=_month_label, key="finance_month")
+    month = st.selectbox(
+        "Month",
+        options=months,
+        index=opening,
+        format_func=_month_label,
+        key="finance_month",
+        help=f"A month closes {close_days} days after its last day; later changes to it are "
+        "restatements. The page opens on the newest closed month.",
+    )
     picked = st.multiselect(
         "Locations",
         options=list(places),
@@ -279,7 +296,6 @@ _download(
 # --- restatements -------------------------------------------------------------------------------
 
 st.subheader("Restatements")
-closed = data.closed_months()
 everywhere = data.restatements()
 first_day = parse_month(month).first_day
 next_month = (first_day + timedelta(days=32)).replace(day=1)
@@ -288,21 +304,21 @@ st.caption(
     f"A month closes once the warehouse holds revenue {close_days} days past its last day; "
     "each later change to a closed month's figures (late data) is a row here, with the "
     "figures as closed and as now. "
-    f"{len(closed):,} month{'' if len(closed) == 1 else 's'} closed; "
+    f"{len(closed_months):,} month{'' if len(closed_months) == 1 else 's'} closed; "
     f"{len(everywhere):,} restated row{'' if len(everywhere) == 1 else 's'} across "
     f"{everywhere['revenue_month'].nunique() if len(everywhere) else 0:,} of them."
 )
-if month not in closed:
+if month not in closed_months:
     st.info(
-        f"{_month_label(month)} is open: it closes once the warehouse holds revenue of "
+        f"{_month_name(month)} is open: it closes once the warehouse holds revenue of "
         f"{closes_on:%Y-%m-%d}."
     )
 restated = data.restatements(month)
 if restated.empty:
     if everywhere.empty:
         st.success("No closed month changed after closing.")
-    elif month in closed:
-        st.success(f"{_month_label(month)} has not changed since it closed.")
+    elif month in closed_months:
+        st.success(f"{_month_name(month)} has not changed since it closed.")
 else:
 
     def _when(value: datetime | None) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -61,6 +61,41 @@ def _page(name: str) -> AppTest:
 
 def _percent(numerator: int, denominator: int) -> str:
     return f"{numerator / denominator:.1%}"
+
+
+def test_filters_hold_from_page_to_page_and_live_in_the_url(pipeline_run: PipelineRun):
+    app = _page("answer_rate")
+    first_day, last_day = app.sidebar.date_input[0].value
+    narrower = (first_day + timedelta(days=2), last_day - timedelta(days=1))
+    app.sidebar.date_input[0].set_value(narrower).run()
+    app.sidebar.multiselect[0].set_value(["loc_02"]).run()
+    assert not app.exception, app.exception
+    assert dict(app.query_params) == {
+        "from": narrower[0].isoformat(),
+        "to": narrower[1].isoformat(),
+        "locations": "loc_02",
+    }
+    for page in ("process_health", "missed_calls", "shrink", "answer_rate"):
+        app.switch_page(f"views/{page}.py").run()
+        assert not app.exception, (page, app.exception)
+        assert app.sidebar.date_input[0].value == narrower, page
+        assert app.sidebar.multiselect[0].value == ["loc_02"], page
+
+
+def test_a_shared_url_opens_on_its_days_and_locations(pipeline_run: PipelineRun):
+    opened = _page("answer_rate")
+    first_day, _ = opened.sidebar.date_input[0].value
+    shared = AppTest.from_file(APP, default_timeout=120)
+    shared.query_params["from"] = (first_day + timedelta(days=1)).isoformat()
+    shared.query_params["to"] = (first_day + timedelta(days=3)).isoformat()
+    shared.query_params["locations"] = "loc_03,no_such_location"
+    shared.switch_page("views/shrink.py").run()
+    assert not shared.exception, shared.exception
+    assert shared.sidebar.date_input[0].value == (
+        first_day + timedelta(days=1),
+        first_day + timedelta(days=3),
+    )
+    assert shared.sidebar.multiselect[0].value == ["loc_03"]  # an unknown id is dropped
 
 
 def test_process_health_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn):
@@ -356,6 +391,21 @@ def _records(number: int) -> str:
     return f"{number:,} record{'' if number == 1 else 's'}"
 
 
+def _frame(app: AppTest, column: str) -> pd.DataFrame:
+    """The page's first table with this column (a month with records left out lists them
+    first)."""
+    return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+def _tie_out(conn, month: str, record_type: str) -> str:
+    """The tie-out tile's text: the month's quarantined records of the type are named."""
+    (left_out,) = conn.execute(
+        "select count(*) from marts.revenue_left_out where record_month = %s and record_type = %s",
+        (f"{month}-01", record_type),
+    ).fetchone()
+    return f"ties out, {_records(left_out)} left out" if left_out else "ties out"
+
+
 def test_reconciliation_page_renders_the_months_the_warehouse_holds(
     pipeline_run: PipelineRun, conn
 ):
@@ -371,15 +421,17 @@ def test_reconciliation_page_renders_the_months_the_warehouse_holds(
         )
     ]
     assert len(months) >= 2, "the fixture's revenue spans February and March"
+    closed = set(data.closed_months())
     (picker,) = app.sidebar.selectbox
     assert list(picker.options) == [
-        f"{calendar.month_name[int(month[5:])]} {month[:4]}" for month in months
-    ]
-    assert picker.value == months[0], "the newest month first"
+        f"{calendar.month_name[int(month[5:])]} {month[:4]} "
+        f"({'closed' if month in closed else 'open'})"
+        for month in months
+    ], "the newest month first"
 
-    picker.set_value(months[-1]).run()
+    picker.set_value(months[0]).run()
     assert not app.exception, app.exception
-    assert app.subheader[0].value.startswith(calendar.month_name[int(months[-1][5:])])
+    assert app.subheader[0].value.startswith(calendar.month_name[int(months[0][5:])])
     assert app.get("download_button"), "the month's CSVs can be downloaded"
 
 
@@ -409,7 +461,7 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
                 _usd(f["unattributed_usd"]),
                 _records(f["source_records"] - f["attributed_records"]),
             ),
-            f"{label}: tie-out": ("ties out", ""),
+            f"{label}: tie-out": (_tie_out(conn, month, record_type), ""),
         }
 
     def net(column: str) -> Decimal:
@@ -428,7 +480,7 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
     assert _shrink_tiles(app) == expected
 
     # The totals table says the same, and the daily table has a row per mart row.
-    totals = app.dataframe[0].value
+    totals = _frame(app, "Source")
     assert list(totals["Source"]) == [
         _usd(by_type[kind]["source_usd"]) for kind in ("payment", "refund", "deal")
     ]
@@ -437,7 +489,7 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
         "where date_trunc('month', revenue_date) = %s::date",
         (f"{month}-01",),
     ).fetchone()
-    daily = app.dataframe[1].value
+    daily = _frame(app, "Day")
     assert len(daily) == rows
     assert (daily["Tie-out"] == "ties out").all()
 
@@ -495,6 +547,22 @@ def test_reconciliation_restatements_panel(pipeline_run: PipelineRun, conn):
     assert f"{restated:,} restated row" in caption
     if restated == 0:
         assert [note.value for note in app.success] == ["No closed month changed after closing."]
+
+
+def test_reconciliation_opens_on_the_newest_closed_month(pipeline_run: PipelineRun, conn):
+    newest_closed, newest = conn.execute(
+        "select (select to_char(max(revenue_month), 'YYYY-MM') "
+        "from intermediate.int_revenue_months_closed), "
+        "(select to_char(max(revenue_date), 'YYYY-MM') from marts.revenue_attributions)"
+    ).fetchone()
+    assert newest_closed is not None and newest_closed < newest, "an open month follows it"
+    app = _page("reconciliation")
+
+    assert not app.exception, app.exception
+    picker = app.sidebar.selectbox[0]
+    assert picker.value == newest_closed
+    assert picker.options[0].endswith("(open)")  # the newest month, open, is listed first
+    assert any(option.endswith("(closed)") for option in picker.options)
 
 
 def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, monkeypatch):
@@ -579,11 +647,16 @@ def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkey
         tiles["Payments: attributed"],
         tiles["Payments: unattributed"],
         tiles["Payments: tie-out"],
-    ) == (_usd(f["source_usd"]), _usd(f["attributed_usd"]), _usd(f["unattributed_usd"]), "ties out")
+    ) == (
+        _usd(f["source_usd"]),
+        _usd(f["attributed_usd"]),
+        _usd(f["unattributed_usd"]),
+        _tie_out(conn, month, "payment"),
+    )
     location_name = conn.execute(
         "select location_name from marts.locations where location_id = 'loc_02'"
     ).fetchone()[0]
-    assert set(app.dataframe[1].value["Location"]) == {location_name}
+    assert set(_frame(app, "Day")["Location"]) == {location_name}
     assert offered == whole_month, "the CSVs are the whole month's"
 
 
