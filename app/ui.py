@@ -24,10 +24,40 @@ class Filters:
     location_ids: tuple[str, ...]
 
 
+# The filters live in the URL (?from=2026-03-01&to=2026-03-28&locations=loc_01,loc_02), so a
+# view can be shared, and in the session, so they hold from page to page. A widget's own state
+# is dropped when a page does not draw it, so the choice is kept under KEPT_KEY (no widget's)
+# and given back to the widgets on every page.
+KEPT_KEY = "callshrink_filters"
+DAYS_WIDGET, LOCATIONS_WIDGET = "filter_days", "filter_locations"
+
+
+def _keep() -> None:
+    st.session_state[KEPT_KEY] = (
+        tuple(st.session_state[DAYS_WIDGET]),
+        list(st.session_state[LOCATIONS_WIDGET]),
+    )
+
+
+def _from_url(first_day: date, last_day: date, names: dict[str, str]) -> tuple | None:
+    """The days and locations the URL names, when they are valid for this warehouse."""
+    params = st.query_params
+    try:
+        start = date.fromisoformat(params["from"])
+        end = date.fromisoformat(params["to"])
+    except (KeyError, ValueError):
+        return None
+    if not first_day <= start <= end <= last_day:
+        return None
+    picked = [i for i in params.get("locations", "").split(",") if i in names]
+    return (start, end), picked or list(names)
+
+
 def sidebar_filters() -> Filters:
     """The sidebar's days and locations; stops the page with a hint when nothing can be shown.
 
-    Days default to the last four weeks with calls, locations to all of them.
+    They come from the session (the last page's), else the URL, else the last four weeks with
+    calls and every location; the URL is kept in step with them.
     """
     span = data.call_date_range()
     if span is None:
@@ -36,21 +66,42 @@ def sidebar_filters() -> Filters:
 
     all_locations = data.locations()
     names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
+    first_day, last_day = span
+    kept = st.session_state.get(KEPT_KEY) or _from_url(first_day, last_day, names)
+    if kept is None:
+        kept = (
+            (max(first_day, last_day - timedelta(days=DEFAULT_DAYS - 1)), last_day),
+            list(names),
+        )
+    days, locations = kept
+    st.session_state[DAYS_WIDGET] = tuple(min(max(day, first_day), last_day) for day in days)
+    st.session_state[LOCATIONS_WIDGET] = [i for i in locations if i in names]
     with st.sidebar:
-        first_day, last_day = span
-        default_start = max(first_day, last_day - timedelta(days=DEFAULT_DAYS - 1))
         chosen = st.date_input(
-            "Days", value=(default_start, last_day), min_value=first_day, max_value=last_day
+            "Days", min_value=first_day, max_value=last_day, key=DAYS_WIDGET, on_change=_keep
         )
         picked = st.multiselect(
-            "Locations", options=list(names), default=list(names), format_func=names.get
+            "Locations",
+            options=list(names),
+            format_func=names.get,
+            key=LOCATIONS_WIDGET,
+            on_change=_keep,
         )
+    _keep()
 
     if not isinstance(chosen, tuple) or len(chosen) != 2 or not picked:
         st.info("Pick a start and end day and at least one location.")
         st.stop()
     start, end = chosen
-    return Filters(start, end, tuple(sorted(picked)))
+    filters = Filters(start, end, tuple(sorted(picked)))
+    st.query_params.update(
+        {
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "locations": ",".join(filters.location_ids),
+        }
+    )
+    return filters
 
 
 def _missing(value: object) -> bool:
