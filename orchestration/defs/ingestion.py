@@ -18,6 +18,7 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
         key=dg.AssetKey(list(table.asset_key)),
         name=None,
         group_name="raw",
+        owners=["team:analytics-engineering"],
         description=(
             f"{table.description} Loaded from <landing>/{table.folder}; a file loaded before "
             "(same content, any name) is skipped; unreadable lines go to raw._quarantine."

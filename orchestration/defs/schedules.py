@@ -1,6 +1,7 @@
 """The job that materialises everything, its daily schedule and the landing-folder sensor."""
 
 import hashlib
+import os
 
 import dagster as dg
 
@@ -35,8 +36,15 @@ def landing_fingerprint() -> str | None:
 @dg.sensor(
     job=everything_job,
     minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Starts a run when files in the landing folder are added or changed.",
+    # Running from the start only when a landing folder was named: a sensor watching the
+    # default folder nobody fills would start runs that load nothing.
+    default_status=(
+        dg.DefaultSensorStatus.RUNNING
+        if os.environ.get("CALLSHRINK_LANDING_DIR")
+        else dg.DefaultSensorStatus.STOPPED
+    ),
+    description="Starts a run when files in the landing folder are added or changed (running "
+    "from the start when CALLSHRINK_LANDING_DIR names the folder, else started in the UI).",
 )
 def landing_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
     fingerprint = landing_fingerprint()

@@ -72,3 +72,44 @@ def test_the_closed_month_snapshot_is_an_asset_between_its_model_and_the_restate
         in graph.get(snapshot).parent_keys
     )
     assert snapshot in graph.get(dg.AssetKey(["marts", "revenue_restatements"])).parent_keys
+
+
+def test_assets_are_grouped_by_layer_with_owners_and_descriptions():
+    from orchestration.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    expected = {
+        "asterisk/cdr": "raw",
+        "reference/locations": "reference",
+        "staging/stg_asterisk__cdr": "staging",
+        "intermediate/int_calls_stitched": "intermediate",
+        "marts/calls": "marts",
+        "restricted/caller_numbers": "restricted",
+        "snapshots/revenue_month_snapshots": "intermediate",
+    }
+    nodes = {node.key.to_user_string(): node for node in graph.asset_nodes}
+    assert {key: nodes[key].group_name for key in expected} == expected
+    groups = {"raw", "reference", "staging", "intermediate", "marts", "restricted"}
+    for key, node in nodes.items():
+        if not node.is_materializable:
+            continue
+        assert node.group_name in groups, key
+        assert node.owners == ["team:analytics-engineering"], key
+        assert node.description, key
+
+
+def test_the_landing_sensor_runs_from_the_start_only_when_a_landing_folder_is_named(monkeypatch):
+    import importlib
+
+    from orchestration.defs import schedules
+
+    monkeypatch.delenv("CALLSHRINK_LANDING_DIR", raising=False)
+    assert importlib.reload(schedules).landing_folder_sensor.default_status == (
+        dg.DefaultSensorStatus.STOPPED
+    )
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", "/srv/landing")
+    assert importlib.reload(schedules).landing_folder_sensor.default_status == (
+        dg.DefaultSensorStatus.RUNNING
+    )
+    monkeypatch.undo()
+    importlib.reload(schedules)
