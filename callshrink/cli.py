@@ -301,6 +301,28 @@ def cmd_dev(args: argparse.Namespace) -> int:
     return _serve(command, stop_private_on_exit=False)
 
 
+def cmd_docs(args: argparse.Namespace) -> int:
+    from callshrink.dbt import dbt, stage_reference, tool
+
+    if not args.generate_only:
+        _require_free_port(args.port, args.host)
+    db.activate()
+    stage_reference()
+    site = settings.home_dir() / "docs"
+    print(f"building the dbt docs site in {site} ...", flush=True)
+    if dbt(["docs", "generate", "--target-path", str(site)], check=False).returncode:
+        raise SystemExit("callshrink docs: dbt docs generate failed (its output is above)")
+    if args.generate_only:
+        print(f"open {site / 'index.html'} through a web server (`callshrink docs` serves it)")
+        return 0
+    _warn_if_exposed(args.host, args.port, "the dbt docs site")
+    print(f"dbt docs: {_address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
+    command = [tool("dbt"), "docs", "serve", "--target-path", str(site), "--no-browser"]
+    command += ["--host", args.host, "--port", str(args.port)]
+    env = {**os.environ, "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
+    return _serve(command, stop_private_on_exit=False, env=env)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from callshrink.generate import generate
     from callshrink.pipeline import run_pipeline
@@ -540,6 +562,19 @@ def build_parser() -> argparse.ArgumentParser:
     dev_parser.add_argument("--port", type=int, default=3000, help="port (default 3000)")
     dev_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     dev_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
+
+    docs_parser = add(
+        "docs",
+        cmd_docs,
+        "build and serve the dbt docs site",
+        "Build the dbt docs site (every model, column, test, metric and the lineage graph, "
+        "with the warehouse's catalog) in .callshrink/docs and serve it.",
+    )
+    docs_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("docs site"))
+    docs_parser.add_argument("--port", type=int, default=8580, help="port (default 8580)")
+    docs_parser.add_argument(
+        "--generate-only", action="store_true", help="build the site, do not serve it"
+    )
 
     demo_parser = add(
         "demo",

@@ -17,7 +17,7 @@ import pytest
 from callshrink import cli
 from callshrink.dbt import tool
 
-COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "demo"]
+COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "docs", "demo"]
 
 
 def callshrink(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
@@ -172,7 +172,7 @@ def test_db_env_says_it_exports_the_real_password(private_env):
     assert "real password" in env_help and 'eval "$(callshrink db env)"' in env_help
 
 
-@pytest.mark.parametrize("command", ["app", "demo", "dev"])
+@pytest.mark.parametrize("command", ["app", "demo", "dev", "docs"])
 def test_servers_listen_on_localhost_unless_told(private_env, command):
     usage = callshrink(command, "--help", env=private_env).stdout
     assert "--host HOST" in usage
@@ -275,3 +275,43 @@ def test_callshrinks_own_dagster_home_sends_no_usage_statistics(tmp_path, monkey
     assert os.environ["DAGSTER_HOME"] == str(tmp_path / "home" / "dagster")
     with dg.DagsterInstance.get() as instance:
         assert instance.telemetry_enabled is False
+
+
+def test_docs_builds_the_dbt_site_with_the_catalog_and_serves_it(pipeline_run, tmp_path):
+    import json
+
+    port = _free_port()
+    env = {**os.environ, "CALLSHRINK_HOME": str(tmp_path / "home")}
+    docs = subprocess.Popen(
+        [tool("callshrink"), "docs", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html") as reply:
+                    assert b"dbt" in reply.read()
+                    break
+            except OSError:
+                assert docs.poll() is None, docs.stdout.read()
+                assert time.monotonic() < deadline, "the docs site did not come up in 180 s"
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json") as reply:
+            manifest = json.load(reply)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json") as reply:
+            catalog = json.load(reply)
+    finally:
+        docs.send_signal(signal.SIGINT)
+        output, _ = docs.communicate(timeout=60)
+    assert docs.returncode == 0, output
+    assert f"dbt docs: http://127.0.0.1:{port}" in output
+    assert "metric.callshrink.answer_rate" in manifest["metrics"]
+    assert manifest["nodes"]["model.callshrink.calls"]["description"]
+    # the catalog is the warehouse's: the columns of the built tables, with their types
+    columns = catalog["nodes"]["model.callshrink.calls"]["columns"]
+    assert columns["caller_key"]["type"] == "text"
+    assert (tmp_path / "home" / "docs" / "index.html").is_file()
