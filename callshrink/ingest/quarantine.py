@@ -4,12 +4,12 @@ there by hand, when a validation check finds it wrong and no corrected delivery 
 from __future__ import annotations
 
 from fnmatch import fnmatch
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 import psycopg
 from psycopg import sql
 
-from callshrink import db
+from callshrink import db, settings
 from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, RawTable
 
 
@@ -44,11 +44,16 @@ class MoveError(ValueError):
 
 
 def _target(text: str) -> tuple[str, int | None]:
-    """'FILE:LINE' or 'FILE' (every line of the file)."""
+    """'FILE:LINE' or 'FILE' (every line of the file), FILE relative to the landing folder
+    (a path inside it, absolute or ./, is made so)."""
     path, _, line = text.rpartition(":")
-    if path and line.isdigit():
-        return path, int(line)
-    return text, None
+    number = int(line) if path and line.isdigit() else None
+    path = path if number is not None else text
+    landing = settings.landing_dir()
+    given = Path(path)
+    if given.is_absolute() and given.resolve().is_relative_to(landing):
+        path = given.resolve().relative_to(landing).as_posix()
+    return PurePosixPath(path).as_posix().removeprefix("./"), number
 
 
 def _table_of(path: str) -> RawTable:
@@ -67,9 +72,11 @@ def _table_of(path: str) -> RawTable:
 def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str) -> list[str]:
     """Move loaded raw rows (``FILE:LINE``, or ``FILE`` for all its rows) into the quarantine
     with ``reason``, in one transaction: each row's record (its JSON as delivered, or its
-    values) is kept in ``_quarantine`` and the file's manifest counts it as quarantined. The
-    next run rebuilds without it, so a check it broke passes. Returns what was done, a line per
-    target; MoveError (nothing moved) when a target names no loaded row."""
+    values) is kept in ``_quarantine`` and the file's manifest counts it as quarantined. Of a
+    file delivered several times under one name, the delivery loaded last is meant (the one
+    the checks judge). The next run rebuilds without the rows, so a check they broke passes.
+    Returns what was done, a line per target; MoveError (nothing moved) when a target names
+    no loaded row."""
     done = []
     with conn.transaction():
         for text in targets:
@@ -79,15 +86,19 @@ def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str
             record = sql.SQL("t._record::text" if table.keeps_record else "row_to_json(t)::text")
             moved = conn.execute(
                 sql.SQL(
-                    "with moved as (delete from {} t where _source_file = %(path)s "
-                    "and (%(line)s::integer is null or _line_number = %(line)s) "
+                    "with delivery as (select file_sha256 from {}._load_files "
+                    "where raw_table = %(table)s and source_file = %(path)s "
+                    "order by loaded_at desc limit 1), "
+                    "moved as (delete from {} t using delivery "
+                    "where t._source_file = %(path)s and t._file_sha256 = delivery.file_sha256 "
+                    "and (%(line)s::integer is null or t._line_number = %(line)s) "
                     "returning t.*, {} as raw_text) "
                     "insert into {}._quarantine (raw_table, source_file, line_number, "
                     "file_sha256, raw_text, reason, load_id) "
                     "select %(table)s, _source_file, _line_number, _file_sha256, raw_text, "
                     "%(reason)s, _load_id from moved "
                     "returning file_sha256"
-                ).format(relation, record, sql.Identifier(RAW_SCHEMA)),
+                ).format(sql.Identifier(RAW_SCHEMA), relation, record, sql.Identifier(RAW_SCHEMA)),
                 {"path": path, "line": line, "table": table.identifier, "reason": reason},
             ).fetchall()
             if not moved:
@@ -97,13 +108,11 @@ def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str
                     "quarantined, or another file? `callshrink quarantine` lists the "
                     "quarantine, the failing check names file and line)"
                 )
-            for (sha256,) in set(moved):
-                count = sum(1 for (s,) in moved if s == sha256)
-                conn.execute(
-                    f"update {RAW_SCHEMA}._load_files set rows_loaded = rows_loaded - %s, "
-                    "rows_quarantined = rows_quarantined + %s "
-                    "where raw_table = %s and file_sha256 = %s and source_file = %s",
-                    (count, count, table.identifier, sha256, path),
-                )
+            conn.execute(
+                f"update {RAW_SCHEMA}._load_files set rows_loaded = rows_loaded - %s, "
+                "rows_quarantined = rows_quarantined + %s "
+                "where raw_table = %s and file_sha256 = %s and source_file = %s",
+                (len(moved), len(moved), table.identifier, moved[0][0], path),
+            )
             done.append(f"{text}: {len(moved)} row(s) of raw.{table.identifier} quarantined")
     return done
