@@ -187,7 +187,8 @@ def snapshot_counts(conn: psycopg.Connection) -> dict[str, int]:
     """Row counts of every raw table and every dbt table or view (not the log of runs)."""
     relations = conn.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
-        "where table_schema in ('raw', 'staging', 'intermediate', 'marts', 'reference') "
+        "where table_schema in "
+        "('raw', 'staging', 'intermediate', 'marts', 'reference', 'restricted') "
         "and table_name <> '_loads' "  # one row per run, by design
         "order by 1"
     ).fetchall()

@@ -31,7 +31,7 @@ from tests.conftest import own_database
 
 DATABASE = "callshrink_incremental"
 
-# Every incremental call model (dbt_project.yml: intermediate/calls and marts/calls).
+# Every incremental call model (dbt_project.yml: intermediate/calls, marts/calls, restricted).
 CALL_MODELS = (
     "intermediate.int_pbx_legs_typed",
     "intermediate.int_pbx_calls_grouped",
@@ -42,6 +42,7 @@ CALL_MODELS = (
     "marts.calls",
     "marts.call_legs",
     "marts.missed_calls",
+    "restricted.caller_numbers",
 )
 DATED = re.compile(r"\d{4}-\d{2}-\d{2}")
 
