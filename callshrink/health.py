@@ -175,6 +175,15 @@ def _row_findings(row: dict, names: list[dict]) -> list[Finding]:
                 f"the phone pattern of pbx_systems matches: {_listed(unknown)}",
             )
         )
+    if row["latin1_lines"]:
+        out.append(
+            Finding(
+                NOTICE,
+                pbx,
+                f"{row['latin1_lines']:,} lines of its files were not UTF-8 and were read as "
+                "Latin-1: set its encoding in pbx_systems to say which it writes",
+            )
+        )
     if row["quarantined_lines"]:
         out.append(
             Finding(

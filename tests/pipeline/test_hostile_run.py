@@ -67,6 +67,16 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
     with psycopg.connect(hostile_url) as conn:
         assert conn.execute("select count(*) from marts.calls").fetchone()[0] > 100
         assert conn.execute("select count(*) from marts.revenue_reconciliation").fetchone()[0]
+        # a PBX without a declared encoding that wrote Latin-1 is named, not silently read
+        (latin1,) = conn.execute(
+            "select sum(lines_decoded_latin1) from raw._load_files "
+            "where source_file like 'pbx/pbx_east/%'"
+        ).fetchone()
+        assert latin1 >= sum(case.latin1 for case in CORPUS if "pbx_east" in case.path) > 0
+        assert conn.execute(
+            "select latin1_lines from marts.data_health "
+            "where pbx_id = 'pbx_east' and location_id is null"
+        ).fetchone() == (latin1,)
         manifest = {
             path: (read, loaded, quarantined)
             for path, read, loaded, quarantined in conn.execute(
@@ -92,3 +102,7 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
             assert good_ids <= staged_calls, (case.name, good_ids - staged_calls)
         if case.table == PAYMENTS:
             assert good_ids <= staged_payments, (case.name, good_ids - staged_payments)
+    assert (
+        f"NOTICE pbx_east: {latin1:,} lines of its files were not UTF-8 and were read as "
+        "Latin-1: set its encoding in pbx_systems to say which it writes"
+    ) in output

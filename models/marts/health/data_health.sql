@@ -134,7 +134,8 @@ file_figures as (
         pbx_id,
         null::text as location_id,
         sum(rows_loaded)::bigint as pbx_rows_loaded,
-        sum(rows_quarantined)::bigint as quarantined_lines
+        sum(rows_quarantined)::bigint as quarantined_lines,
+        sum(lines_decoded_latin1)::bigint as latin1_lines
     from loaded_files
     where pbx_id is not null
     group by pbx_id
@@ -199,6 +200,7 @@ joined as (
         coalesce(group_figures.unknown_channel_calls, 0) as unknown_channel_calls,
         coalesce(file_figures.pbx_rows_loaded, 0) as pbx_rows_loaded,
         coalesce(file_figures.quarantined_lines, 0) as quarantined_lines,
+        coalesce(file_figures.latin1_lines, 0) as latin1_lines,
         pbx_totals.pbx_inbound_calls as all_pbx_inbound_calls
     from keys
     left join call_figures
@@ -258,6 +260,7 @@ final as (
         unknown_channel_calls,
         pbx_rows_loaded,
         quarantined_lines,
+        latin1_lines,
         not is_configured as is_pbx_unconfigured,
         coalesce(stitch_share < {{ var('health_min_stitch_share') }}, false)
             as is_stitch_share_low,
