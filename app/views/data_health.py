@@ -81,6 +81,7 @@ st.dataframe(
         "consult_calls",
         "unknown_channel_calls",
         "quarantined_lines",
+        "latin1_lines",
         "is_configured",
     ],
     column_config={
@@ -97,6 +98,9 @@ st.dataframe(
         "consult_calls": st.column_config.NumberColumn("Consult"),
         "unknown_channel_calls": st.column_config.NumberColumn("Unrecognised channels"),
         "quarantined_lines": st.column_config.NumberColumn("Quarantined lines"),
+        "latin1_lines": st.column_config.NumberColumn(
+            "Read as Latin-1", help="Lines that were not UTF-8, for want of pbx_systems.encoding"
+        ),
         "is_configured": st.column_config.CheckboxColumn("In pbx_systems"),
     },
 )
