@@ -104,6 +104,44 @@ def sidebar_filters() -> Filters:
     return filters
 
 
+# What the pages show for the warehouse's codes (docs/metrics.md defines each).
+LABELS: dict[str, dict[str | None, str]] = {
+    "outcome": {
+        "answered": "Answered",
+        "voicemail": "Voicemail",
+        "abandoned": "Abandoned",
+        "missed": "Missed (rang out)",
+        "short_abandon": "Short abandon",
+        "after_hours": "After hours",
+        "spam": "Spam",
+        None: "No outcome",
+    },
+    "caller_type": {"new": "New", "returning": "Returning", "unknown": "Unknown", None: "Unknown"},
+    "fallback_level": {
+        "location": "Location",
+        "region": "Region",
+        "system_source": "All locations, same source",
+        "system": "All locations",
+        None: "n/a",
+    },
+}
+
+
+def label(kind: str, code: str | None) -> str:
+    """The label of a code; a code the table does not know is shown as it is."""
+    if code is not None and not isinstance(code, str) and _missing(code):
+        code = None
+    return LABELS[kind].get(code, code)
+
+
+def labelled(frame: pd.DataFrame, *kinds: str) -> pd.DataFrame:
+    """A copy with these code columns shown as their labels."""
+    frame = frame.copy()
+    for kind in kinds:
+        frame[kind] = [label(kind, code) for code in frame[kind]]
+    return frame
+
+
 def _missing(value: object) -> bool:
     if value is None:
         return True
@@ -181,7 +219,7 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Cell": [
-                f"{location or '?'} · {source} · {caller_type or 'unknown'}"
+                f"{location or '?'} · {source} · {label('caller_type', caller_type)}"
                 for location, source, caller_type in zip(
                     cells["location_name"],
                     cells["marketing_source"],
@@ -189,7 +227,7 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
                     strict=True,
                 )
             ],
-            "Fallback level": cells["fallback_level"],
+            "Fallback level": [label("fallback_level", level) for level in cells["fallback_level"]],
             "Calls": cells["eligible_calls"].astype("Int64"),
             "Converted": cells["converted_calls"].astype("Int64"),
             "Rate": each("conversion_rate", percent),

@@ -68,6 +68,7 @@ st.caption(
     f"{len(work_list):,} missed opportunities not recovered, the most recent first (times "
     "are each location's own). Callers' numbers are masked: country code and last four digits."
 )
+work_list = ui.labelled(work_list, "outcome")
 st.dataframe(
     work_list,
     column_config={

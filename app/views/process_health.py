@@ -109,8 +109,9 @@ st.dataframe(
 )
 
 st.subheader("Outcome mix")
+outcomes = [ui.label("outcome", outcome) for outcome in data.OUTCOMES]
 st.altair_chart(
-    alt.Chart(data.outcome_mix(*span))
+    alt.Chart(ui.labelled(data.outcome_mix(*span), "outcome"))
     .mark_bar()
     .encode(
         x=alt.X("calls:Q", stack="normalize", axis=alt.Axis(format="%", title="Inbound calls")),
@@ -118,13 +119,18 @@ st.altair_chart(
         color=alt.Color(
             "outcome:N",
             title="Outcome",
-            sort=list(data.OUTCOMES),
-            scale=alt.Scale(domain=list(data.OUTCOMES), scheme="tableau10"),
+            sort=outcomes,
+            scale=alt.Scale(domain=outcomes, scheme="tableau10"),
         ),
         order=alt.Order("outcome_order:Q"),
-        tooltip=["location_name", "outcome", "calls", alt.Tooltip("share:Q", format=".1%")],
+        tooltip=[
+            alt.Tooltip("location_name:N", title="Location"),
+            alt.Tooltip("outcome:N", title="Outcome"),
+            alt.Tooltip("calls:Q", title="Calls", format=","),
+            alt.Tooltip("share:Q", title="Share", format=".1%"),
+        ],
     )
-    .transform_calculate(outcome_order=f"indexof({list(data.OUTCOMES)}, datum.outcome)"),
+    .transform_calculate(outcome_order=f"indexof({outcomes}, datum.outcome)"),
     width="stretch",
 )
 

@@ -98,6 +98,24 @@ def test_a_shared_url_opens_on_its_days_and_locations(pipeline_run: PipelineRun)
     assert shared.sidebar.multiselect[0].value == ["loc_03"]  # an unknown id is dropped
 
 
+@pytest.mark.parametrize("page", ["answer_rate", "process_health", "missed_calls", "shrink"])
+def test_tables_show_labels_not_codes(pipeline_run: PipelineRun, page: str):
+    """Outcomes, caller types and fallback levels are written for people (ui.LABELS)."""
+    codes = {code for table in ui.LABELS.values() for code in table if code is not None}
+    app = _page(page)
+
+    assert not app.exception, app.exception
+    assert app.dataframe, "the page shows a table"
+    for frame in app.dataframe:
+        texts = frame.value.select_dtypes(include="object")
+        shown = {str(value) for column in texts for value in texts[column]}
+        assert not shown & codes, (page, shown & codes)
+        assert "None" not in shown, page
+    if page == "missed_calls":
+        outcomes = set(app.dataframe[0].value["outcome"])
+        assert outcomes and outcomes <= set(ui.LABELS["outcome"].values())
+
+
 def test_process_health_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn):
     app = _page("process_health")
 
