@@ -184,6 +184,21 @@ def dollars(value: Decimal | int | None) -> str:
     return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
+def amount(value: Decimal | None) -> float | None:
+    """Money for a table's number column (it sorts, and its CSV holds the number): the Decimal
+    rounded half-up to the cent first, so the float shows the cent the Decimal holds."""
+    if value is None or _missing(value):
+        return None
+    if isinstance(value, float):
+        raise TypeError("money is formatted from Decimal, not float")
+    return float(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+
+
+def money_columns(*labels: str) -> dict:
+    """column_config for money columns: numbers shown as dollars and cents."""
+    return {label: st.column_config.NumberColumn(label, format="dollar") for label in labels}
+
+
 def dollar_range(low: Decimal | None, high: Decimal | None) -> str:
     """ "$1,200.00 – $3,400.50" """
     return f"{dollars(low)} – {dollars(high)}"
@@ -206,9 +221,12 @@ def percent_range(low: object, high: object) -> str:
     return f"{percent(low)} – {percent(high)}"
 
 
+CELL_MONEY = ("Avg converted value", "Value per call", "Missed-call shrink", "After-hours shrink")
+
+
 def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
-    """data.shrink_cells for reading: one text column per figure, money formatted from the
-    Decimals (exact), rates as percentages with their interval."""
+    """data.shrink_cells for reading: money as numbers rounded to the cent from the Decimals
+    (CELL_MONEY: shown as dollars), rates as percentages, intervals as text."""
 
     def each(column: str, format_one) -> list[str]:
         return [format_one(value) for value in cells[column]]
@@ -232,17 +250,17 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
             "Converted": cells["converted_calls"].astype("Int64"),
             "Rate": each("conversion_rate", percent),
             "Rate, 95 %": each_range("conversion_rate_low", "conversion_rate_high", percent_range),
-            "Avg converted value": each("average_converted_value_usd", dollars),
+            "Avg converted value": each("average_converted_value_usd", amount),
             "Value, 95 %": each_range(
                 "average_converted_value_low_usd", "average_converted_value_high_usd", dollar_range
             ),
-            "Value per call": each("value_per_eligible_call_usd", dollars),
+            "Value per call": each("value_per_eligible_call_usd", amount),
             "Value per call, 95 %": each_range(
                 "value_per_eligible_call_low_usd", "value_per_eligible_call_high_usd", dollar_range
             ),
             "Missed opportunities valued": cells["missed_call_shrink_calls"].astype("Int64"),
-            "Missed-call shrink": each("missed_call_shrink_usd", dollars),
+            "Missed-call shrink": each("missed_call_shrink_usd", amount),
             "After-hours calls valued": cells["after_hours_shrink_calls"].astype("Int64"),
-            "After-hours shrink": each("after_hours_shrink_usd", dollars),
+            "After-hours shrink": each("after_hours_shrink_usd", amount),
         }
     )

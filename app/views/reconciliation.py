@@ -249,7 +249,7 @@ for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), st
 
 
 def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:
-    """The tie-out rows for reading: money formatted from the Decimals (exact)."""
+    """The tie-out rows for reading: money as numbers rounded to the cent from the Decimals."""
     table = {}
     if with_day:
         table["Location"] = [
@@ -260,9 +260,9 @@ def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:
     table["Record type"] = [RECORD_LABELS[record_type] for record_type in rows["record_type"]]
     table["Records"] = rows["source_records"].astype("Int64").to_numpy()
     table["Attributed records"] = rows["attributed_records"].astype("Int64").to_numpy()
-    table["Source"] = [ui.dollars(value) for value in rows["source_usd"]]
-    table["Attributed"] = [ui.dollars(value) for value in rows["attributed_usd"]]
-    table["Unattributed"] = [ui.dollars(value) for value in rows["unattributed_usd"]]
+    table["Source"] = [ui.amount(value) for value in rows["source_usd"]]
+    table["Attributed"] = [ui.amount(value) for value in rows["attributed_usd"]]
+    table["Unattributed"] = [ui.amount(value) for value in rows["unattributed_usd"]]
     table["Tie-out"] = [
         tie_out_status(*values) for values in zip(*(rows[name] for name in MONEY), strict=True)
     ]
@@ -270,14 +270,25 @@ def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:
 
 
 st.subheader("Totals")
-st.dataframe(tie_out_table(totals.reset_index(), with_day=False), hide_index=True, width="stretch")
+TIE_OUT_MONEY = ui.money_columns("Source", "Attributed", "Unattributed")
+st.dataframe(
+    tie_out_table(totals.reset_index(), with_day=False),
+    column_config=TIE_OUT_MONEY,
+    hide_index=True,
+    width="stretch",
+)
 
 st.subheader("Daily tie-out")
 st.caption(
     f"{len(days):,} rows: per location, local day and record type (the UTC day for deals no "
     "call placed)."
 )
-st.dataframe(tie_out_table(days, with_day=True), hide_index=True, width="stretch")
+st.dataframe(
+    tie_out_table(days, with_day=True),
+    column_config=TIE_OUT_MONEY,
+    hide_index=True,
+    width="stretch",
+)
 
 downloads = st.columns(2)
 _download(
@@ -320,6 +331,19 @@ if restated.empty:
     elif month in closed_months:
         st.success(f"{_month_name(month)} has not changed since it closed.")
 else:
+    RESTATED_MONEY = [
+        (what, when, column)
+        for what, prefix in (
+            ("Source", "source"),
+            ("Attributed", "attributed"),
+            ("Unattributed", "unattributed"),
+        )
+        for when, column in (
+            ("closed", f"closed_{prefix}_usd"),
+            ("now", f"current_{prefix}_usd"),
+            ("change", f"{prefix}_usd_change"),
+        )
+    ]
 
     def _when(value: datetime | None) -> str:
         return "" if value is None or pd.isna(value) else f"{value:%Y-%m-%d %H:%M}"
@@ -340,20 +364,12 @@ else:
                 "Records, closed": restated["closed_source_records"].astype("Int64").to_numpy(),
                 "Records, now": restated["current_source_records"].astype("Int64").to_numpy(),
                 **{
-                    f"{what}, {when}": [ui.dollars(value) for value in restated[column]]
-                    for what, prefix in (
-                        ("Source", "source"),
-                        ("Attributed", "attributed"),
-                        ("Unattributed", "unattributed"),
-                    )
-                    for when, column in (
-                        ("closed", f"closed_{prefix}_usd"),
-                        ("now", f"current_{prefix}_usd"),
-                        ("change", f"{prefix}_usd_change"),
-                    )
+                    f"{what}, {when}": [ui.amount(value) for value in restated[column]]
+                    for what, when, column in RESTATED_MONEY
                 },
             }
         ),
+        column_config=ui.money_columns(*(f"{what}, {when}" for what, when, _ in RESTATED_MONEY)),
         hide_index=True,
         width="stretch",
     )

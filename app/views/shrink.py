@@ -225,6 +225,7 @@ with st.expander("The conversion cells behind the figures"):
     )
     st.dataframe(
         ui.cell_table(data.shrink_cells(*span)),
+        column_config=ui.money_columns(*ui.CELL_MONEY),
         hide_index=True,
         width="stretch",
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -341,6 +342,9 @@ def test_shrink_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn
         len(cells),
     ) == valued
     assert cells["Cell"].is_unique
+    # money columns are numbers (they sort, the CSV holds them), shown as dollars
+    assert _dollar_columns(app.dataframe[0]) == set(ui.CELL_MONEY)
+    assert all(cells[column].dtype == "float64" for column in ui.CELL_MONEY)
 
 
 def test_shrink_for_one_location(pipeline_run: PipelineRun, conn):
@@ -413,6 +417,16 @@ def _frame(app: AppTest, column: str) -> pd.DataFrame:
     """The page's first table with this column (a month with records left out lists them
     first)."""
     return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+def _dollar_columns(frame) -> set[str]:
+    """The columns a table shows as dollars (its column_config, as the browser gets it)."""
+    config = json.loads(frame.proto.columns or "{}")
+    return {
+        name
+        for name, column in config.items()
+        if column.get("type_config", {}).get("format") == "dollar"
+    }
 
 
 def _tie_out(conn, month: str, record_type: str) -> str:
@@ -500,8 +514,13 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
     # The totals table says the same, and the daily table has a row per mart row.
     totals = _frame(app, "Source")
     assert list(totals["Source"]) == [
-        _usd(by_type[kind]["source_usd"]) for kind in ("payment", "refund", "deal")
+        float(by_type[kind]["source_usd"]) for kind in ("payment", "refund", "deal")
     ]
+    assert totals["Source"].dtype == "float64"  # sorts as numbers
+    tables = [frame for frame in app.dataframe if "Source" in frame.value.columns]
+    assert all(
+        _dollar_columns(frame) == {"Source", "Attributed", "Unattributed"} for frame in tables
+    )
     (rows,) = conn.execute(
         "select count(*) from marts.revenue_reconciliation "
         "where date_trunc('month', revenue_date) = %s::date",
@@ -630,12 +649,14 @@ def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, 
         "2026-03-12 05:00",
         2,
     )
+    # money is a number column (it sorts, the CSV holds numbers), shown as dollars
     assert (row["Source, closed"], row["Source, now"], row["Source, change"]) == (
-        "$100.00",
-        "$112.50",
-        "$12.50",
+        100.00,
+        112.50,
+        12.50,
     )
-    assert row["Unattributed, change"] == "$10.00"
+    assert row["Unattributed, change"] == 10.00
+    assert _dollar_columns(app.dataframe[-1]) >= {"Source, closed", "Unattributed, change"}
 
 
 def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkeypatch):
