@@ -3,6 +3,10 @@
     attributions mart holds exactly the count and the amount of the revenue records straight
     from staging (COMPLETED payments and refunds, closed-won deals that are not archived).
 #}
+
+-- a check of revenue_attributions in Dagster (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'revenue_attributions'}}}) }}
+
 with
 
 payments as (

@@ -3,6 +3,10 @@
     same records and dollars as the attributions, and source = attributed + unattributed on
     the totals too (the row identities imply it only if the roll-ups lose no row).
 #}
+
+-- a check of revenue_reconciliation in Dagster (it reads several models)
+{{ config(meta={'dagster': {'ref': {'name': 'revenue_reconciliation'}}}) }}
+
 with
 
 attributions as (
