@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -44,6 +44,7 @@ from psycopg import sql
 from callshrink import settings
 from callshrink.ingest.passthrough import SETTINGS, copy_file, line_number_sequence
 from callshrink.ingest.readers import (
+    INVALID_UTF8,
     UTF8_OR_LATIN1,
     Decoding,
     Line,
@@ -195,10 +196,6 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
 MANIFEST_KEY = ["raw_table", "source_folder", "file_sha256"]
 
 
-def _folder_depth(table: RawTable) -> int:
-    return len(PurePosixPath(table.folder).parts)
-
-
 def _migrate_manifest(conn: psycopg.Connection) -> None:
     """Bring a manifest written by an older loader to this one's: a file's identity was its
     content alone (primary key raw_table, file_sha256) and is now its source folder and
@@ -226,7 +223,7 @@ def _migrate_manifest(conn: psycopg.Connection) -> None:
         folder = sql.SQL(" ").join(
             sql.SQL(
                 "when {} then array_to_string((string_to_array(source_file, '/'))[1:{}], '/')"
-            ).format(sql.Literal(table.identifier), sql.Literal(_folder_depth(table)))
+            ).format(sql.Literal(table.identifier), sql.Literal(table.folder_depth))
             for table in RAW_TABLES
         )
         conn.execute(sql.SQL("alter table {} add column source_folder text").format(manifest))
@@ -480,7 +477,7 @@ def _pbx_id(table: RawTable, landing: Path, path: Path) -> str | None:
 def _source_folder(table: RawTable, landing: Path, path: Path) -> str:
     """The folder part of a file's identity: its table's folder, with the PBX's own for
     pbx/*/... (pbx/pbx_east/cdr)."""
-    return "/".join(path.relative_to(landing).parts[: _folder_depth(table)])
+    return "/".join(path.relative_to(landing).parts[: table.folder_depth])
 
 
 def pbx_encodings(reference: Path | None = None) -> dict[str, str]:
@@ -769,12 +766,9 @@ def _said(exc: psycopg.Error) -> str:
     return f"{message} (column {column.group(1)})" if column else message
 
 
-_UNDECODED = re.compile("[\udc80-\udcff]")
-
-
 def _storable(text: str) -> str:
     """Quarantine text Postgres can store: a NUL as \\x00, undecodable bytes as \\xNN."""
-    if _UNDECODED.search(text):
+    if INVALID_UTF8.search(text):
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return text.replace("\x00", "\\x00")
 

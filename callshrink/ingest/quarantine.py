@@ -59,7 +59,7 @@ def _target(text: str) -> tuple[str, int | None]:
 def _table_of(path: str) -> RawTable:
     parts = PurePosixPath(path).parts
     for table in RAW_TABLES:
-        depth = len(PurePosixPath(table.folder).parts)
+        depth = table.folder_depth
         if len(parts) > depth and fnmatch("/".join(parts[:depth]), table.folder):
             return table
     raise MoveError(

@@ -333,7 +333,7 @@ _DECODER = json.JSONDecoder(parse_float=_number, parse_constant=_constant, stric
 
 # What surrogateescape makes of bytes that are not UTF-8 (JSON text is decoded that way, so a
 # bad byte inside one call of a page does not cost the others).
-_INVALID_UTF8 = re.compile("[\udc80-\udcff]")
+INVALID_UTF8 = re.compile("[\udc80-\udcff]")
 # What in a parsed JSON text needs a closer look (a miss costs nothing but that look): what
 # the parser hooks noted (NaN, Infinity, a number beyond numeric's range), a control character
 # other than the whitespace JSON allows between tokens, an invalid byte, a \u0000 or surrogate
@@ -385,7 +385,7 @@ def _invalid_utf8(
     text: str, start: int = 0, end: int | None = None, of: str = "line"
 ) -> str | None:
     """The reason text[start:end] cannot be read, when it holds bytes that are not UTF-8."""
-    found = _INVALID_UTF8.search(text, start, len(text) if end is None else end)
+    found = INVALID_UTF8.search(text, start, len(text) if end is None else end)
     if found is None:
         return None
     offset = len(text[: found.start()].encode("utf-8", "surrogateescape"))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import PurePosixPath
 
 RAW_SCHEMA = "raw"
 
@@ -101,6 +102,12 @@ class RawTable:
     @property
     def asset_key(self) -> tuple[str, str]:
         return (self.source, self.name)
+
+    @property
+    def folder_depth(self) -> int:
+        """How many parts of a landing path name the table's folder (pbx/<pbx_id>/cdr: 3): the
+        folder part of a file's identity."""
+        return len(PurePosixPath(self.folder).parts)
 
     @property
     def keeps_record(self) -> bool:
