@@ -302,7 +302,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
-    from callshrink.dbt import dbt, stage_reference, tool
+    from callshrink.dbt import dbt, environment, stage_reference, tool
 
     if not args.generate_only:
         _require_free_port(args.port, args.host)
@@ -319,8 +319,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     print(f"dbt docs: {_address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
     command = [tool("dbt"), "docs", "serve", "--target-path", str(site), "--no-browser"]
     command += ["--host", args.host, "--port", str(args.port)]
-    env = {**os.environ, "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
-    return _serve(command, stop_private_on_exit=False, env=env)
+    return _serve(command, stop_private_on_exit=False, env=environment())
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -22,10 +22,14 @@ def tool(name: str) -> str:
     return str(candidate) if candidate.exists() else name
 
 
+def environment() -> dict[str, str]:
+    """The environment dbt runs in: this process's, with the project's profiles.yml."""
+    return {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
+
+
 def dbt(args: Sequence[str], check: bool = True) -> subprocess.CompletedProcess:
     """Run dbt in the project with the environment of this process."""
-    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
-    return subprocess.run([tool("dbt"), *args], cwd=PROJECT_DIR, env=env, check=check)
+    return subprocess.run([tool("dbt"), *args], cwd=PROJECT_DIR, env=environment(), check=check)
 
 
 SEED_PATH_VAR = "CALLSHRINK_SEED_PATH"
