@@ -170,28 +170,28 @@ def count(value: object) -> str:
 CENT = Decimal("0.01")
 
 
-def dollars(value: Decimal | int | None) -> str:
-    """Exact money: Decimal("1234567.8") -> "$1,234,567.80", negative as "-$12.00".
-
-    Formatted from the Decimal itself (half-up to the cent); a float is refused, since it may
-    already have lost a cent.
-    """
-    if value is None:
-        return "n/a"
+def _cents(value: Decimal | int) -> Decimal:
+    """Money rounded half-up to the cent, from the Decimal itself; a float is refused, since it
+    may already have lost a cent."""
     if isinstance(value, float):
         raise TypeError("money is formatted from Decimal, not float")
-    amount = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def dollars(value: Decimal | int | None) -> str:
+    """Exact money: Decimal("1234567.8") -> "$1,234,567.80", negative as "-$12.00"."""
+    if value is None:
+        return "n/a"
+    cents = _cents(value)
+    return f"{'-' if cents < 0 else ''}${abs(cents):,.2f}"
 
 
 def amount(value: Decimal | None) -> float | None:
-    """Money for a table's number column (it sorts, and its CSV holds the number): the Decimal
-    rounded half-up to the cent first, so the float shows the cent the Decimal holds."""
+    """Money for a table's number column (it sorts, and its CSV holds the number): rounded to
+    the cent as a Decimal first, so the float shows the cent the Decimal holds."""
     if value is None or _missing(value):
         return None
-    if isinstance(value, float):
-        raise TypeError("money is formatted from Decimal, not float")
-    return float(Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP))
+    return float(_cents(value))
 
 
 def money_columns(*labels: str) -> dict:
