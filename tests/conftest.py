@@ -209,3 +209,19 @@ def pipeline_run(warehouse_url: str, tmp_path_factory: pytest.TempPathFactory) -
     assert result.success, result.summary()
     defects = json.loads((out / "answer_key" / "defects.json").read_text())["defects"]
     return PipelineRun(out, out / "landing", out / "reference", defects, result)
+
+
+def offered_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """The files the app's download buttons offer, by file name (AppTest keeps only a URL)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    offered: dict[str, bytes] = {}
+    add = MediaFileManager.add
+
+    def recording_add(self, path_or_data, mimetype, coordinates, file_name=None, **kwargs):
+        if file_name is not None:
+            offered[file_name] = path_or_data
+        return add(self, path_or_data, mimetype, coordinates, file_name=file_name, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    return offered

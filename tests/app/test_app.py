@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from app import data, ui
 from callshrink import finance
 from callshrink.settings import PROJECT_DIR
-from tests.conftest import PipelineRun
+from tests.conftest import PipelineRun, offered_downloads
 
 APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
 
@@ -531,26 +531,10 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
     assert (daily["Tie-out"] == "ties out").all()
 
 
-def _offered_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """The files the app's download buttons offer, by file name (AppTest keeps only a URL)."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    offered: dict[str, bytes] = {}
-    add = MediaFileManager.add
-
-    def recording_add(self, path_or_data, mimetype, coordinates, file_name=None, **kwargs):
-        if file_name is not None:
-            offered[file_name] = path_or_data
-        return add(self, path_or_data, mimetype, coordinates, file_name=file_name, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add", recording_add)
-    return offered
-
-
 def test_reconciliation_csvs_are_the_finance_export(
     pipeline_run: PipelineRun, conn, tmp_path, monkeypatch
 ):
-    offered = _offered_downloads(monkeypatch)
+    offered = offered_downloads(monkeypatch)
     app = _page("reconciliation")
 
     assert not app.exception, app.exception
@@ -660,7 +644,7 @@ def test_reconciliation_shows_a_restated_month(pipeline_run: PipelineRun, conn, 
 
 
 def test_reconciliation_for_one_location(pipeline_run: PipelineRun, conn, monkeypatch):
-    offered = _offered_downloads(monkeypatch)
+    offered = offered_downloads(monkeypatch)
     app = _page("reconciliation")
     month = app.sidebar.selectbox[0].value
     whole_month = dict(offered)

@@ -94,6 +94,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _wait_for(url: str, server: subprocess.Popen, seconds: int) -> bytes:
+    """The body of url once the server answers it (the server must keep running meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url) as reply:
+                return reply.read()
+        except OSError:
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, f"{url} did not answer in {seconds} s"
+            time.sleep(0.5)
+
+
 def _on(connection, port: int) -> bool:
     return connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
 
@@ -112,16 +125,7 @@ def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
         text=True,
     )
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as reply:
-                    assert reply.read() == b"ok"
-                    break
-            except OSError:
-                assert app.poll() is None, app.stdout.read()
-                assert time.monotonic() < deadline, "the app did not come up in 90 s"
-                time.sleep(0.5)
+        assert _wait_for(f"http://127.0.0.1:{port}/_stcore/health", app, 90) == b"ok"
         assert "running" in callshrink("db", "status", env=private_env).stdout
         # it listens on this machine only, and holds the app role's URL, not the owner's
         servers = [p for p in psutil.Process(app.pid).children(recursive=True) if _listens(p, port)]
@@ -290,16 +294,7 @@ def test_docs_builds_the_dbt_site_with_the_catalog_and_serves_it(pipeline_run, t
         text=True,
     )
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html") as reply:
-                    assert b"dbt" in reply.read()
-                    break
-            except OSError:
-                assert docs.poll() is None, docs.stdout.read()
-                assert time.monotonic() < deadline, "the docs site did not come up in 180 s"
-                time.sleep(0.5)
+        assert b"dbt" in _wait_for(f"http://127.0.0.1:{port}/index.html", docs, 180)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json") as reply:
             manifest = json.load(reply)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json") as reply:

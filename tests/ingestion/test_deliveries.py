@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -18,14 +17,6 @@ from tests.conftest import recreate_database
 from tests.ingestion.hostile import cdr, event
 
 T0 = 1_770_000_000  # a modification time, seconds
-
-
-@pytest.fixture
-def raw_conn(server_url: str) -> Iterator[psycopg.Connection]:
-    url = recreate_database(server_url, "callshrink_test_deliveries")
-    with psycopg.connect(url) as conn:
-        ensure_raw_schema(conn)
-        yield conn
 
 
 def write(landing: Path, relative: str, data: str | bytes, mtime: int | None = None) -> Path:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
+from callshrink.ingest import load_table, table_by_key
 from callshrink.ingest import loader as loader_module
 from callshrink.ingest import passthrough as passthrough_module
 from callshrink.ingest.loader import start_load
-from tests.conftest import recreate_database
 
 CDR_GOOD = (
     '"","+15550102345","+15550109999","from-pstn","""Pat"" <+15550102345>",'
@@ -23,15 +21,6 @@ CDR_GOOD = (
     '"2026-03-08 01:59:58","2026-03-08 03:02:10","132","132","ANSWERED","DOCUMENTATION",'
     '"1772953198.1","","","1772953198.1","1"'
 )
-
-
-@pytest.fixture
-def raw_conn(server_url: str) -> Iterator[psycopg.Connection]:
-    """A database of its own, recreated for each test, with the raw schema in place."""
-    url = recreate_database(server_url, "callshrink_test_ingest")
-    with psycopg.connect(url) as conn:
-        ensure_raw_schema(conn)
-        yield conn
 
 
 def write(landing: Path, relative: str, text: str) -> Path:

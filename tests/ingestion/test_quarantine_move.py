@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import psycopg
 import pytest
 
-from callshrink.ingest import ensure_raw_schema
 from callshrink.ingest.quarantine import MoveError, _target, move_to_quarantine
-from tests.conftest import recreate_database
 from tests.ingestion.test_deliveries import T0, callrail_line, load, write
 
 PAGE = "tracking/callrail/calls.jsonl"
-
-
-@pytest.fixture
-def raw_conn(server_url: str) -> Iterator[psycopg.Connection]:
-    url = recreate_database(server_url, "callshrink_test_quarantine_move")
-    with psycopg.connect(url) as conn:
-        ensure_raw_schema(conn)
-        yield conn
 
 
 def test_a_target_is_a_landing_path_however_it_is_written(tmp_path, monkeypatch):

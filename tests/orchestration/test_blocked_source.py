@@ -64,6 +64,19 @@ def _run(env: dict[str, str]) -> subprocess.Popen:
     )
 
 
+def _finished(env: dict[str, str]) -> tuple[int, str]:
+    """A `callshrink run` to its end: exit code and output."""
+    run = _run(env)
+    output = run.communicate(timeout=900)[0]
+    return run.returncode, output
+
+
+def _quarantine(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [tool("callshrink"), "quarantine", *args], env=env, capture_output=True, text=True
+    )
+
+
 def _exists(url: str, relation: str) -> bool:
     with psycopg.connect(url) as conn:
         return conn.execute("select to_regclass(%s) is not null", (relation,)).fetchone()[0]
@@ -112,9 +125,8 @@ def test_a_bad_payment_blocks_only_revenue_and_a_correction_clears_it(
 
     # the payment delivered again, corrected, in a later file: the block clears
     _payment("COMPLETED", payments / "late_delivery_corrected.jsonl")
-    second = _run(env)
-    output = second.communicate(timeout=900)[0]
-    assert second.returncode == 0, output
+    code, output = _finished(env)
+    assert code == 0, output
     with psycopg.connect(blocked_url) as conn:
         assert conn.execute(
             "select count(*) from marts.revenue_attributions where record_id = %s", (BAD_ID,)
@@ -123,35 +135,19 @@ def test_a_bad_payment_blocks_only_revenue_and_a_correction_clears_it(
     # another bad payment, which nobody will correct: moved into the quarantine by hand
     other = payments / "never_corrected.jsonl"
     _payment("VOIDED", other, payment_id=OTHER_ID)
-    third = _run(env)
-    output = third.communicate(timeout=900)[0]
-    assert third.returncode != 0 and "status='VOIDED'" in output, output
-    moved = subprocess.run(
-        [tool("callshrink"), "quarantine", "--move", "pos/square/payments/never_corrected.jsonl:1"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    code, output = _finished(env)
+    assert code != 0 and "status='VOIDED'" in output, output
+    line = "pos/square/payments/never_corrected.jsonl:1"
+    moved = _quarantine(env, "--move", line)
     assert moved.returncode == 1, moved.stderr
     assert "say why with --reason" in moved.stderr  # a line is never moved without a reason
-    moved = subprocess.run(
-        [
-            tool("callshrink"),
-            "quarantine",
-            "--move",
-            "pos/square/payments/never_corrected.jsonl:1",
-            "--reason",
-            "voided at the till, Square support ticket 123",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
+    moved = _quarantine(
+        env, "--move", line, "--reason", "voided at the till, Square support ticket 123"
     )
     assert moved.returncode == 0, moved.stderr
     assert "1 row(s) of raw.square_payments quarantined" in moved.stdout
-    fourth = _run(env)
-    output = fourth.communicate(timeout=900)[0]
-    assert fourth.returncode == 0, output
+    code, output = _finished(env)
+    assert code == 0, output
     with psycopg.connect(blocked_url) as conn:
         assert conn.execute(
             "select count(*) from marts.revenue_attributions where record_id = %s", (OTHER_ID,)

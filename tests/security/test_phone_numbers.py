@@ -16,7 +16,7 @@ from psycopg import sql
 from streamlit.testing.v1 import AppTest
 
 from callshrink import finance, settings
-from tests.conftest import PipelineRun
+from tests.conftest import PipelineRun, offered_downloads
 
 APP = str(settings.PROJECT_DIR / "app" / "streamlit_app.py")
 PAGES = sorted(p.stem for p in (settings.PROJECT_DIR / "app" / "views").glob("*.py"))
@@ -120,21 +120,12 @@ def _page_text(app: AppTest) -> str:
 def test_no_page_shows_a_callers_number(
     pipeline_run: PipelineRun, callers: set[str], page: str, monkeypatch: pytest.MonkeyPatch
 ):
-    from streamlit.runtime.media_file_manager import MediaFileManager
-
-    offered: list[bytes] = []
-    add = MediaFileManager.add
-
-    def recording_add(self, path_or_data, *args, **kwargs):
-        offered.append(path_or_data if isinstance(path_or_data, bytes) else b"")
-        return add(self, path_or_data, *args, **kwargs)
-
-    monkeypatch.setattr(MediaFileManager, "add", recording_add)
+    offered = offered_downloads(monkeypatch)
     app = AppTest.from_file(APP, default_timeout=120).switch_page(f"views/{page}.py").run()
     assert not app.exception, app.exception
     text = _page_text(app)
     assert len(text) > 200, "the page wrote something to look at"
-    downloads = b"\n".join(offered).decode("utf-8", "replace")
+    downloads = b"\n".join(offered.values()).decode("utf-8", "replace")
     assert not leaked(text, callers), page
     assert not leaked(downloads, callers), f"{page}: a download"
 
