@@ -1,14 +1,14 @@
 """Every query the app runs, in one place: bound parameters, cached, no connection at import.
 
-The app reads the marts only. Rates are sums of the mart's flag columns (`is_answered`,
-`is_answer_rate_eligible`), the same measures the metrics layer defines in
-models/marts/calls/calls.yml; a test checks that both give the same figures.
+Figures (counts, rates, dollars) come from the metrics layer only: figures() asks MetricFlow
+for a metric query's SQL (callshrink/semantic.py) and runs it on the app's read-only
+connection. The marts are read directly for lists alone (calls, cells, finance's records),
+never to add anything up; a test compares every figure a page asks for with `mf query`.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 import psycopg
@@ -16,7 +16,8 @@ import streamlit as st
 import yaml
 from psycopg import sql
 
-from callshrink import db, finance, health
+from callshrink import db, finance, health, semantic
+from callshrink.semantic import MetricQuery, Period
 from callshrink.settings import PROJECT_DIR, dbt_schema
 
 CACHE_SECONDS = 300
@@ -82,239 +83,60 @@ def call_date_range() -> tuple[date, date] | None:
     return None if first is None else (first, last)
 
 
-_ANSWER_COUNTS = sql.SQL(
-    "count(*) as inbound_calls, "
-    "count(*) filter (where is_answered) as answered_calls, "
-    "count(*) filter (where is_answer_rate_eligible) as eligible_calls"
-)
+# --- the metrics layer ---------------------------------------------------------------------------
+# Every count, rate and dollar figure a page shows is a metric of the semantic layer
+# (callshrink/semantic.py): MetricFlow writes the SQL, the app's connection runs it.
+
+# The saved queries of models/marts/metrics/saved_queries.yml the pages show.
+EXECUTIVE_SUMMARY = MetricQuery(saved_query="executive_summary")
+LOCATION_SCORECARD = MetricQuery(saved_query="location_scorecard")
+LOCATION_DAYS = MetricQuery(saved_query="location_days")
+WEEK_HEATMAP = MetricQuery(saved_query="week_heatmap")
+SHRINK_BY_MARKETING_SOURCE = MetricQuery(saved_query="shrink_by_marketing_source")
+REVENUE_BY_RECORD_TYPE = MetricQuery(saved_query="revenue_by_record_type")
+NET_REVENUE = MetricQuery(saved_query="net_revenue")
+REVENUE_BY_DAY = MetricQuery(saved_query="revenue_by_day")
+
+# Every (query, period) the pages asked for, when a test sets a list here (the parity test
+# asks `mf query` the same and compares).
+ASKED: list[tuple[MetricQuery, Period]] | None = None
 
 
-def _answer_rates(frame: pd.DataFrame) -> pd.DataFrame:
-    eligible = frame["eligible_calls"].astype("Int64")
-    frame["answer_rate"] = frame["answered_calls"].astype("Int64") / eligible.where(eligible > 0)
-    frame["answer_rate"] = frame["answer_rate"].astype("Float64")
-    return frame
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def answer_rate_by(
-    grain: str, first_day: date, last_day: date, location_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Inbound, answered and eligible calls and the answer rate, by location and `grain`.
-
-    grain: "location" (one row per location), "day" (per location and local day) or
-    "hour" (per location and local hour of day).
-    """
-    grain_column, group_by = {
-        "location": (sql.SQL(""), sql.SQL("1, 2")),
-        "day": (sql.SQL(", started_date as day"), sql.SQL("1, 2, 3")),
-        "hour": (sql.SQL(", started_hour as hour_of_day"), sql.SQL("1, 2, 3")),
-    }[grain]
-    statement = sql.SQL(
-        "select calls.location_id, locations.location_name{grain}, {counts} "
-        "from {calls} as calls "
-        "inner join {locations} as locations on calls.location_id = locations.location_id "
-        "where calls.direction = 'inbound' "
-        "and calls.started_date between %(first_day)s and %(last_day)s "
-        "and calls.location_id = any(%(location_ids)s) "
-        "group by {group_by} order by {group_by}"
-    ).format(
-        grain=grain_column,
-        group_by=group_by,
-        counts=_ANSWER_COUNTS,
-        calls=_marts("calls"),
-        locations=_marts("locations"),
-    )
-    params = {"first_day": first_day, "last_day": last_day, "location_ids": list(location_ids)}
-    return _answer_rates(_query(statement, params))
-
-
-def _filter_params(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> dict:
-    return {"first_day": first_day, "last_day": last_day, "location_ids": list(location_ids)}
-
-
-_CALLS_IN_FILTER = sql.SQL(
-    "calls.started_date between %(first_day)s and %(last_day)s "
-    "and calls.location_id = any(%(location_ids)s)"
-)
-
-# The process-health measures of the semantic model in models/marts/calls/calls.yml, written
-# as the same expressions, so that every rate below has the metric's numerator and denominator.
-# Each is a count or a sum, so a total over locations is the sum of the locations' rows; the
-# average speed of answer keeps its sum and count for the same reason.
-_PROCESS_HEALTH_MEASURES = sql.SQL(
-    "count(*) filter (where calls.is_answered) as answered_calls, "
-    "count(*) filter (where calls.outcome = 'abandoned') as abandoned_calls, "
-    "count(*) filter (where calls.is_answer_rate_eligible) as eligible_calls, "
-    "count(*) filter (where calls.outcome in ('answered', 'abandoned')) "
-    "as answered_or_abandoned_calls, "
-    "count(*) filter (where calls.counts_in_service_level) as service_level_calls, "
-    "count(*) filter (where calls.meets_service_level) as service_level_met_calls, "
-    "coalesce(sum(calls.speed_of_answer_seconds), 0)::bigint as speed_of_answer_seconds_sum, "
-    "count(calls.speed_of_answer_seconds) as speed_of_answer_calls, "
-    "count(*) filter (where calls.is_repeat_24h) as repeat_24h_calls, "
-    "count(*) filter (where calls.is_repeat_7d) as repeat_7d_calls, "
-    "count(*) filter (where calls.is_answered and calls.is_transferred) "
-    "as transferred_answered_calls, "
-    "count(*) filter (where calls.is_answered and calls.is_escalated) "
-    "as escalated_answered_calls, "
-    "coalesce(sum(calls.resolution_path_length) filter (where calls.is_answer_rate_eligible), 0)"
-    "::bigint as resolution_path_legs, "
-    "coalesce(sum(calls.customer_effort_events), 0)::bigint as customer_effort_events, "
-    "count(calls.is_compliant) as compliance_eligible_calls, "
-    "count(*) filter (where calls.is_compliant) as compliant_calls"
-)
-
-# rate column: (numerator, denominator), as the metrics of calls.yml define them.
-PROCESS_HEALTH_RATES = {
-    "service_level": ("service_level_met_calls", "service_level_calls"),
-    "average_speed_of_answer_seconds": ("speed_of_answer_seconds_sum", "speed_of_answer_calls"),
-    "abandonment_rate": ("abandoned_calls", "answered_or_abandoned_calls"),
-    "repeat_contact_rate_24h": ("repeat_24h_calls", "answered_calls"),
-    "repeat_contact_rate_7d": ("repeat_7d_calls", "answered_calls"),
-    "transfer_rate": ("transferred_answered_calls", "answered_calls"),
-    "escalation_rate": ("escalated_answered_calls", "answered_calls"),
-    "average_resolution_path_length": ("resolution_path_legs", "eligible_calls"),
-    "customer_effort_score": ("customer_effort_events", "eligible_calls"),
-    "process_compliance_rate": ("compliant_calls", "compliance_eligible_calls"),
-}
-
-
-def _ratios(frame: pd.DataFrame, ratios: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """Adds each ratio column; empty (NA) where its denominator is 0."""
-    for name, (numerator, denominator) in ratios.items():
-        below = frame[denominator].astype("Int64")
-        ratio = frame[numerator].astype("Int64") / below.where(below > 0)
-        frame[name] = ratio.astype("Float64")
-    return frame
-
-
-def process_health_totals(by_location: pd.DataFrame) -> pd.Series:
-    """The figures of all the rows of process_health_by_location together (sums, then rates)."""
-    measures = list(dict.fromkeys(m for pair in PROCESS_HEALTH_RATES.values() for m in pair))
-    totals = by_location[measures].astype("Int64").sum().to_frame().T
-    return _ratios(totals, PROCESS_HEALTH_RATES).iloc[0]
+def metrics(*names: str, by: tuple[str, ...] = (), where: tuple[str, ...] = ()) -> MetricQuery:
+    """A metric query: metrics by group-by items (MetricFlow's names, e.g.
+    location__location_name, metric_time__day, call__hour_of_day)."""
+    return MetricQuery(metrics=names, group_by=by, where=where)
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def process_health_by_location(
-    first_day: date, last_day: date, location_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Per location: the process-health measures and their rates (PROCESS_HEALTH_RATES)."""
-    statement = sql.SQL(
-        "select calls.location_id, locations.location_name, {measures} "
-        "from {calls} as calls "
-        "inner join {locations} as locations on calls.location_id = locations.location_id "
-        "where {in_filter} "
-        "group by 1, 2 order by 1, 2"
-    ).format(
-        measures=_PROCESS_HEALTH_MEASURES,
-        calls=_marts("calls"),
-        locations=_marts("locations"),
-        in_filter=_CALLS_IN_FILTER,
-    )
-    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
-    return _ratios(frame, PROCESS_HEALTH_RATES)
+def _figures(query: MetricQuery, period: Period) -> pd.DataFrame:
+    return semantic.run(_live_connection(), query, period)
 
 
-OUTCOMES = ("answered", "voicemail", "abandoned", "missed", "short_abandon", "after_hours", "spam")
+def figures(query: MetricQuery, period: Period) -> pd.DataFrame:
+    """The query's metrics for the period: a column per group-by item (semantic.column_name)
+    and per metric; counts and money as Decimal or int, rates as floats (NaN: no denominator)."""
+    if ASKED is not None:
+        ASKED.append((query, period))
+    return _figures(query, period)
 
 
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def outcome_mix(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
-    """Inbound calls by location and outcome (one row per pair with calls), with the share of
-    the location's inbound calls."""
-    statement = sql.SQL(
-        "select calls.location_id, locations.location_name, calls.outcome, "
-        "count(*) as calls, "
-        "count(*)::float / sum(count(*)) over (partition by calls.location_id) as share "
-        "from {calls} as calls "
-        "inner join {locations} as locations on calls.location_id = locations.location_id "
-        "where calls.direction = 'inbound' and {in_filter} "
-        "group by 1, 2, 3 order by 1, 2, 3"
-    ).format(calls=_marts("calls"), locations=_marts("locations"), in_filter=_CALLS_IN_FILTER)
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
+def totals(query: MetricQuery, period: Period) -> pd.Series:
+    """The figures of a query without group-by items: its one row (empty when nothing)."""
+    frame = figures(query, period)
+    return frame.iloc[0] if len(frame) else pd.Series(dtype=object)
+
+
+def with_previous(query: MetricQuery, period: Period) -> tuple[pd.Series, pd.Series]:
+    """totals() for the period and for the period of equal length before it."""
+    return totals(query, period), totals(query, period.previous())
+
+
+# --- lists of calls -------------------------------------------------------------------------------
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def missed_opportunities_by_hour(
-    first_day: date, last_day: date, location_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Missed opportunities by location and local hour of day, every hour of the day (0 when
-    none), with the share of the hour's answer-rate eligible calls they were."""
-    statement = sql.SQL(
-        "with counted as ("
-        "select calls.location_id, calls.started_hour, "
-        "count(*) filter (where calls.is_missed_opportunity) as missed_opportunities, "
-        "count(*) filter (where calls.is_answer_rate_eligible) as eligible_calls "
-        "from {calls} as calls where {in_filter} group by 1, 2) "
-        "select locations.location_id, locations.location_name, hours.hour_of_day, "
-        "hours.hour_label, coalesce(counted.missed_opportunities, 0) as missed_opportunities, "
-        "coalesce(counted.eligible_calls, 0) as eligible_calls "
-        "from {locations} as locations "
-        "cross join {hours} as hours "
-        "left join counted on locations.location_id = counted.location_id "
-        "and hours.hour_of_day = counted.started_hour "
-        "where locations.location_id = any(%(location_ids)s) "
-        "order by 1, 3"
-    ).format(
-        calls=_marts("calls"),
-        locations=_marts("locations"),
-        hours=_marts("dim_hours"),
-        in_filter=_CALLS_IN_FILTER,
-    )
-    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
-    return _ratios(frame, {"missed_share": ("missed_opportunities", "eligible_calls")})
-
-
-# --- missed calls and their recovery -----------------------------------------------------------
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def recovery_summary(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.Series:
-    """Missed opportunities, how many were recovered (by callback, by retry), the recovery rate
-    (callback_recovery_rate) and the median minutes to recovery (median_minutes_to_recovery)."""
-    statement = sql.SQL(
-        "select "
-        "count(*) filter (where calls.is_missed_opportunity) as missed_opportunities, "
-        "count(*) filter (where calls.is_recovered) as recovered_missed_opportunities, "
-        "count(*) filter (where calls.is_recovered and calls.recovered_by = 'callback') "
-        "as recovered_by_callback, "
-        "count(*) filter (where calls.is_recovered and calls.recovered_by = 'retry') "
-        "as recovered_by_retry, "
-        "percentile_cont(0.5) within group (order by calls.minutes_to_recovery) "
-        "as median_minutes_to_recovery "
-        "from {calls} as calls where {in_filter}"
-    ).format(calls=_marts("calls"), in_filter=_CALLS_IN_FILTER)
-    frame = _query(statement, _filter_params(first_day, last_day, location_ids))
-    frame = _ratios(
-        frame,
-        {"callback_recovery_rate": ("recovered_missed_opportunities", "missed_opportunities")},
-    )
-    return frame.iloc[0]
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def recovery_by_day(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
-    """Missed opportunities by local day and what became of them: recovered by callback,
-    recovered by retry, or not recovered (yet)."""
-    statement = sql.SQL(
-        "select calls.started_date as day, "
-        "case when calls.is_recovered "
-        "then 'recovered by ' || coalesce(calls.recovered_by, 'unknown') "
-        "else 'not recovered' end as recovery, "
-        "count(*) as missed_opportunities "
-        "from {calls} as calls "
-        "where calls.is_missed_opportunity and {in_filter} "
-        "group by 1, 2 order by 1, 2"
-    ).format(calls=_marts("calls"), in_filter=_CALLS_IN_FILTER)
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def unrecovered_missed_calls(
-    first_day: date, last_day: date, location_ids: tuple[str, ...]
-) -> pd.DataFrame:
+def unrecovered_missed_calls(period: Period) -> pd.DataFrame:
     """The work list: missed opportunities nobody has got back to, newest first. The caller's
     number is the mart's masked one; the full number never leaves the warehouse."""
     statement = sql.SQL(
@@ -328,193 +150,42 @@ def unrecovered_missed_calls(
         "and missed.location_id = any(%(location_ids)s) "
         "order by missed.started_at desc, missed.call_id"
     ).format(missed_calls=_marts("missed_calls"), locations=_marts("locations"))
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
-
-
-# --- missed-call shrink (models/marts/finance/missed_call_shrink.yml) ---------------------------
-# Money is numeric in the marts and stays Decimal here: sums are exact to the cent.
-
-NO_CAMPAIGN = "(no campaign)"
-
-_SHRINK_IN_FILTER = sql.SQL(
-    "shrink.started_date between %(first_day)s and %(last_day)s "
-    "and shrink.location_id = any(%(location_ids)s)"
-)
-
-
-def _category_sums(category: str, prefix: str) -> sql.Composed:
-    """The measures of missed_call_shrink.yml for one category: the sum and its bounds (0 when
-    no rows, as the metric's fill_nulls_with), the valued calls and those without a high bound."""
-    when = sql.SQL("filter (where shrink.category = {})").format(sql.Literal(category))
-    parts = [
-        sql.SQL("coalesce(sum(shrink.expected_shrink_usd) {when}, 0) as {name}").format(
-            when=when, name=sql.Identifier(f"{prefix}_usd")
-        ),
-        sql.SQL("coalesce(sum(shrink.expected_shrink_low_usd) {when}, 0) as {name}").format(
-            when=when, name=sql.Identifier(f"{prefix}_low_usd")
-        ),
-        sql.SQL("coalesce(sum(shrink.expected_shrink_high_usd) {when}, 0) as {name}").format(
-            when=when, name=sql.Identifier(f"{prefix}_high_usd")
-        ),
-        sql.SQL("count(*) {when} as {name}").format(
-            when=when, name=sql.Identifier(f"{prefix}_calls")
-        ),
-        sql.SQL(
-            "count(*) filter (where shrink.category = {category} "
-            "and shrink.expected_shrink_high_usd is null) as {name}"
-        ).format(category=sql.Literal(category), name=sql.Identifier(f"{prefix}_unbounded_calls")),
-    ]
-    return sql.SQL(", ").join(parts)
-
-
-_SHRINK_MEASURES = sql.SQL(", ").join(
-    [
-        _category_sums("missed_opportunity", "missed_call_shrink"),
-        _category_sums("after_hours", "after_hours_shrink"),
-    ]
-)
-
-
-def shrink_rate(missed_call_shrink: Decimal, revenue_attributed: Decimal) -> Decimal | None:
-    """The metric shrink_rate: missed-call shrink / (attributed revenue + missed-call shrink);
-    None when the denominator is 0."""
-    denominator = revenue_attributed + missed_call_shrink
-    return None if denominator == 0 else missed_call_shrink / denominator
+    return _query(statement, period.params())
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def shrink_summary(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.Series:
-    """Missed-call and after-hours shrink (with bounds and valued calls), the revenue attributed
-    to calls on the same local days and locations, and the shrink rate, all Decimal."""
+def calls_of_day(location_id: str, day: date) -> pd.DataFrame:
+    """A location's inbound calls of one local day, in the order they came (the drill-down
+    from a figure to the calls behind it); callers' numbers masked."""
     statement = sql.SQL(
-        "with shrink as (select {measures} from {shrink} as shrink where {shrink_filter}), "
-        "revenue as ("
-        "select coalesce(sum(revenue.signed_amount_usd) filter (where revenue.is_attributed), 0) "
-        "as revenue_attributed_usd "
-        "from {revenue} as revenue "
-        "where revenue.revenue_date between %(first_day)s and %(last_day)s "
-        "and revenue.location_id = any(%(location_ids)s)) "
-        "select * from shrink cross join revenue"
-    ).format(
-        measures=_SHRINK_MEASURES,
-        shrink=_marts("missed_call_shrink"),
-        shrink_filter=_SHRINK_IN_FILTER,
-        revenue=_marts("revenue_attributions"),
-    )
-    summary = _query(statement, _filter_params(first_day, last_day, location_ids)).iloc[0]
-    summary = summary.astype(object)
-    summary["shrink_rate"] = shrink_rate(
-        summary["missed_call_shrink_usd"], summary["revenue_attributed_usd"]
-    )
-    return summary
-
-
-SHRINK_CATEGORIES = ("missed_opportunity", "after_hours")
+        "select calls.started_at_local, calls.caller_masked, calls.outcome, "
+        "calls.is_missed_opportunity, calls.is_recovered, calls.recovered_by, "
+        "calls.wait_seconds, calls.talk_seconds, calls.marketing_source, calls.call_id "
+        "from {calls} as calls "
+        "where calls.direction = 'inbound' and calls.location_id = %(location_id)s "
+        "and calls.started_date = %(day)s "
+        "order by calls.started_at, calls.call_id"
+    ).format(calls=_marts("calls"))
+    return _query(statement, {"location_id": location_id, "day": day})
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def shrink_by(
-    grain: str, first_day: date, last_day: date, location_ids: tuple[str, ...]
-) -> pd.DataFrame:
-    """Shrink by `grain` and category (one row per pair with valued calls): expected shrink,
-    its bounds and the valued calls.
-
-    grain: "location" (location_id, location_name), "day" (local day), "source"
-    (marketing_source) or "campaign" (marketing_source, marketing_campaign; NO_CAMPAIGN when
-    CallRail has none).
-    """
-    columns = {
-        "location": sql.SQL("shrink.location_id, locations.location_name"),
-        "day": sql.SQL("shrink.started_date as day"),
-        "source": sql.SQL("shrink.marketing_source"),
-        "campaign": sql.SQL(
-            "shrink.marketing_source, coalesce(shrink.marketing_campaign, {}) as marketing_campaign"
-        ).format(sql.Literal(NO_CAMPAIGN)),
-    }[grain]
-    keys = {"location": 2, "day": 1, "source": 1, "campaign": 2}[grain]
-    group_by = sql.SQL(", ").join(sql.Literal(i) for i in range(1, keys + 2))
+def conversion_cells() -> pd.DataFrame:
+    """Every conversion cell (marts.conversion_cells) with its location's name: the figures of
+    the level each cell uses (docs/metrics.md, "Missed-call shrink")."""
     statement = sql.SQL(
-        "select {columns}, shrink.category, "
-        "sum(shrink.expected_shrink_usd) as shrink_usd, "
-        "sum(shrink.expected_shrink_low_usd) as shrink_low_usd, "
-        "sum(shrink.expected_shrink_high_usd) as shrink_high_usd, "
-        "count(*) as valued_calls "
-        "from {shrink} as shrink "
-        "inner join {locations} as locations on shrink.location_id = locations.location_id "
-        "where {shrink_filter} "
-        "group by {group_by} order by {group_by}"
-    ).format(
-        columns=columns,
-        group_by=group_by,
-        shrink=_marts("missed_call_shrink"),
-        locations=_marts("locations"),
-        shrink_filter=_SHRINK_IN_FILTER,
-    )
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def shrink_by_hour(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
-    """Missed-call and after-hours shrink by location and local hour of day: every hour of
-    marts.dim_hours for every chosen location, 0 when nothing was valued."""
-    statement = sql.SQL(
-        "with valued as ("
-        "select shrink.location_id, shrink.started_hour, {measures} "
-        "from {shrink} as shrink where {shrink_filter} group by 1, 2) "
-        "select locations.location_id, locations.location_name, hours.hour_of_day, "
-        "hours.hour_label, "
-        "coalesce(valued.missed_call_shrink_usd, 0) as missed_call_shrink_usd, "
-        "coalesce(valued.missed_call_shrink_calls, 0) as missed_call_shrink_calls, "
-        "coalesce(valued.after_hours_shrink_usd, 0) as after_hours_shrink_usd, "
-        "coalesce(valued.after_hours_shrink_calls, 0) as after_hours_shrink_calls "
-        "from {locations} as locations "
-        "cross join {hours} as hours "
-        "left join valued on locations.location_id = valued.location_id "
-        "and hours.hour_of_day = valued.started_hour "
-        "where locations.location_id = any(%(location_ids)s) "
-        "order by 1, 3"
-    ).format(
-        measures=_SHRINK_MEASURES,
-        shrink=_marts("missed_call_shrink"),
-        shrink_filter=_SHRINK_IN_FILTER,
-        locations=_marts("locations"),
-        hours=_marts("dim_hours"),
-    )
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
-
-
-@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
-def shrink_cells(first_day: date, last_day: date, location_ids: tuple[str, ...]) -> pd.DataFrame:
-    """The conversion cells that valued the calls in the filter, largest shrink first: the
-    cell, its fallback level, the figures of the level used (eligible and converted calls, rate
-    and its Wilson interval, average converted value and its interval, value per call and its
-    interval) and the calls it valued here and their shrink, by category."""
-    statement = sql.SQL(
-        "with valued as ("
-        "select shrink.cell_id, {measures} "
-        "from {shrink} as shrink where {shrink_filter} group by 1) "
         "select cells.cell_id, locations.location_name, cells.marketing_source, "
         "cells.caller_type, cells.fallback_level, cells.eligible_calls, cells.converted_calls, "
         "cells.conversion_rate, cells.conversion_rate_low, cells.conversion_rate_high, "
         "cells.average_converted_value_usd, cells.average_converted_value_low_usd, "
         "cells.average_converted_value_high_usd, "
         "cells.value_per_eligible_call_usd, cells.value_per_eligible_call_low_usd, "
-        "cells.value_per_eligible_call_high_usd, "
-        "valued.missed_call_shrink_calls, valued.missed_call_shrink_usd, "
-        "valued.after_hours_shrink_calls, valued.after_hours_shrink_usd "
-        "from valued "
-        "inner join {cells} as cells on valued.cell_id = cells.cell_id "
+        "cells.value_per_eligible_call_high_usd "
+        "from {cells} as cells "
         "left join {locations} as locations on cells.location_id = locations.location_id "
-        "order by valued.missed_call_shrink_usd desc, valued.after_hours_shrink_usd desc, "
-        "cells.cell_id"
-    ).format(
-        measures=_SHRINK_MEASURES,
-        shrink=_marts("missed_call_shrink"),
-        shrink_filter=_SHRINK_IN_FILTER,
-        cells=_marts("conversion_cells"),
-        locations=_marts("locations"),
-    )
-    return _query(statement, _filter_params(first_day, last_day, location_ids))
+        "order by cells.cell_id"
+    ).format(cells=_marts("conversion_cells"), locations=_marts("locations"))
+    return _query(statement, {})
 
 
 # --- finance's month (models/marts/finance/revenue_reconciliation.yml, revenue_restatements.yml)

@@ -8,8 +8,12 @@ navigation = st.navigation(
     {
         "Executives": [
             st.Page(
-                "views/answer_rate.py", title="Answer rate", icon=":material/call:", default=True
+                "views/scorecard.py", title="Scorecard", icon=":material/leaderboard:", default=True
             ),
+            st.Page(
+                "views/week.py", title="Hours of the week", icon=":material/calendar_view_week:"
+            ),
+            st.Page("views/answer_rate.py", title="Answer rate", icon=":material/call:"),
             st.Page(
                 "views/process_health.py", title="Process health", icon=":material/monitor_heart:"
             ),

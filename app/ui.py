@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -11,17 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app import data
+from callshrink.semantic import Period
 
 DEFAULT_DAYS = 28
-
-
-@dataclass(frozen=True)
-class Filters:
-    """The days and locations a page shows (local days, location ids sorted)."""
-
-    first_day: date
-    last_day: date
-    location_ids: tuple[str, ...]
 
 
 # The filters live in the URL (?from=2026-03-01&to=2026-03-28&locations=loc_01,loc_02), so a
@@ -53,7 +44,7 @@ def _from_url(first_day: date, last_day: date, names: dict[str, str]) -> tuple |
     return (start, end), picked or list(names)
 
 
-def sidebar_filters() -> Filters:
+def sidebar_filters() -> Period:
     """The sidebar's days and locations; stops the page with a hint when nothing can be shown.
 
     They come from the session (the last page's), else the URL, else the last four weeks with
@@ -93,7 +84,7 @@ def sidebar_filters() -> Filters:
         st.info("Pick a start and end day and at least one location.")
         st.stop()
     start, end = chosen
-    filters = Filters(start, end, tuple(sorted(picked)))
+    filters = Period(start, end, tuple(sorted(picked)))
     st.query_params.update(
         {
             "from": start.isoformat(),
@@ -116,6 +107,7 @@ LABELS: dict[str, dict[str | None, str]] = {
         "spam": "Spam",
         None: "No outcome",
     },
+    "recovered_by": {"callback": "Callback", "retry": "Caller retried", None: ""},
     "caller_type": {"new": "New", "returning": "Returning", "unknown": "Unknown", None: "Unknown"},
     "fallback_level": {
         "location": "Location",
@@ -164,7 +156,7 @@ def number(value: object, digits: int = 2, unit: str = "") -> str:
 
 
 def count(value: object) -> str:
-    return f"{int(value):,}"
+    return "n/a" if _missing(value) else f"{int(value):,}"
 
 
 CENT = Decimal("0.01")
@@ -258,9 +250,95 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
             "Value per call, 95 %": each_range(
                 "value_per_eligible_call_low_usd", "value_per_eligible_call_high_usd", dollar_range
             ),
-            "Missed opportunities valued": cells["missed_call_shrink_calls"].astype("Int64"),
+            "Missed opportunities valued": cells["valued_missed_opportunities"].astype("Int64"),
             "Missed-call shrink": each("missed_call_shrink_usd", amount),
-            "After-hours calls valued": cells["after_hours_shrink_calls"].astype("Int64"),
+            "After-hours calls valued": cells["valued_after_hours_calls"].astype("Int64"),
             "After-hours shrink": each("after_hours_shrink_usd", amount),
         }
+    )
+
+
+# --- tiles: a figure and its change against the previous period ------------------------------
+
+FORMATS = {"percent": percent, "count": count, "dollars": dollars, "number": number}
+
+
+def difference(current: object, previous: object, kind: str):
+    """`current` less `previous`: rates in percentage points (0.81 - 0.78 -> 3.0), money as
+    Decimal cents, counts as int; None when either has no figure."""
+    if _missing(current) or _missing(previous):
+        return None
+    if kind == "dollars":
+        return _cents(Decimal(current)) - _cents(Decimal(previous))
+    value = float(current) - float(previous)
+    if kind == "percent":
+        return value * 100
+    return round(value) if kind == "count" else value
+
+
+def change(current: object, previous: object, kind: str) -> str | None:
+    """The change from `previous` to `current` as a tile's delta ("+3.0 pp", "-$120.00")."""
+    value = difference(current, previous, kind)
+    if value is None:
+        return None
+    if kind == "dollars":
+        return f"{'-' if value < 0 else '+'}{dollars(abs(value))}"
+    if kind == "percent":
+        return f"{value:+.1f} pp"
+    return f"{value:+,}" if kind == "count" else f"{value:+,.2f}"
+
+
+# column_config for the change columns of a table (difference() values).
+CHANGE_FORMATS = {"percent": "%+.1f pp", "count": "%+d", "dollars": "dollar", "number": "%+.2f"}
+
+
+def change_column(label: str, kind: str):
+    return st.column_config.NumberColumn(label, format=CHANGE_FORMATS[kind])
+
+
+def download(frame: pd.DataFrame, file_name: str, label: str = "Download (CSV)") -> None:
+    """A button offering the table as CSV (numbers as numbers)."""
+    st.download_button(
+        label,
+        data=frame.to_csv(index=False),
+        file_name=file_name,
+        mime="text/csv",
+        on_click="ignore",
+        key=f"download_{file_name}",
+    )
+
+
+def versus(period: Period) -> str:
+    """What a tile's change compares with: the previous period of equal length."""
+    before = period.previous()
+    text = (
+        f"Change against {before.first_day:%b %-d} – {before.last_day:%b %-d, %Y} "
+        f"({before.days} days)."
+    )
+    span = data.call_date_range()
+    if span is not None and before.first_day < span[0]:
+        held = max((before.last_day - span[0]).days + 1, 0)
+        text += f" The warehouse holds {held} of its days, so the change is partly growth of data."
+    return text
+
+
+def tile(
+    where,
+    label: str,
+    current: object,
+    previous: object,
+    period: Period,
+    kind: str = "count",
+    *,
+    better: str = "higher",
+    help: str = "",
+) -> None:
+    """st.metric with the figure, its change against the previous period (green when it moved
+    the better way: better="higher" or "lower") and what the change compares with."""
+    where.metric(
+        label,
+        FORMATS[kind](current),
+        delta=change(current, previous, kind),
+        delta_color="normal" if better == "higher" else "inverse",
+        help=" ".join(part for part in (help, versus(period)) if part),
     )

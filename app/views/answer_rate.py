@@ -11,19 +11,23 @@ st.caption(
     "short abandons and spam left out. Days and hours are each location's local time."
 )
 
-filters = ui.sidebar_filters()
-start, end, locations = filters.first_day, filters.last_day, filters.location_ids
-
-by_location = data.answer_rate_by("location", start, end, locations)
-total_answered = int(by_location["answered_calls"].sum())
-total_eligible = int(by_location["eligible_calls"].sum())
+period = ui.sidebar_filters()
+COUNTS = ("answered_calls", "answer_rate_eligible_calls", "inbound_calls")
+now, before = data.with_previous(data.metrics("answer_rate", *COUNTS), period)
 tiles = st.columns(3)
-tiles[0].metric(
-    "Answer rate", f"{total_answered / total_eligible:.1%}" if total_eligible else "n/a"
+ui.tile(
+    tiles[0], "Answer rate", now.get("answer_rate"), before.get("answer_rate"), period, "percent"
 )
-tiles[1].metric("Inbound calls", f"{int(by_location['inbound_calls'].sum()):,}")
-tiles[2].metric("Answered calls", f"{total_answered:,}")
+ui.tile(tiles[1], "Inbound calls", now.get("inbound_calls"), before.get("inbound_calls"), period)
+ui.tile(tiles[2], "Answered calls", now.get("answered_calls"), before.get("answered_calls"), period)
 
+
+def _answer_rate_by(*items: str):
+    query = data.metrics("answer_rate", *COUNTS, by=("location__location_name", *items))
+    return ui.for_chart(data.figures(query, period))
+
+
+by_location = _answer_rate_by("location__location_id")
 rate_axis = alt.Axis(format="%", title="Answer rate")
 st.subheader("By location")
 st.altair_chart(
@@ -36,7 +40,7 @@ st.altair_chart(
             "location_name",
             alt.Tooltip("answer_rate:Q", format=".1%"),
             "answered_calls",
-            "eligible_calls",
+            "answer_rate_eligible_calls",
             "inbound_calls",
         ],
     ),
@@ -44,7 +48,7 @@ st.altair_chart(
 )
 
 st.subheader("By day")
-by_day = data.answer_rate_by("day", start, end, locations)
+by_day = _answer_rate_by("metric_time__day")
 st.altair_chart(
     alt.Chart(by_day)
     .mark_line(point=True)
@@ -57,14 +61,14 @@ st.altair_chart(
             "day:T",
             alt.Tooltip("answer_rate:Q", format=".1%"),
             "answered_calls",
-            "eligible_calls",
+            "answer_rate_eligible_calls",
         ],
     ),
     width="stretch",
 )
 
 st.subheader("By hour of day")
-by_hour = data.answer_rate_by("hour", start, end, locations)
+by_hour = _answer_rate_by("call__hour_of_day")
 st.altair_chart(
     alt.Chart(by_hour)
     .mark_rect()
@@ -82,25 +86,27 @@ st.altair_chart(
             "hour_of_day",
             alt.Tooltip("answer_rate:Q", format=".1%"),
             "answered_calls",
-            "eligible_calls",
+            "answer_rate_eligible_calls",
         ],
     ),
     width="stretch",
 )
 
 with st.expander("The figures"):
+    figures = by_location[
+        [
+            "location_id",
+            "location_name",
+            "inbound_calls",
+            "answered_calls",
+            "answer_rate_eligible_calls",
+            "answer_rate",
+        ]
+    ]
     st.dataframe(
-        by_location[
-            [
-                "location_id",
-                "location_name",
-                "inbound_calls",
-                "answered_calls",
-                "eligible_calls",
-                "answer_rate",
-            ]
-        ],
+        figures,
         column_config={"answer_rate": st.column_config.NumberColumn(format="percent")},
         hide_index=True,
         width="stretch",
     )
+    ui.download(figures, f"answer_rate_{period.first_day}_{period.last_day}.csv")

@@ -18,6 +18,18 @@ st.caption(
 )
 
 report = data.data_health()
+tiles = st.columns(3)
+tiles[0].metric(
+    "Warnings",
+    f"{len(report.warnings):,}",
+    help="Findings that mean a figure may be wrong until the reference data is fixed.",
+)
+tiles[1].metric("PBX systems", f"{len({row['pbx_id'] for row in report.rows if row['pbx_id']}):,}")
+tiles[2].metric(
+    "Quarantined lines",
+    f"{sum(row['quarantined_lines'] or 0 for row in report.rows):,}",
+    help="Raw lines the loader kept out, with their reasons: `callshrink quarantine`.",
+)
 
 if not report.warnings:
     st.success("No problems found.")

@@ -2,6 +2,7 @@
 and the work list of callers still waiting for a call back."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from app import data, ui
@@ -16,22 +17,48 @@ st.caption(
     "Days and times are each location's local time."
 )
 
-filters = ui.sidebar_filters()
-span = (filters.first_day, filters.last_day, filters.location_ids)
-
-summary = data.recovery_summary(*span)
+period = ui.sidebar_filters()
+RECOVERY = (
+    "missed_opportunities",
+    "callback_recovery_rate",
+    "median_minutes_to_recovery",
+    "unrecovered_missed_opportunities",
+)
+now, before = data.with_previous(data.metrics(*RECOVERY), period)
 tiles = st.columns(5)
-tiles[0].metric("Missed opportunities", ui.count(summary["missed_opportunities"]))
-tiles[1].metric(
+ui.tile(
+    tiles[0],
+    "Missed opportunities",
+    now.get("missed_opportunities"),
+    before.get("missed_opportunities"),
+    period,
+    better="lower",
+)
+ui.tile(
+    tiles[1],
     "Recovered share",
-    ui.percent(summary["callback_recovery_rate"]),
+    now.get("callback_recovery_rate"),
+    before.get("callback_recovery_rate"),
+    period,
+    "percent",
     help="Recovered missed opportunities ÷ missed opportunities.",
 )
-tiles[2].metric(
-    "Median minutes to recovery", ui.number(summary["median_minutes_to_recovery"], 1, "min")
+ui.tile(
+    tiles[2],
+    "Median minutes to recovery",
+    now.get("median_minutes_to_recovery"),
+    before.get("median_minutes_to_recovery"),
+    period,
+    "number",
+    better="lower",
 )
-tiles[3].metric("Recovered by callback", ui.count(summary["recovered_by_callback"]))
-tiles[4].metric("Recovered by retry", ui.count(summary["recovered_by_retry"]))
+recovered_by = data.metrics("recovered_missed_opportunities", by=("call__recovered_by",))
+now_by, before_by = (
+    data.figures(recovered_by, span).set_index("recovered_by")["recovered_missed_opportunities"]
+    for span in (period, period.previous())
+)
+for where, way in zip(tiles[3:], ("callback", "retry"), strict=True):
+    ui.tile(where, f"Recovered by {way}", now_by.get(way, 0), before_by.get(way, 0), period)
 
 st.subheader("Recovered or not, by day")
 st.caption(
@@ -39,8 +66,33 @@ st.caption(
     "may yet be recovered."
 )
 recovery_order = ["recovered by callback", "recovered by retry", "not recovered"]
+recovered = data.figures(
+    data.metrics("recovered_missed_opportunities", by=("metric_time__day", "call__recovered_by")),
+    period,
+)
+unrecovered = data.figures(
+    data.metrics("unrecovered_missed_opportunities", by=("metric_time__day",)), period
+)
+by_day = pd.concat(
+    [
+        pd.DataFrame(
+            {
+                "day": recovered["day"],
+                "recovery": [f"recovered by {way}" for way in recovered["recovered_by"]],
+                "missed_opportunities": recovered["recovered_missed_opportunities"],
+            }
+        )[recovered["recovered_by"].notna()],
+        pd.DataFrame(
+            {
+                "day": unrecovered["day"],
+                "recovery": "not recovered",
+                "missed_opportunities": unrecovered["unrecovered_missed_opportunities"],
+            }
+        ),
+    ]
+)
 st.altair_chart(
-    alt.Chart(data.recovery_by_day(*span))
+    alt.Chart(ui.for_chart(by_day))
     .mark_bar()
     .encode(
         x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
@@ -63,7 +115,7 @@ st.altair_chart(
 )
 
 st.subheader("Still to call back")
-work_list = data.unrecovered_missed_calls(*span)
+work_list = data.unrecovered_missed_calls(period)
 st.caption(
     f"{len(work_list):,} missed opportunities not recovered, the most recent first (times "
     "are each location's own). Callers' numbers are masked: country code and last four digits."
@@ -85,10 +137,8 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
-st.download_button(
+ui.download(
+    work_list,
+    f"missed_calls_{period.first_day}_{period.last_day}.csv",
     "Download the work list (CSV)",
-    data=work_list.to_csv(index=False),
-    file_name=f"missed_calls_{filters.first_day}_{filters.last_day}.csv",
-    mime="text/csv",
-    on_click="ignore",
 )

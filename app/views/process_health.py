@@ -17,43 +17,55 @@ st.caption(
     "location's local time."
 )
 
-filters = ui.sidebar_filters()
-span = (filters.first_day, filters.last_day, filters.location_ids)
+period = ui.sidebar_filters()
 
-by_location = data.process_health_by_location(*span)
-total = data.process_health_totals(by_location)
+# metric: (tile, kind, the better way, help)
+RATES = {
+    "service_level": (
+        f"Service level ({service_level_seconds} s)",
+        "percent",
+        "higher",
+        "Answered within the threshold ÷ (answered + abandoned after it), PBX queue calls.",
+    ),
+    "average_speed_of_answer_seconds": (
+        "Average speed of answer (s)",
+        "number",
+        "lower",
+        "Mean queue hold time of answered queue calls, ring time included.",
+    ),
+    "abandonment_rate": ("Abandonment rate", "percent", "lower", ""),
+    "repeat_contact_rate_24h": ("Repeat contact rate (24 h)", "percent", "lower", ""),
+    "repeat_contact_rate_7d": ("Repeat contact rate (7 d)", "percent", "lower", ""),
+    "transfer_rate": ("Transfer rate", "percent", "lower", ""),
+    "escalation_rate": ("Escalation rate", "percent", "lower", ""),
+    "average_resolution_path_length": (
+        "Average resolution path length",
+        "number",
+        "lower",
+        "Legs per call: ring, queue, agent, transfer, escalation, voicemail.",
+    ),
+    "customer_effort_score": (
+        "Customer effort score",
+        "number",
+        "lower",
+        "Friction events per call: long waits, transfers, repeat contacts, abandon-and-retry.",
+    ),
+    "process_compliance_rate": (
+        "Process compliance rate",
+        "percent",
+        "higher",
+        "Calls that met every rule of the location's service standard.",
+    ),
+}
+now, before = data.with_previous(data.metrics(*RATES), period)
+rows = st.columns(5) + st.columns(5)
+for where, (metric, (label, kind, better, note)) in zip(rows, RATES.items(), strict=True):
+    ui.tile(
+        where, label, now.get(metric), before.get(metric), period, kind, better=better, help=note
+    )
 
-first_row = st.columns(5)
-first_row[0].metric(
-    f"Service level ({service_level_seconds} s)",
-    ui.percent(total["service_level"]),
-    help="Answered within the threshold ÷ (answered + abandoned after it), PBX queue calls.",
-)
-first_row[1].metric(
-    "Average speed of answer",
-    ui.number(total["average_speed_of_answer_seconds"], 1, "s"),
-    help="Mean queue hold time of answered queue calls, ring time included.",
-)
-first_row[2].metric("Abandonment rate", ui.percent(total["abandonment_rate"]))
-first_row[3].metric("Repeat contact rate (24 h)", ui.percent(total["repeat_contact_rate_24h"]))
-first_row[4].metric("Repeat contact rate (7 d)", ui.percent(total["repeat_contact_rate_7d"]))
-second_row = st.columns(5)
-second_row[0].metric("Transfer rate", ui.percent(total["transfer_rate"]))
-second_row[1].metric("Escalation rate", ui.percent(total["escalation_rate"]))
-second_row[2].metric(
-    "Average resolution path length",
-    ui.number(total["average_resolution_path_length"]),
-    help="Legs per call: ring, queue, agent, transfer, escalation, voicemail.",
-)
-second_row[3].metric(
-    "Customer effort score",
-    ui.number(total["customer_effort_score"]),
-    help="Friction events per call: long waits, transfers, repeat contacts, abandon-and-retry.",
-)
-second_row[4].metric(
-    "Process compliance rate",
-    ui.percent(total["process_compliance_rate"]),
-    help="Calls that met every rule of the location's service standard.",
+by_location = ui.for_chart(
+    data.figures(data.metrics(*RATES, by=("location__location_name",)), period)
 )
 
 RATE_LABELS = {
@@ -86,7 +98,7 @@ st.altair_chart(
 )
 percent_column = st.column_config.NumberColumn(format="percent")
 st.dataframe(
-    by_location[["location_name", *data.PROCESS_HEALTH_RATES]],
+    by_location[["location_name", *RATES]],
     column_config={
         "location_name": "Location",
         "service_level": st.column_config.NumberColumn("Service level", format="percent"),
@@ -109,12 +121,17 @@ st.dataframe(
 )
 
 st.subheader("Outcome mix")
-outcomes = [ui.label("outcome", outcome) for outcome in data.OUTCOMES]
+outcomes = [label for code, label in ui.LABELS["outcome"].items() if code is not None]
+outcome_mix = data.metrics("inbound_calls", by=("location__location_name", "call__outcome"))
 st.altair_chart(
-    alt.Chart(ui.labelled(data.outcome_mix(*span), "outcome"))
+    alt.Chart(ui.labelled(data.figures(outcome_mix, period), "outcome"))
     .mark_bar()
     .encode(
-        x=alt.X("calls:Q", stack="normalize", axis=alt.Axis(format="%", title="Inbound calls")),
+        x=alt.X(
+            "inbound_calls:Q",
+            stack="normalize",
+            axis=alt.Axis(format="%", title="Share of inbound calls"),
+        ),
         y=alt.Y("location_name:N", title=None),
         color=alt.Color(
             "outcome:N",
@@ -126,8 +143,7 @@ st.altair_chart(
         tooltip=[
             alt.Tooltip("location_name:N", title="Location"),
             alt.Tooltip("outcome:N", title="Outcome"),
-            alt.Tooltip("calls:Q", title="Calls", format=","),
-            alt.Tooltip("share:Q", title="Share", format=".1%"),
+            alt.Tooltip("inbound_calls:Q", title="Calls", format=","),
         ],
     )
     .transform_calculate(outcome_order=f"indexof({outcomes}, datum.outcome)"),
@@ -135,8 +151,14 @@ st.altair_chart(
 )
 
 st.subheader("Missed opportunities by hour of day")
+missed_by_hour = data.metrics(
+    "missed_opportunities",
+    "answer_rate_eligible_calls",
+    "answer_rate",
+    by=("location__location_name", "call__hour_of_day"),
+)
 st.altair_chart(
-    alt.Chart(data.missed_opportunities_by_hour(*span))
+    alt.Chart(ui.for_chart(data.figures(missed_by_hour, period)))
     .mark_rect()
     .encode(
         x=alt.X("hour_of_day:O", title="Hour of day (local)", axis=alt.Axis(labelAngle=0)),
@@ -146,10 +168,10 @@ st.altair_chart(
         ),
         tooltip=[
             "location_name",
-            "hour_label",
+            "hour_of_day",
             "missed_opportunities",
-            "eligible_calls",
-            alt.Tooltip("missed_share:Q", title="Share of eligible calls", format=".1%"),
+            "answer_rate_eligible_calls",
+            alt.Tooltip("answer_rate:Q", title="Answer rate", format=".1%"),
         ],
     ),
     width="stretch",
@@ -162,3 +184,4 @@ with st.expander("The figures"):
         hide_index=True,
         width="stretch",
     )
+    ui.download(by_location, f"process_health_{period.first_day}_{period.last_day}.csv")

@@ -10,7 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from app import data, ui
+from callshrink import semantic
 from callshrink.finance import FinanceError, parse_month
+from callshrink.semantic import Period
 
 RECORD_LABELS = {"payment": "Payments", "refund": "Refunds", "deal": "Deals"}
 NO_LOCATION = "(no call placed)"
@@ -46,7 +48,7 @@ def _month_label(month: str) -> str:
 
 all_locations = data.locations()
 names = dict(zip(all_locations["location_id"], all_locations["location_name"], strict=True))
-UNPLACED = ""  # the picker's stand-in for deals no call placed (no location)
+UNPLACED = semantic.NO_LOCATION  # the picker's stand-in for deals no call placed
 places = {**names, UNPLACED: NO_LOCATION}
 
 with st.sidebar:
@@ -77,27 +79,20 @@ except FinanceError as error:  # the month emptied since the list was read
     st.info(str(error))
     st.stop()
 
-ZERO = Decimal("0.00")
-MONEY = ("source_usd", "attributed_usd", "unattributed_usd")
-RECORDS = ("source_records", "attributed_records")
+first_day = parse_month(month).first_day
+next_month = (first_day + timedelta(days=32)).replace(day=1)
+the_month = Period(first_day, next_month - timedelta(days=1), tuple(sorted(picked)))
 days = tie_out[tie_out["row_type"] == "day"]
-if set(picked) == set(places):  # the month's totals, as the export writes them
-    totals = tie_out[tie_out["row_type"] == "total"].set_index("record_type")
-else:
-    days = days[days["location_id"].fillna(UNPLACED).isin(picked)]
-    totals = days.groupby("record_type").agg(
-        {
-            **{name: lambda values: sum(values, 0) for name in RECORDS},
-            **{name: lambda values: sum(values, ZERO) for name in MONEY},
-        }
-    )
-    totals = totals.reindex([kind for kind in RECORD_LABELS if kind in totals.index])
+days = days[days["location_id"].fillna(UNPLACED).isin(picked)]
+by_type = data.figures(data.REVENUE_BY_RECORD_TYPE, the_month).set_index("record_type")
+net = data.totals(data.NET_REVENUE, the_month)
 
 
-def _total(record_type: str, column: str):
-    if record_type not in totals.index:  # no such record in the month
-        return 0 if column in RECORDS else ZERO
-    return totals.loc[record_type, column]
+def _total(record_type: str, metric: str):
+    """A figure of the record type's row of revenue_by_record_type (0: none in the month)."""
+    if record_type not in by_type.index:
+        return 0
+    return by_type.loc[record_type, metric]
 
 
 left_out = data.left_out_records(month)
@@ -119,10 +114,8 @@ def _download(where, label: str, level: str, what: str) -> None:
 left_out_counts = left_out["record_type"].value_counts()
 
 
-def tie_out_status(
-    source: Decimal, attributed: Decimal, unattributed: Decimal, left_out: int = 0
-) -> str:
-    difference = source - (attributed + unattributed)
+def tie_out_status(difference: Decimal, left_out: int = 0) -> str:
+    """The metric revenue_tie_out_difference_usd in words."""
     status = "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
     return status if not left_out else f"{status}, {_records(left_out)} left out"
 
@@ -132,46 +125,48 @@ def _records(number: int) -> str:
 
 
 st.subheader(f"{_month_label(month)} at a glance")
+st.caption(
+    "Refunds are negative here: they subtract from net revenue. The daily tie-out and the CSVs "
+    "list them as positive amounts of record type refund, as `callshrink export finance` "
+    "writes them."
+)
+PARTS = {  # part: (money metric, records metric)
+    "source": ("revenue_source_usd", "revenue_records"),
+    "attributed": ("revenue_attributed_usd", "attributed_revenue_records"),
+    "unattributed": ("revenue_unattributed_usd", "unattributed_revenue_records"),
+}
 tiles = st.columns(4)
 for column, (record_type, label) in zip(tiles, RECORD_LABELS.items(), strict=False):
-    source, attributed, unattributed = (_total(record_type, name) for name in MONEY)
-    source_records, attributed_records = (int(_total(record_type, name)) for name in RECORDS)
     with column:
-        for part, amount, records in (
-            ("source", source, source_records),
-            ("attributed", attributed, attributed_records),
-            ("unattributed", unattributed, source_records - attributed_records),
-        ):
+        for part, (money, records) in PARTS.items():
             st.metric(
                 f"{label}: {part}",
-                ui.dollars(amount),
-                delta=_records(records),
+                ui.dollars(_total(record_type, money)),
+                delta=_records(int(_total(record_type, records))),
                 delta_color="off",
                 delta_arrow="off",
             )
         st.metric(
             f"{label}: tie-out",
             tie_out_status(
-                source, attributed, unattributed, int(left_out_counts.get(record_type, 0))
+                _total(record_type, "revenue_tie_out_difference_usd"),
+                int(left_out_counts.get(record_type, 0)),
             ),
             help="Source = attributed + unattributed, to the cent, over the records the "
             "warehouse holds; records the loader kept in quarantine are left out (listed "
             "below).",
         )
 
-
-def _net(column: str) -> Decimal:
-    return _total("payment", column) - _total("refund", column) + _total("deal", column)
-
-
-net_source, net_attributed, net_unattributed = (_net(name) for name in MONEY)
 with tiles[3]:
-    st.metric("Net revenue: source", ui.dollars(net_source), help="Payments − refunds + deals.")
-    st.metric("Net revenue: attributed", ui.dollars(net_attributed))
-    st.metric("Net revenue: unattributed", ui.dollars(net_unattributed))
+    for part, (money, _) in PARTS.items():
+        st.metric(
+            f"Net revenue: {part}",
+            ui.dollars(net.get(money, 0)),
+            help="Payments − refunds + deals." if part == "source" else None,
+        )
     st.metric(
         "Net revenue: attributed share",
-        ui.percent(None if net_source == 0 else net_attributed / net_source),
+        ui.percent(net.get("attributed_revenue_share")),
         help="Net attributed ÷ net source.",
     )
 
@@ -205,16 +200,12 @@ if len(left_out):
 # --- by day -----------------------------------------------------------------------------------
 
 st.subheader("Attributed and unattributed by day")
-STATUS = {"attributed_usd": "Attributed", "unattributed_usd": "Unattributed"}
-by_day = (
-    days.groupby(["revenue_date", "record_type"], as_index=False)[list(STATUS)]
-    .agg(lambda values: sum(values, ZERO))
-    .melt(
-        id_vars=["revenue_date", "record_type"],
-        value_vars=list(STATUS),
-        var_name="status",
-        value_name="amount_usd",
-    )
+STATUS = {"revenue_attributed_usd": "Attributed", "revenue_unattributed_usd": "Unattributed"}
+by_day = data.figures(data.REVENUE_BY_DAY, the_month).melt(
+    id_vars=["day", "record_type"],
+    value_vars=list(STATUS),
+    var_name="status",
+    value_name="amount_usd",
 )
 by_day["status"] = by_day["status"].map(STATUS)
 by_day = ui.for_chart(by_day)
@@ -231,12 +222,12 @@ for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), st
         alt.Chart(by_day[by_day["record_type"] == record_type])
         .mark_bar()
         .encode(
-            x=alt.X("revenue_date:T", title=None, timeUnit="utcyearmonthdate"),
+            x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
             y=alt.Y("amount_usd:Q", stack="zero", axis=alt.Axis(format="$,.0f", title=None)),
             color=status_color,
             order=alt.Order("status_order:Q"),
             tooltip=[
-                alt.Tooltip("revenue_date:T", title="Day", timeUnit="utcyearmonthdate"),
+                alt.Tooltip("day:T", title="Day", timeUnit="utcyearmonthdate"),
                 "status:N",
                 alt.Tooltip("amount_usd:Q", title="Amount", format="$,.2f"),
             ],
@@ -248,31 +239,26 @@ for column, (record_type, label) in zip(chart_columns, RECORD_LABELS.items(), st
 # --- the tie-out table --------------------------------------------------------------------------
 
 
-def tie_out_table(rows: pd.DataFrame, *, with_day: bool) -> pd.DataFrame:
-    """The tie-out rows for reading: money as numbers rounded to the cent from the Decimals."""
-    table = {}
-    if with_day:
-        table["Location"] = [
-            NO_LOCATION if location is None else names.get(location, location)
-            for location in rows["location_id"]
-        ]
-        table["Day"] = list(rows["revenue_date"])
-    table["Record type"] = [RECORD_LABELS[record_type] for record_type in rows["record_type"]]
-    table["Records"] = rows["source_records"].astype("Int64").to_numpy()
-    table["Attributed records"] = rows["attributed_records"].astype("Int64").to_numpy()
-    table["Source"] = [ui.amount(value) for value in rows["source_usd"]]
-    table["Attributed"] = [ui.amount(value) for value in rows["attributed_usd"]]
-    table["Unattributed"] = [ui.amount(value) for value in rows["unattributed_usd"]]
-    table["Tie-out"] = [
-        tie_out_status(*values) for values in zip(*(rows[name] for name in MONEY), strict=True)
-    ]
-    return pd.DataFrame(table)
-
-
 st.subheader("Totals")
 TIE_OUT_MONEY = ui.money_columns("Source", "Attributed", "Unattributed")
+kinds = [kind for kind in RECORD_LABELS if kind in by_type.index]
 st.dataframe(
-    tie_out_table(totals.reset_index(), with_day=False),
+    pd.DataFrame(
+        {
+            "Record type": [RECORD_LABELS[kind] for kind in kinds],
+            "Records": [int(_total(kind, "revenue_records")) for kind in kinds],
+            "Attributed records": [
+                int(_total(kind, "attributed_revenue_records")) for kind in kinds
+            ],
+            **{
+                part.capitalize(): [ui.amount(_total(kind, money)) for kind in kinds]
+                for part, (money, _) in PARTS.items()
+            },
+            "Tie-out": [
+                tie_out_status(_total(kind, "revenue_tie_out_difference_usd")) for kind in kinds
+            ],
+        }
+    ),
     column_config=TIE_OUT_MONEY,
     hide_index=True,
     width="stretch",
@@ -280,11 +266,25 @@ st.dataframe(
 
 st.subheader("Daily tie-out")
 st.caption(
-    f"{len(days):,} rows: per location, local day and record type (the UTC day for deals no "
-    "call placed)."
+    f"{len(days):,} rows of marts.revenue_reconciliation: per location, local day and record "
+    "type (the UTC day for deals no call placed); refunds as positive amounts."
 )
 st.dataframe(
-    tie_out_table(days, with_day=True),
+    pd.DataFrame(
+        {
+            "Location": [
+                NO_LOCATION if location is None else names.get(location, location)
+                for location in days["location_id"]
+            ],
+            "Day": list(days["revenue_date"]),
+            "Record type": [RECORD_LABELS[kind] for kind in days["record_type"]],
+            "Records": days["source_records"].astype("Int64").to_numpy(),
+            "Attributed records": days["attributed_records"].astype("Int64").to_numpy(),
+            "Source": [ui.amount(value) for value in days["source_usd"]],
+            "Attributed": [ui.amount(value) for value in days["attributed_usd"]],
+            "Unattributed": [ui.amount(value) for value in days["unattributed_usd"]],
+        }
+    ),
     column_config=TIE_OUT_MONEY,
     hide_index=True,
     width="stretch",
@@ -308,8 +308,6 @@ _download(
 
 st.subheader("Restatements")
 everywhere = data.restatements()
-first_day = parse_month(month).first_day
-next_month = (first_day + timedelta(days=32)).replace(day=1)
 closes_on = next_month - timedelta(days=1) + timedelta(days=close_days)
 st.caption(
     f"A month closes once the warehouse holds revenue {close_days} days past its last day; "

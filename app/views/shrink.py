@@ -3,9 +3,14 @@ have brought, by location, day, hour of day and marketing source, with the conve
 that value it."""
 
 import altair as alt
+import pandas as pd
 import streamlit as st
 
 from app import data, ui
+from callshrink import semantic
+
+NO_CAMPAIGN = "(no campaign)"
+UNTRACKED = "untracked"  # the marketing source of calls CallRail tracked none for
 
 recovery_window_hours = data.dbt_var("recovery_window_hours")
 min_calls_per_cell = data.dbt_var("min_calls_per_cell")
@@ -25,54 +30,113 @@ st.caption(
     "high × high, summed over calls (on the wide side); days and hours are local."
 )
 
-filters = ui.sidebar_filters()
-span = (filters.first_day, filters.last_day, filters.location_ids)
+period = ui.sidebar_filters()
 
-summary = data.shrink_summary(*span)
+# Per category: the metrics of its sum, low and high bounds, valued calls and calls without a
+# high bound (models/marts/finance/missed_call_shrink.yml).
+CATEGORY_METRICS = {
+    "missed_opportunity": (
+        "missed_call_shrink_usd",
+        "missed_call_shrink_low_usd",
+        "missed_call_shrink_high_usd",
+        "valued_missed_opportunities",
+        "missed_opportunities_without_high_bound",
+    ),
+    "after_hours": (
+        "after_hours_shrink_usd",
+        "after_hours_shrink_low_usd",
+        "after_hours_shrink_high_usd",
+        "valued_after_hours_calls",
+        "after_hours_calls_without_high_bound",
+    ),
+}
+SHRINK_METRICS = tuple(m for names in CATEGORY_METRICS.values() for m in names)
+now, before = data.with_previous(
+    data.metrics(*SHRINK_METRICS, "shrink_rate", "revenue_attributed_usd"), period
+)
 
 
-def _shrink_tile(tile, label: str, prefix: str, what: str, note: str = "") -> None:
-    """A shrink figure with its 95 % range under it and, on hover, what it valued."""
-    low, high = summary[f"{prefix}_low_usd"], summary[f"{prefix}_high_usd"]
-    text = f"{summary[f'{prefix}_calls']:,} {what} valued. 95 % range {ui.dollar_range(low, high)}."
-    unbounded = summary[f"{prefix}_unbounded_calls"]
+def _shrink_tile(tile, label: str, category: str, what: str, note: str = "") -> None:
+    """A shrink figure with its change, and on hover its 95 % range and what it valued."""
+    shrink, low, high, calls, unbounded = (now.get(m) for m in CATEGORY_METRICS[category])
+    text = f"{ui.count(calls)} {what} valued. 95 % range {ui.dollar_range(low, high)}."
     if unbounded:
         text += (
-            f" {unbounded:,} of the calls have no upper bound (fewer than 2 conversions in "
-            "their cell): the high end leaves them out."
+            f" {ui.count(unbounded)} of the calls have no upper bound (fewer than 2 conversions "
+            "in their cell): the high end leaves them out."
         )
-    tile.metric(
-        label,
-        ui.dollars(summary[f"{prefix}_usd"]),
-        delta=ui.dollar_range(low, high),
-        delta_color="off",
-        delta_arrow="off",
-        help=text + note,
-    )
+    previous = before.get(CATEGORY_METRICS[category][0])
+    ui.tile(tile, label, shrink, previous, period, "dollars", better="lower", help=text + note)
+    tile.caption(f"95 % range {ui.dollar_range(low, high)}")
 
 
-tiles = st.columns(4)
+tiles = st.columns(5)
 _shrink_tile(
-    tiles[0], "Missed-call shrink", "missed_call_shrink", "unrecovered missed opportunities"
+    tiles[0], "Missed-call shrink", "missed_opportunity", "unrecovered missed opportunities"
 )
 _shrink_tile(
     tiles[1],
     "After-hours shrink",
-    "after_hours_shrink",
+    "after_hours",
     "unreached after-hours calls",
     " A line of its own: not part of the missed-call shrink or the shrink rate.",
 )
-tiles[2].metric(
+ui.tile(
+    tiles[2],
     "Shrink rate",
-    ui.percent(summary["shrink_rate"]),
+    now.get("shrink_rate"),
+    before.get("shrink_rate"),
+    period,
+    "percent",
+    better="lower",
     help="Missed-call shrink ÷ (attributed revenue + missed-call shrink), the same days and "
     "locations: revenue by its local day, shrink by the missed call's.",
 )
-tiles[3].metric(
+ui.tile(
+    tiles[3],
     "Attributed revenue",
-    ui.dollars(summary["revenue_attributed_usd"]),
+    now.get("revenue_attributed_usd"),
+    before.get("revenue_attributed_usd"),
+    period,
+    "dollars",
     help="Net revenue (refunds subtracted) attributed to calls, by its local day.",
 )
+by_source = data.figures(data.SHRINK_BY_MARKETING_SOURCE, period)
+tracked = by_source[by_source["marketing_source"] != UNTRACKED]
+if tracked["missed_call_shrink_usd"].gt(0).any():
+    worst_source = tracked.loc[tracked["missed_call_shrink_usd"].astype(float).idxmax()]
+    tiles[4].metric(
+        "Worst marketing source",
+        worst_source["marketing_source"],
+        delta=f"{ui.dollars(worst_source['missed_call_shrink_usd'])} of shrink",
+        delta_color="off",
+        delta_arrow="off",
+        help="The marketing source whose callers' missed opportunities cost the most (calls "
+        f"CallRail tracked no source for, {UNTRACKED!r}, are left out of the choice: they are "
+        "in the chart below).",
+    )
+
+
+def _by_category(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """A row per key and category with valued calls: shrink_usd, its bounds and valued_calls
+    (the metrics' figures, one category at a time)."""
+    parts = []
+    for category, (shrink, low, high, calls, _) in CATEGORY_METRICS.items():
+        part = frame[keys].assign(
+            category=category,
+            shrink_usd=frame[shrink],
+            shrink_low_usd=frame[low],
+            shrink_high_usd=frame[high],
+            valued_calls=frame[calls],
+        )
+        parts.append(part[part["valued_calls"] > 0])
+    return pd.concat(parts, ignore_index=True)
+
+
+def _shrink_by(*items: str) -> pd.DataFrame:
+    frame = data.figures(data.metrics(*SHRINK_METRICS, by=items), period)
+    return _by_category(frame, [semantic.column_name(item) for item in items])
+
 
 CATEGORY_LABELS = {"missed_opportunity": "Missed opportunity", "after_hours": "After hours"}
 category_color = alt.Color(
@@ -100,7 +164,7 @@ money_tooltips = [
 
 st.subheader("By location")
 st.caption("Bars: expected shrink; lines: its 95 % range.")
-by_location = _labelled(data.shrink_by("location", *span))
+by_location = _labelled(_shrink_by("location__location_name"))
 # One scale for both, so that the two lines compare at a glance.
 highest = by_location["shrink_high_usd"].max() if len(by_location) else None
 location_scale = alt.Scale(domain=[0, highest if highest and highest > 0 else 1])
@@ -127,7 +191,7 @@ for column, (category, label) in zip(location_columns, CATEGORY_LABELS.items(), 
 
 st.subheader("By day")
 st.altair_chart(
-    alt.Chart(_labelled(data.shrink_by("day", *span)))
+    alt.Chart(_labelled(_shrink_by("metric_time__day")))
     .mark_bar()
     .encode(
         x=alt.X("day:T", title=None, timeUnit="utcyearmonthdate"),
@@ -143,7 +207,11 @@ st.altair_chart(
 )
 
 st.subheader("By hour of day")
-by_hour = ui.for_chart(data.shrink_by_hour(*span))
+by_hour = ui.for_chart(
+    data.figures(
+        data.metrics(*SHRINK_METRICS, by=("location__location_name", "call__hour_of_day")), period
+    )
+)
 shown = st.segmented_control(
     "Shrink shown",
     options=list(CATEGORY_LABELS),
@@ -151,10 +219,7 @@ shown = st.segmented_control(
     format_func=CATEGORY_LABELS.get,
     key="shrink_hour_category",
 )
-hour_column, calls_column = {
-    "missed_opportunity": ("missed_call_shrink_usd", "missed_call_shrink_calls"),
-    "after_hours": ("after_hours_shrink_usd", "after_hours_shrink_calls"),
-}[shown or "missed_opportunity"]
+hour_column, _, _, calls_column, _ = CATEGORY_METRICS[shown or "missed_opportunity"]
 st.altair_chart(
     alt.Chart(by_hour)
     .mark_rect()
@@ -169,7 +234,7 @@ st.altair_chart(
         ),
         tooltip=[
             "location_name",
-            "hour_label",
+            "hour_of_day",
             alt.Tooltip(f"{hour_column}:Q", title="Expected shrink", format="$,.2f"),
             alt.Tooltip(f"{calls_column}:Q", title="Valued calls"),
         ],
@@ -178,7 +243,7 @@ st.altair_chart(
 )
 
 st.subheader("By marketing source")
-by_source = _labelled(data.shrink_by("source", *span))
+by_source = _labelled(_by_category(by_source, ["marketing_source"]))
 st.altair_chart(
     alt.Chart(by_source)
     .mark_bar()
@@ -196,7 +261,9 @@ st.altair_chart(
 )
 
 st.subheader("By campaign")
-by_campaign = _labelled(data.shrink_by("campaign", *span))
+by_campaign = _shrink_by("call__marketing_source", "call__marketing_campaign")
+by_campaign["marketing_campaign"] = by_campaign["marketing_campaign"].fillna(NO_CAMPAIGN)
+by_campaign = _labelled(by_campaign)
 by_campaign["campaign_label"] = (
     by_campaign["marketing_campaign"] + " · " + by_campaign["marketing_source"]
 )
@@ -216,6 +283,17 @@ st.altair_chart(
     width="stretch",
 )
 
+# The cells that valued the calls here: their shrink from the metrics, their figures from
+# marts.conversion_cells; the largest shrink first.
+valued = data.figures(data.metrics(*SHRINK_METRICS, by=("shrink_call__cell_id",)), period)
+cells = (
+    data.conversion_cells()
+    .merge(valued, on="cell_id")
+    .sort_values(
+        ["missed_call_shrink_usd", "after_hours_shrink_usd", "cell_id"],
+        ascending=[False, False, True],
+    )
+)
 with st.expander("The conversion cells behind the figures"):
     st.caption(
         "One row per cell (location × marketing source × caller type) that valued a call here. "
@@ -224,7 +302,7 @@ with st.expander("The conversion cells behind the figures"):
         "them. Value per call = rate × average converted value, the shrink of one valued call."
     )
     st.dataframe(
-        ui.cell_table(data.shrink_cells(*span)),
+        ui.cell_table(cells),
         column_config=ui.money_columns(*ui.CELL_MONEY),
         hide_index=True,
         width="stretch",

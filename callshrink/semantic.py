@@ -1,0 +1,211 @@
+"""The metrics layer in process: MetricFlow compiles a metric query, the caller's connection
+runs it.
+
+Every rate, ratio and dollar figure callshrink shows is a metric of the dbt project's semantic
+layer (models/**/*.yml, built into target/semantic_manifest.json by dbt). This module asks
+MetricFlow's Python API for the SQL of a metric query, the same SQL `mf query` would run, and
+runs it on a connection the caller owns (the app's read-only one), so no figure is computed
+twice and no formula is written outside the dbt project.
+
+The period (local days) and locations of a query are bound parameters: MetricFlow compiles a
+query once with placeholders in its where filters, and every period and choice of locations
+reuses that SQL. Compiled SQL is cached per query and per semantic manifest (a new dbt build
+writes a new manifest, and the cache follows it).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import psycopg
+
+from callshrink.settings import PROJECT_DIR
+
+SEMANTIC_MANIFEST = PROJECT_DIR / "target" / "semantic_manifest.json"
+
+# MetricFlow logs every compile at INFO; the app has no use for it.
+logging.getLogger("metricflow").setLevel(logging.WARNING)
+logging.getLogger("metricflow_semantics").setLevel(logging.WARNING)
+
+# The where filters every query carries; the placeholders become bound parameters.
+_PLACEHOLDERS = {
+    "__callshrink_first_day__": "%(first_day)s",
+    "__callshrink_last_day__": "%(last_day)s",
+    "__callshrink_location_ids__": "%(location_ids)s",
+}
+PERIOD_FILTERS = (
+    "{{ TimeDimension('metric_time', 'day') }} >= __callshrink_first_day__",
+    "{{ TimeDimension('metric_time', 'day') }} <= __callshrink_last_day__",
+    "coalesce({{ Dimension('location__location_id') }}, '') = any(__callshrink_location_ids__)",
+)
+# In location_ids, NO_LOCATION stands for rows without a location (deals no call placed).
+NO_LOCATION = ""
+
+
+class MetricsLayerError(RuntimeError):
+    """The semantic manifest is missing, or MetricFlow cannot answer a query."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local days first_day..last_day (both included) at the locations named (NO_LOCATION:
+    the rows that have none)."""
+
+    first_day: date
+    last_day: date
+    location_ids: tuple[str, ...]
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
+
+    def previous(self) -> Period:
+        """The period of equal length that ends the day before this one starts."""
+        last = self.first_day - timedelta(days=1)
+        return Period(last - timedelta(days=self.days - 1), last, self.location_ids)
+
+    def params(self) -> dict:
+        return {
+            "first_day": self.first_day,
+            "last_day": self.last_day,
+            "location_ids": list(self.location_ids),
+        }
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What to ask the metrics layer: a saved query of the project by name, or metrics by
+    group-by items (MetricFlow's names, e.g. location__location_id, metric_time__day,
+    call__hour_of_day), with where filters of fixed values (MetricFlow's template syntax).
+    The period's filters are added to every query."""
+
+    metrics: tuple[str, ...] = ()
+    group_by: tuple[str, ...] = ()
+    where: tuple[str, ...] = ()
+    saved_query: str | None = None
+    order_by: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if bool(self.saved_query) == bool(self.metrics):
+            raise ValueError("a MetricQuery names a saved query or metrics, not both")
+
+
+def column_name(item: str) -> str:
+    """The column a group-by item is shown under: location__location_name -> location_name,
+    metric_time__day -> day, call__hour_of_day -> hour_of_day."""
+    if item.startswith("metric_time__"):
+        return item.removeprefix("metric_time__")
+    return item.split("__")[-1]
+
+
+class _Compiler:
+    """MetricFlow's engine for one semantic manifest, compiling queries (never running them)."""
+
+    def __init__(self, manifest_path: Path) -> None:
+        from metricflow.engine.metricflow_engine import MetricFlowEngine
+        from metricflow_semantics.model.dbt_manifest_parser import (
+            parse_manifest_from_dbt_generated_manifest,
+        )
+        from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
+
+        manifest = parse_manifest_from_dbt_generated_manifest(manifest_path.read_text())
+        self._engine = MetricFlowEngine(
+            semantic_manifest_lookup=SemanticManifestLookup(manifest),
+            sql_client=_CompileOnlyClient(),
+        )
+        self._lock = threading.Lock()  # the engine keeps per-query state
+
+    def sql(self, query: MetricQuery) -> str:
+        """The query's SQL with %(first_day)s, %(last_day)s and %(location_ids)s parameters."""
+        from metricflow.engine.metricflow_engine import MetricFlowQueryRequest
+
+        request = MetricFlowQueryRequest.create(
+            saved_query_name=query.saved_query,
+            metric_names=list(query.metrics) or None,
+            group_by_names=list(query.group_by) if query.metrics else None,
+            where_constraints=[*PERIOD_FILTERS, *query.where],
+            order_by_names=list(query.order_by) or None,
+        )
+        with self._lock:
+            try:
+                statement = self._engine.explain(request).sql_statement
+            except Exception as error:  # MetricFlow's errors name the metric or dimension
+                raise MetricsLayerError(f"MetricFlow cannot answer {query}: {error}") from error
+        text = statement.sql.replace("%", "%%")
+        for placeholder, parameter in _PLACEHOLDERS.items():
+            if placeholder not in text:
+                raise MetricsLayerError(f"MetricFlow's SQL lost the filter {placeholder}")
+            text = text.replace(placeholder, parameter)
+        return text
+
+
+class _CompileOnlyClient:
+    """What MetricFlow needs of a SQL client to compile for Postgres; running is the caller's."""
+
+    def __init__(self) -> None:
+        from metricflow.protocols.sql_client import SqlEngine
+        from metricflow.sql.render.postgres import PostgresSQLSqlPlanRenderer
+
+        self.sql_engine_type = SqlEngine.POSTGRES
+        self.sql_plan_renderer = PostgresSQLSqlPlanRenderer()
+
+    def render_bind_parameter_key(self, bind_parameter_key: str) -> str:
+        return f"%({bind_parameter_key})s"
+
+    def query(self, *args, **kwargs):
+        raise NotImplementedError("callshrink runs MetricFlow's SQL on its own connection")
+
+    execute = dry_run = query
+
+    def close(self) -> None:
+        pass
+
+
+@functools.lru_cache(maxsize=2)
+def _compiler(manifest_path: Path, modified: float) -> _Compiler:
+    return _Compiler(manifest_path)
+
+
+def compiler(manifest_path: Path = SEMANTIC_MANIFEST) -> _Compiler:
+    """The compiler of the semantic manifest dbt built last (a new build gives a new one)."""
+    try:
+        modified = manifest_path.stat().st_mtime
+    except FileNotFoundError:
+        raise MetricsLayerError(
+            f"{manifest_path} is missing: run `callshrink run` (or `dbt parse`) to build the "
+            "metrics layer"
+        ) from None
+    return _compiler(manifest_path, modified)
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(query: MetricQuery, manifest_path: Path, modified: float) -> str:
+    return _compiler(manifest_path, modified).sql(query)
+
+
+def compiled_sql(query: MetricQuery, manifest_path: Path = SEMANTIC_MANIFEST) -> str:
+    """The SQL MetricFlow writes for the query, with the period's three parameters."""
+    compiler(manifest_path)  # says clearly when the manifest is missing
+    return _compiled(query, manifest_path, manifest_path.stat().st_mtime)
+
+
+def run(
+    conn: psycopg.Connection,
+    query: MetricQuery,
+    period: Period,
+    manifest_path: Path = SEMANTIC_MANIFEST,
+) -> pd.DataFrame:
+    """The query's figures for the period, one column per group-by item (column_name) and per
+    metric. Counts come back as integers, money as Decimal, rates as floats (None where the
+    denominator is 0)."""
+    statement = compiled_sql(query, manifest_path)
+    with conn.cursor() as cursor:
+        cursor.execute(statement, period.params())
+        columns = [column_name(column.name) for column in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
