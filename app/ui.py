@@ -260,7 +260,15 @@ def cell_table(cells: pd.DataFrame) -> pd.DataFrame:
 
 # --- tiles: a figure and its change against the previous period ------------------------------
 
-FORMATS = {"percent": percent, "count": count, "dollars": dollars, "number": number}
+FORMATS = {
+    "percent": percent,
+    "count": count,
+    "dollars": dollars,
+    "number": number,
+    "seconds": lambda value: number(value, 1, "s"),
+    "minutes": lambda value: number(value, 1, "min"),
+}
+UNITS = {"seconds": "s", "minutes": "min"}
 
 
 def difference(current: object, previous: object, kind: str):
@@ -285,11 +293,20 @@ def change(current: object, previous: object, kind: str) -> str | None:
         return f"{'-' if value < 0 else '+'}{dollars(abs(value))}"
     if kind == "percent":
         return f"{value:+.1f} pp"
+    if kind in UNITS:
+        return f"{value:+,.1f} {UNITS[kind]}"
     return f"{value:+,}" if kind == "count" else f"{value:+,.2f}"
 
 
 # column_config for the change columns of a table (difference() values).
-CHANGE_FORMATS = {"percent": "%+.1f pp", "count": "%+d", "dollars": "dollar", "number": "%+.2f"}
+CHANGE_FORMATS = {
+    "percent": "%+.1f pp",
+    "count": "%+d",
+    "dollars": "dollar",
+    "number": "%+.2f",
+    "seconds": "%+.1f s",
+    "minutes": "%+.1f min",
+}
 
 
 def change_column(label: str, kind: str):

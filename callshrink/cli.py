@@ -328,7 +328,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     _require_free_port(args.port, args.host)
     _require_app_url()  # before generating and building anything
-    out = settings.home_dir() / DEMO_DIR_NAME
+    out = settings.home_dir().joinpath(DEMO_DIR_NAME)
     if not (out / "landing").is_dir() or args.regenerate:
         print(f"generating demo data in {out} ...", flush=True)
         generate(out, locations=args.locations, days=args.days, seed=args.seed, progress=True)

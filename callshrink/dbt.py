@@ -18,7 +18,7 @@ _DBT_INPUTS = ("models", "macros", "snapshots", "tests/dbt", "dbt_project.yml", 
 
 def tool(name: str) -> str:
     """A console script installed beside this Python (dbt, mf, streamlit, dagster)."""
-    candidate = Path(sys.executable).parent / name
+    candidate = Path(sys.executable).parent.joinpath(name)
     return str(candidate) if candidate.exists() else name
 
 
@@ -52,7 +52,7 @@ def stage_reference() -> str:
             shutil.rmtree(staged)
         staged.mkdir(parents=True)
         for csv_file in sorted(source.glob("*.csv")):
-            shutil.copy2(csv_file, staged / csv_file.name)
+            shutil.copy2(csv_file, staged.joinpath(csv_file.name))
         relative = str(staged.relative_to(PROJECT_DIR))
     os.environ[SEED_PATH_VAR] = relative
     return relative
@@ -60,7 +60,7 @@ def stage_reference() -> str:
 
 def _newest_input_mtime() -> float:
     newest = 0.0
-    roots = [PROJECT_DIR / name for name in _DBT_INPUTS] + [reference_dir()]
+    roots = [PROJECT_DIR.joinpath(name) for name in _DBT_INPUTS] + [reference_dir()]
     for root in roots:
         paths = root.rglob("*") if root.is_dir() else [root]
         for path in paths:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 from psycopg import sql
 
 from callshrink import db, settings
+from callshrink.dbt import tool
 from callshrink.generate import generate
 from callshrink.pipeline import PipelineResult, run_pipeline
 
@@ -225,3 +227,16 @@ def offered_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 
     monkeypatch.setattr(MediaFileManager, "add", recording_add)
     return offered
+
+
+def mf(*args: str) -> subprocess.CompletedProcess:
+    """MetricFlow's command line (`mf ARGS`) on the warehouse under test, as a user runs it."""
+    env = {**os.environ, "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
+    return subprocess.run(
+        [tool("mf"), *args],
+        cwd=settings.PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

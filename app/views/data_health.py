@@ -26,9 +26,7 @@ tiles[0].metric(
 )
 tiles[1].metric("PBX systems", f"{len({row['pbx_id'] for row in report.rows if row['pbx_id']}):,}")
 tiles[2].metric(
-    "Quarantined lines",
-    f"{sum(row['quarantined_lines'] or 0 for row in report.rows):,}",
-    help="Raw lines the loader kept out, with their reasons: `callshrink quarantine`.",
+    "Locations read", f"{len({row['location_id'] for row in report.rows if row['location_id']}):,}"
 )
 
 if not report.warnings:

@@ -49,7 +49,7 @@ ui.tile(
     now.get("median_minutes_to_recovery"),
     before.get("median_minutes_to_recovery"),
     period,
-    "number",
+    "minutes",
     better="lower",
 )
 recovered_by = data.metrics("recovered_missed_opportunities", by=("call__recovered_by",))

@@ -28,8 +28,8 @@ RATES = {
         "Answered within the threshold ÷ (answered + abandoned after it), PBX queue calls.",
     ),
     "average_speed_of_answer_seconds": (
-        "Average speed of answer (s)",
-        "number",
+        "Average speed of answer",
+        "seconds",
         "lower",
         "Mean queue hold time of answered queue calls, ring time included.",
     ),

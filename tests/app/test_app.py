@@ -20,8 +20,20 @@ from tests.conftest import PipelineRun, offered_downloads
 APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
 
 
-def test_answer_rate_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn):
+def _page(name: str) -> AppTest:
+    app = AppTest.from_file(APP, default_timeout=120)
+    return app.switch_page(f"views/{name}.py").run()
+
+
+def test_the_app_opens_on_the_scorecard(pipeline_run: PipelineRun):
     app = AppTest.from_file(APP, default_timeout=120).run()
+
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Scorecard"
+
+
+def test_answer_rate_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn):
+    app = _page("answer_rate")
 
     assert not app.exception, app.exception
     assert app.title[0].value == "Answer rate"
@@ -41,7 +53,7 @@ def test_answer_rate_page_shows_the_warehouse_figures(pipeline_run: PipelineRun,
 
 
 def test_choosing_one_location_narrows_the_figures(pipeline_run: PipelineRun, conn):
-    app = AppTest.from_file(APP, default_timeout=120).run()
+    app = _page("answer_rate")
     first_day, last_day = app.sidebar.date_input[0].value
     app.sidebar.multiselect[0].set_value(["loc_02"]).run()
 
@@ -53,11 +65,6 @@ def test_choosing_one_location_narrows_the_figures(pipeline_run: PipelineRun, co
     ).fetchone()
     tiles = {metric.label: metric.value for metric in app.metric}
     assert tiles["Inbound calls"] == f"{inbound:,}"
-
-
-def _page(name: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=120)
-    return app.switch_page(f"views/{name}.py").run()
 
 
 def _percent(numerator: int, denominator: int) -> str:
@@ -288,25 +295,29 @@ def _shrink_figures(conn, first_day, last_day, location_ids: list[str]) -> dict:
 
 
 def _usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
 
 
-def _shrink_tiles(app: AppTest) -> dict[str, tuple[str, str]]:
-    return {metric.label: (metric.value, metric.delta) for metric in app.metric}
+SHRINK_TILES = ("Missed-call shrink", "After-hours shrink", "Shrink rate", "Attributed revenue")
 
 
-def _expected_shrink_tiles(f: dict) -> dict[str, tuple[str, str]]:
+def _shrink_tiles(app: AppTest) -> dict[str, tuple[str, ...]]:
+    """The four figures' tiles and the ranges written under the shrink tiles."""
+    tiles = {metric.label: metric.value for metric in app.metric if metric.label in SHRINK_TILES}
+    ranges = tuple(c.value for c in app.caption if c.value.startswith("95 % range"))
+    return {**tiles, "ranges": ranges}
+
+
+def _expected_shrink_tiles(f: dict) -> dict[str, tuple[str, ...]]:
     return {
-        "Missed-call shrink": (
-            _usd(f["missed"]),
-            f"{_usd(f['missed_low'])} – {_usd(f['missed_high'])}",
+        "Missed-call shrink": _usd(f["missed"]),
+        "After-hours shrink": _usd(f["after_hours"]),
+        "Shrink rate": f"{float(f['shrink_rate']):.1%}",
+        "Attributed revenue": _usd(f["attributed"]),
+        "ranges": (
+            f"95 % range {_usd(f['missed_low'])} – {_usd(f['missed_high'])}",
+            f"95 % range {_usd(f['after_hours_low'])} – {_usd(f['after_hours_high'])}",
         ),
-        "After-hours shrink": (
-            _usd(f["after_hours"]),
-            f"{_usd(f['after_hours_low'])} – {_usd(f['after_hours_high'])}",
-        ),
-        "Shrink rate": (f"{float(f['shrink_rate']):.1%}", ""),
-        "Attributed revenue": (_usd(f["attributed"]), ""),
     }
 
 
@@ -326,7 +337,7 @@ def test_shrink_page_shows_the_warehouse_figures(pipeline_run: PipelineRun, conn
     with_after_hours = (f["missed"] + f["after_hours"]) / (
         f["attributed"] + f["missed"] + f["after_hours"]
     )
-    assert f"{float(with_after_hours):.1%}" != _shrink_tiles(app)["Shrink rate"][0]
+    assert f"{float(with_after_hours):.1%}" != _shrink_tiles(app)["Shrink rate"]
 
     # The conversion cells behind the figures: every valued call is in exactly one row.
     cells = app.dataframe[0].value
@@ -483,14 +494,15 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
     for record_type, label in (("payment", "Payments"), ("refund", "Refunds"), ("deal", "Deals")):
         f = by_type[record_type]
         assert f["source_usd"] == f["attributed_usd"] + f["unattributed_usd"]
+        sign = -1 if record_type == "refund" else 1  # the tiles subtract refunds
         expected |= {
-            f"{label}: source": (_usd(f["source_usd"]), _records(f["source_records"])),
+            f"{label}: source": (_usd(sign * f["source_usd"]), _records(f["source_records"])),
             f"{label}: attributed": (
-                _usd(f["attributed_usd"]),
+                _usd(sign * f["attributed_usd"]),
                 _records(f["attributed_records"]),
             ),
             f"{label}: unattributed": (
-                _usd(f["unattributed_usd"]),
+                _usd(sign * f["unattributed_usd"]),
                 _records(f["source_records"] - f["attributed_records"]),
             ),
             f"{label}: tie-out": (_tie_out(conn, month, record_type), ""),
@@ -509,13 +521,15 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
             "",
         ),
     }
-    assert _shrink_tiles(app) == expected
+    assert {metric.label: (metric.value, metric.delta) for metric in app.metric} == expected
 
     # The totals table says the same, and the daily table has a row per mart row.
     totals = _frame(app, "Source")
     assert list(totals["Source"]) == [
-        float(by_type[kind]["source_usd"]) for kind in ("payment", "refund", "deal")
+        float(sign * by_type[kind]["source_usd"])
+        for kind, sign in (("payment", 1), ("refund", -1), ("deal", 1))
     ]
+    assert list(totals["Tie-out"]) == ["ties out"] * 3
     assert totals["Source"].dtype == "float64"  # sorts as numbers
     tables = [frame for frame in app.dataframe if "Source" in frame.value.columns]
     assert all(
@@ -528,7 +542,6 @@ def test_reconciliation_tiles_equal_the_mart(pipeline_run: PipelineRun, conn):
     ).fetchone()
     daily = _frame(app, "Day")
     assert len(daily) == rows
-    assert (daily["Tie-out"] == "ties out").all()
 
 
 def test_reconciliation_csvs_are_the_finance_export(

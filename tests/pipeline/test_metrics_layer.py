@@ -3,24 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
-import subprocess
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from callshrink.dbt import tool
-from callshrink.settings import PROJECT_DIR
-from tests.conftest import PipelineRun
-
-
-def mf(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)}
-    return subprocess.run(
-        [tool("mf"), *args], cwd=PROJECT_DIR, env=env, capture_output=True, text=True, timeout=600
-    )
+from tests.conftest import PipelineRun, mf
 
 
 def test_mf_validate_configs_passes(pipeline_run: PipelineRun):
@@ -57,39 +45,6 @@ def test_mf_query_answers_answer_rate_by_day_and_location(answer_rate_by_day, co
     rates = [Decimal(row["answer_rate"]) for row in answer_rate_by_day if row["answer_rate"]]
     assert all(0 <= rate <= 1 for rate in rates)
     assert any(rate > 0 for rate in rates)
-
-
-def test_the_app_shows_the_metric_layers_figures(answer_rate_by_day, conn):
-    from app import data
-
-    data.answer_rate_by.clear()
-    first_day, last_day = data.call_date_range()
-    app_rows = data.answer_rate_by(
-        "day", first_day, last_day, tuple(sorted(data.locations()["location_id"]))
-    )
-    app_figures = {
-        (str(row.location_id), str(row.day)): (int(row.answered_calls), int(row.inbound_calls))
-        for row in app_rows.itertuples()
-    }
-    mf_figures = {
-        (row["location__location_id"], row["metric_time__day"][:10]): (
-            int(float(row["answered_calls"] or 0)),
-            int(float(row["inbound_calls"] or 0)),
-        )
-        for row in answer_rate_by_day
-        if float(row["inbound_calls"] or 0) > 0
-    }
-    assert app_figures == mf_figures
-    for row in app_rows.itertuples():
-        mf_row = next(
-            r
-            for r in answer_rate_by_day
-            if r["location__location_id"] == row.location_id
-            and r["metric_time__day"][:10] == str(row.day)
-        )
-        if mf_row["answer_rate"]:
-            assert abs(float(mf_row["answer_rate"]) - float(row.answer_rate)) < 1e-9
-    assert isinstance(first_day, date)
 
 
 # Every call metric docs/metrics.md names (its semantic layer section, before the money metrics).
