@@ -176,9 +176,9 @@ def test_drill_down_from_a_location_to_its_days_and_calls(pipeline_run: Pipeline
     assert (
         location.value
         == conn.execute(
-            "select location_id from marts.missed_call_shrink where category = 'missed_opportunity' "
-            "and started_date between %s and %s group by 1 order by sum(expected_shrink_usd) desc "
-            "limit 1",
+            "select location_id from marts.missed_call_shrink "
+            "where category = 'missed_opportunity' and started_date between %s and %s "
+            "group by 1 order by sum(expected_shrink_usd) desc limit 1",
             (first_day, last_day),
         ).fetchone()[0]
     ), "it opens on the worst location"

@@ -72,6 +72,8 @@ def _mf_query(query: MetricQuery, period: Period, out: Path) -> list[dict[str, s
         args += ["--where", where]
     result = mf("query", *args, "--csv", str(out))
     assert result.returncode == 0, (query, result.stdout + result.stderr)
+    if not out.exists():  # mf writes no file for a query with no rows
+        return []
     with out.open() as handle:
         return list(csv.DictReader(handle))
 
