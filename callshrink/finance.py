@@ -36,7 +36,10 @@ DAILY_COLUMNS = (
 )
 
 # Per location (empty: deals no call placed) x local day x record type, then one total row per
-# record type. Refunds are positive amounts, as in the marts: net = payments - refunds + deals.
+# record type, then what the month left out. Refunds are positive amounts, as in the marts:
+# net = payments - refunds + deals. Every figure is a mart's row as dbt built it; nothing is
+# added up here (models/marts/finance: revenue_reconciliation, revenue_reconciliation_totals,
+# revenue_left_out_totals).
 _DAILY = """
 with days as (
     select
@@ -59,31 +62,40 @@ totals as (
         null as location_id,
         null::date as revenue_date,
         record_type,
-        sum(source_records) as source_records,
-        sum(attributed_records) as attributed_records,
-        sum(source_usd) as source_usd,
-        sum(attributed_usd) as attributed_usd,
-        sum(unattributed_usd) as unattributed_usd
-    from days
-    group by record_type
+        source_records,
+        attributed_records,
+        source_usd,
+        attributed_usd,
+        unattributed_usd
+    from {marts}.revenue_reconciliation_totals
+    where revenue_month = %(first_day)s
 ),
 
 left_out as (
-    -- quarantined source records of the month (or of no readable month): counted, and their
-    -- dollars where the line shows a USD amount, beside the totals they are not part of
+    -- quarantined source records of the month and those of no readable month: counted, and
+    -- their dollars where the line shows a USD amount, beside the totals they are not part
+    -- of. A month with no row there (no revenue and no line of its own) takes the null
+    -- month's rows: the undated lines alone.
     select
         'left_out' as row_type,
         null as location_id,
         null::date as revenue_date,
         record_type,
-        count(*) as source_records,
+        left_out_records as source_records,
         null::bigint as attributed_records,
-        sum(amount) filter (where currency = 'USD') as source_usd,
+        left_out_usd as source_usd,
         null::numeric as attributed_usd,
         null::numeric as unattributed_usd
-    from {marts}.revenue_left_out
-    where record_month = %(first_day)s or record_month is null
-    group by record_type
+    from {marts}.revenue_left_out_totals
+    where
+        revenue_month = %(first_day)s
+        or (
+            revenue_month is null
+            and not exists (
+                select from {marts}.revenue_left_out_totals as listed
+                where listed.revenue_month = %(first_day)s
+            )
+        )
 ),
 
 both_levels as (
@@ -170,6 +182,18 @@ order by record_type, source_file, line_number
 """
 
 
+# The months with revenue, and those closed, as dbt marks them (marts.revenue_months).
+_REVENUE_MONTHS = """
+select to_char(revenue_month, 'YYYY-MM') from {marts}.revenue_months order by revenue_month
+"""
+
+_CLOSED_MONTHS = """
+select to_char(revenue_month, 'YYYY-MM') from {marts}.revenue_months
+where is_closed
+order by revenue_month
+"""
+
+
 def _in_marts(query: str) -> sql.Composed:
     """The query with {marts} as the schema dbt builds the marts into (settings.dbt_schema)."""
     return sql.SQL(query).format(marts=sql.Identifier(dbt_schema("marts")))
@@ -205,17 +229,23 @@ def parse_month(text: str) -> Month:
 
 def revenue_months(conn: psycopg.Connection) -> list[str]:
     """The months (YYYY-MM) that hold revenue, oldest first."""
-    rows = conn.execute(
-        _in_marts(
-            "select distinct to_char(revenue_date, 'YYYY-MM') from {marts}.revenue_attributions "
-            "order by 1"
-        )
-    ).fetchall()
-    return [month for (month,) in rows]
+    return _months(conn, _REVENUE_MONTHS)
+
+
+def closed_months(conn: psycopg.Connection) -> list[str]:
+    """The months (YYYY-MM) finance has closed, oldest first: the newest revenue day in the
+    warehouse is dbt var month_close_days past their last day. The rule is dbt's
+    (marts.revenue_months.is_closed); this only reads it."""
+    return _months(conn, _CLOSED_MONTHS)
+
+
+def _months(conn: psycopg.Connection, query: str) -> list[str]:
+    return [month for (month,) in conn.execute(_in_marts(query)).fetchall()]
 
 
 def daily_rows(conn: psycopg.Connection, month: Month) -> list[tuple]:
-    """The month's tie-out per location, day and record type, then a total per record type."""
+    """The month's tie-out per location, day and record type, then a total per record type
+    and what the month left out (DAILY_COLUMNS), every figure as the marts hold it."""
     return conn.execute(_in_marts(_DAILY), month.params()).fetchall()
 
 

@@ -1,7 +1,8 @@
 {#
-    The whole period ties out, per record type: the daily and the monthly tie-outs hold the
-    same records and dollars as the attributions, and source = attributed + unattributed on
-    the totals too (the row identities imply it only if the roll-ups lose no row).
+    The whole period ties out, per record type: the daily and the monthly tie-outs and the
+    month totals finance exports hold the same records and dollars as the attributions, and
+    source = attributed + unattributed on the totals too (the row identities imply it only if
+    the roll-ups lose no row).
 #}
 
 -- a check of revenue_reconciliation in Dagster (it reads several models)
@@ -24,6 +25,12 @@ daily as (
 monthly as (
 
     select * from {{ ref('revenue_reconciliation_monthly') }}
+
+),
+
+month_totals as (
+
+    select * from {{ ref('revenue_reconciliation_totals') }}
 
 ),
 
@@ -57,6 +64,16 @@ totals as (
         sum(attributed_usd) as attributed_usd,
         sum(unattributed_usd) as unattributed_usd
     from monthly
+    group by record_type
+    union all
+    select
+        'month_totals' as figures_from,
+        record_type,
+        sum(source_records) as source_records,
+        sum(source_usd) as source_usd,
+        sum(attributed_usd) as attributed_usd,
+        sum(unattributed_usd) as unattributed_usd
+    from month_totals
     group by record_type
 
 ),

@@ -4,6 +4,7 @@ the marts' figures to the cent, as exact decimals, its totals tie, and bad input
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import re
 import subprocess
@@ -15,7 +16,7 @@ import psycopg
 import pytest
 
 from callshrink.dbt import tool
-from callshrink.finance import FinanceError, parse_month
+from callshrink.finance import FinanceError, closed_months, parse_month, revenue_months
 from tests.conftest import PipelineRun
 
 CENTS = re.compile(r"-?\d+\.\d{2}")
@@ -164,6 +165,18 @@ def test_the_months_quarantined_payments_are_counted_and_listed(
     assert all(r["record_type"] == "payment" and r["record_month"] == f"{month}-01" for r in rows)
     reason = rows[1]["reason"]
     assert "'amount_money_amount'" in reason and "is not a valid integer" in reason, reason
+
+
+def test_closed_months_are_those_whose_close_day_the_data_has_reached(
+    pipeline_run: PipelineRun, conn
+):
+    """A month closes once the newest revenue day is month_close_days (5) past its last day:
+    February 2026 (28 days) on 5 March, March on 5 April. The session's newest revenue day is
+    5 March, February's close day itself: February is closed, March is not."""
+    (newest,) = conn.execute("select max(revenue_date) from marts.revenue_attributions").fetchone()
+    assert newest == dt.date(2026, 3, 5)  # the data the expectation below rests on
+    assert revenue_months(conn) == ["2026-02", "2026-03"]
+    assert closed_months(conn) == ["2026-02"]
 
 
 @pytest.mark.parametrize(

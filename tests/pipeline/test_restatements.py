@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from callshrink import finance
 from callshrink.generate import generate
 from callshrink.pipeline import run_pipeline
 from tests.conftest import own_database
@@ -94,6 +95,11 @@ def test_late_revenue_in_a_closed_month_is_a_restatement(
         )
     ]
     assert closed == ["2026-01-01", "2026-02-01"]  # March is open
+    # the months the app lists as closed are the same: with month_close_days 5, January closes
+    # on 5 February and February (ending on the 28th) on 5 March, both reached by revenue to
+    # 6 March; March closes on 5 April
+    assert finance.closed_months(conn) == ["2026-01", "2026-02"]
+    assert finance.revenue_months(conn) == ["2026-01", "2026-02", "2026-03"]
     assert _restatements(conn) == []
     (snapshot_rows,) = conn.execute(
         "select count(*) from snapshots.revenue_month_snapshots"
@@ -118,6 +124,8 @@ def test_late_revenue_in_a_closed_month_is_a_restatement(
     result = run_pipeline(quiet=True)
     assert result.success, result.summary()
     assert result.raw["square/payments"].rows_loaded == 2
+    # late revenue inside February and March closes nothing more: the newest day is the same
+    assert finance.closed_months(conn) == ["2026-01", "2026-02"]
 
     restatements = _restatements(conn)
     assert len(restatements) == 1, restatements  # January unchanged, March still open

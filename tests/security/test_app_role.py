@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callshrink import settings
+from callshrink import finance, settings
 from callshrink.dbt import dbt
 from tests.conftest import PipelineRun
 
@@ -78,12 +78,26 @@ def test_the_app_role_reads_every_mart(app: psycopg.Connection, conn: psycopg.Co
     assert calls > 0
     marts = _relations(conn, settings.dbt_schema("marts"))
     assert {"calls", "missed_calls", "revenue_reconciliation", "data_health"} <= set(marts)
+    # the finance marts the export and the app's closed months read
+    assert {"revenue_reconciliation_totals", "revenue_left_out_totals", "revenue_months"} <= set(
+        marts
+    )
     for name in marts:
         app.execute(
             sql.SQL("select * from {} limit 1").format(
                 sql.Identifier(settings.dbt_schema("marts"), name)
             )
         )
+
+
+def test_the_app_role_reads_finances_months_and_export(
+    app: psycopg.Connection, conn: psycopg.Connection
+):
+    """The app calls finance's functions on its own connection: they read marts only."""
+    assert finance.closed_months(app) == finance.closed_months(conn)
+    assert finance.revenue_months(app) == finance.revenue_months(conn)
+    month = finance.parse_month(finance.revenue_months(conn)[0])
+    assert finance.daily_rows(app, month) == finance.daily_rows(conn, month)
 
 
 @pytest.mark.parametrize("schema", OTHER_LAYERS)

@@ -1,15 +1,12 @@
 {#
     The monthly tie-out of every closed month, as finance closed it: what the snapshot
-    revenue_month_snapshots records. A month is closed once the newest revenue day in the
-    warehouse is `month_close_days` past its last day. The clock is the data's, not the wall's:
-    a backfill of last year's exports must not close every month on its first, partial load,
-    and a rebuild gives the same months closed whatever the day it runs.
+    revenue_month_snapshots records. Which months are closed is the rule of the mart
+    revenue_months (the newest revenue day in the warehouse is `month_close_days` past the
+    month's last day; the clock is the data's, not the wall's), read here, never restated.
     The grid holds every location (and deals no call placed) x record type of a closed month,
     zeros included, so revenue arriving late where there was none is a change from 0, not a
     new row.
 #}
-{%- set close_days = var('month_close_days') %}
-
 with
 
 monthly as (
@@ -18,9 +15,9 @@ monthly as (
 
 ),
 
-attributions as (
+revenue_months as (
 
-    select * from {{ ref('revenue_attributions') }}
+    select * from {{ ref('revenue_months') }}
 
 ),
 
@@ -30,22 +27,11 @@ locations as (
 
 ),
 
-newest_day as (
-
-    select max(revenue_date) as newest_revenue_date
-    from attributions
-
-),
-
 closed_months as (
 
-    select distinct monthly.revenue_month
-    from monthly
-    cross join newest_day
-    where
-        (monthly.revenue_month + interval '1 month' - interval '1 day')::date
-        + {{ close_days }}
-        <= newest_day.newest_revenue_date
+    select revenue_month
+    from revenue_months
+    where is_closed
 
 ),
 
