@@ -233,21 +233,15 @@ def left_out_records(month: str) -> pd.DataFrame:
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def closed_months() -> list[str]:
-    """The months (YYYY-MM) closed: the newest revenue day in the warehouse is var
-    month_close_days past their last day (the rule of int_revenue_months_closed)."""
-    statement = sql.SQL(
-        "select distinct to_char(monthly.revenue_month, 'YYYY-MM') as revenue_month "
-        "from {monthly} as monthly "
-        "cross join (select max(revenue_date) as newest from {attributions}) as newest_day "
-        "where (monthly.revenue_month + interval '1 month' - interval '1 day')::date "
-        "+ %(close_days)s <= newest_day.newest "
-        "order by 1"
-    ).format(
-        monthly=_marts("revenue_reconciliation_monthly"),
-        attributions=_marts("revenue_attributions"),
-    )
-    frame = _query(statement, {"close_days": int(dbt_var("month_close_days"))})
-    return list(frame["revenue_month"])
+    """The months (YYYY-MM) closed, by the rule marts.revenue_months applies (dbt var
+    month_close_days)."""
+    return finance.closed_months(_live_connection())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def closes_on(month: str) -> date | None:
+    """The day a month (YYYY-MM) closes: marts.revenue_months.closes_on."""
+    return finance.closes_on(_live_connection(), finance.parse_month(month))
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)

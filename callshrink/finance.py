@@ -239,6 +239,16 @@ def closed_months(conn: psycopg.Connection) -> list[str]:
     return _months(conn, _CLOSED_MONTHS)
 
 
+def closes_on(conn: psycopg.Connection, month: Month) -> dt.date | None:
+    """The day the month closes (marts.revenue_months.closes_on); None for a month without
+    revenue."""
+    row = conn.execute(
+        _in_marts("select closes_on from {marts}.revenue_months where revenue_month = %s"),
+        (month.first_day,),
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def _months(conn: psycopg.Connection, query: str) -> list[str]:
     return [month for (month,) in conn.execute(_in_marts(query)).fetchall()]
 

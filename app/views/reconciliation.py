@@ -308,7 +308,6 @@ _download(
 
 st.subheader("Restatements")
 everywhere = data.restatements()
-closes_on = next_month - timedelta(days=1) + timedelta(days=close_days)
 st.caption(
     f"A month closes once the warehouse holds revenue {close_days} days past its last day; "
     "each later change to a closed month's figures (late data) is a row here, with the "
@@ -320,7 +319,7 @@ st.caption(
 if month not in closed_months:
     st.info(
         f"{_month_name(month)} is open: it closes once the warehouse holds revenue of "
-        f"{closes_on:%Y-%m-%d}."
+        f"{data.closes_on(month):%Y-%m-%d}."
     )
 restated = data.restatements(month)
 if restated.empty:
