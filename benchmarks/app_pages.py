@@ -194,10 +194,14 @@ def worker_warm(pages: list[str], runs: int, timeout: float, log) -> list[dict]:
 
 def run_worker(args: argparse.Namespace) -> int:
     """``--worker cold|warm``: measure, print one JSON line on stdout (progress on stderr)."""
-    from streamlit import logger
+    import logging
+
     from streamlit.testing.v1 import AppTest  # noqa: F401  (imported before any timing)
 
-    logger.set_log_level("error")  # not "missing ScriptRunContext" on every run
+    # AppTest warns "missing ScriptRunContext" on every new session; it says to ignore it
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: "missing ScriptRunContext" not in record.getMessage()
+    )
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -590,6 +594,7 @@ def main(argv: list[str] | None = None) -> int:
         flush=True,
     )
 
+    load_before = os.getloadavg()
     cold: dict[str, dict] = {}
     if not args.skip_cold:
         print("# first loads, a fresh process per page", flush=True)
@@ -613,8 +618,13 @@ def main(argv: list[str] | None = None) -> int:
     warm = {r["page"]: r for r in in_worker(warm_args, env, timeout=args.timeout * 10)}
 
     figures = [page_figures(p, cold.get(p["path"], {}), warm.get(p["path"], {})) for p in pages]
+    load_after = os.getloadavg()
     print("\n== run")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(
+        f"machine: {os.cpu_count()} cores; load average (1 min) {load_before[0]:.1f} before "
+        f"the measurements, {load_after[0]:.1f} after (other work slows every figure)"
+    )
     print(
         f"warehouse: {database}, {size['calls']:,} calls ({size['locations']} locations, "
         f"{size['first_day']}..{size['last_day']})"
@@ -635,6 +645,7 @@ def main(argv: list[str] | None = None) -> int:
             "warehouse": {"database": database, **size},
             "build": build_info,
             "runs": args.runs,
+            "load_average": {"before": load_before, "after": load_after},
             "pages": [{**f, "misses": misses(f)} for f in figures],
         }
         args.json.write_text(json.dumps(report, indent=1, default=str))
