@@ -73,6 +73,7 @@ def locations() -> pd.DataFrame:
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def call_date_range() -> tuple[date, date] | None:
     frame = _query(
+        # min and max read the index on started_date (models/marts/calls/calls.yml)
         sql.SQL(
             "select min(started_date) as first_day, max(started_date) as last_day from {} "
             "where direction = 'inbound'"
@@ -210,6 +211,7 @@ def finance_month(month: str, level: str) -> tuple[tuple[str, ...], list[tuple]]
     return finance.month_table(_live_connection(), finance.parse_month(month), level)
 
 
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def finance_csv(month: str, level: str) -> str:
     """The CSV `callshrink export finance --month MONTH --level LEVEL` writes, as text."""
     return finance.csv_text(*finance_month(month, level))

@@ -313,11 +313,11 @@ def change_column(label: str, kind: str):
     return st.column_config.NumberColumn(label, format=CHANGE_FORMATS[kind])
 
 
-def download(frame: pd.DataFrame, file_name: str, label: str = "Download (CSV)") -> None:
-    """A button offering the table as CSV (numbers as numbers)."""
+def download(table: pd.DataFrame | str, file_name: str, label: str = "Download (CSV)") -> None:
+    """A button offering the table (or CSV text made from one) as CSV, numbers as numbers."""
     st.download_button(
         label,
-        data=frame.to_csv(index=False),
+        data=table if isinstance(table, str) else table.to_csv(index=False),
         file_name=file_name,
         mime="text/csv",
         on_click="ignore",

@@ -115,12 +115,26 @@ st.altair_chart(
 )
 
 st.subheader("Still to call back")
+WORK_LIST_SHOWN = 1_000  # the newest rows on the page; the CSV holds every one
+
+
+@st.cache_data(ttl=data.CACHE_SECONDS, show_spinner=False)
+def _work_list_csv(period) -> str:
+    return ui.labelled(data.unrecovered_missed_calls(period), "outcome").to_csv(index=False)
+
+
 work_list = data.unrecovered_missed_calls(period)
+shown = (
+    ""
+    if len(work_list) <= WORK_LIST_SHOWN
+    else f" The newest {WORK_LIST_SHOWN:,} are shown; the CSV holds them all."
+)
 st.caption(
     f"{len(work_list):,} missed opportunities not recovered, the most recent first (times "
-    "are each location's own). Callers' numbers are masked: country code and last four digits."
+    "are each location's own). Callers' numbers are masked: country code and last four "
+    f"digits.{shown}"
 )
-work_list = ui.labelled(work_list, "outcome")
+work_list = ui.labelled(work_list.head(WORK_LIST_SHOWN), "outcome")
 st.dataframe(
     work_list,
     column_config={
@@ -138,7 +152,7 @@ st.dataframe(
     width="stretch",
 )
 ui.download(
-    work_list,
+    _work_list_csv(period),
     f"missed_calls_{period.first_day}_{period.last_day}.csv",
     "Download the work list (CSV)",
 )
