@@ -16,6 +16,7 @@ writes a new manifest, and the cache follows it).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -114,7 +115,9 @@ class _Compiler:
         )
         from metricflow_semantics.model.semantic_manifest_lookup import SemanticManifestLookup
 
-        manifest = parse_manifest_from_dbt_generated_manifest(manifest_path.read_text())
+        manifest = parse_manifest_from_dbt_generated_manifest(
+            json.dumps(_without_database(json.loads(manifest_path.read_text())))
+        )
         self._engine = MetricFlowEngine(
             semantic_manifest_lookup=SemanticManifestLookup(manifest),
             sql_client=_CompileOnlyClient(),
@@ -143,6 +146,24 @@ class _Compiler:
                 raise MetricsLayerError(f"MetricFlow's SQL lost the filter {placeholder}")
             text = text.replace(placeholder, parameter)
         return text
+
+
+def _without_database(node: object) -> object:
+    """The manifest with every relation named by schema and table only. dbt writes the
+    database it built into ("callshrink"."marts"."calls"), and Postgres refuses a name of
+    another database than the connection's; the app's connection is to the warehouse itself,
+    whatever its database is called (a test's, a user's), so the name is left out."""
+    if isinstance(node, dict):
+        if {"alias", "schema_name", "database"} <= node.keys():
+            return {
+                **node,
+                "database": None,
+                "relation_name": f'"{node["schema_name"]}"."{node["alias"]}"',
+            }
+        return {key: _without_database(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_database(value) for value in node]
+    return node
 
 
 class _CompileOnlyClient:
