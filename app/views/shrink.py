@@ -301,9 +301,11 @@ with st.expander("The conversion cells behind the figures"):
         "level): answered, non-repeat inbound calls, converted when revenue was attributed to "
         "them. Value per call = rate × average converted value, the shrink of one valued call."
     )
+    cell_table = ui.cell_table(cells)
     st.dataframe(
-        ui.cell_table(cells),
+        cell_table,
         column_config=ui.money_columns(*ui.CELL_MONEY),
         hide_index=True,
         width="stretch",
     )
+    ui.download(cell_table, f"conversion_cells_{period.first_day}_{period.last_day}.csv")
