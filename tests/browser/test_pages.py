@@ -209,9 +209,10 @@ def _texts(page, selector: str) -> list[str]:
 
 @pytest.mark.parametrize("app_page", PAGES, ids=[page.id for page in PAGES])
 def test_page_shows_its_title_a_kpi_and_no_error(
-    app_page: AppPage, app_url: str, chromium: Chromium, screenshots: Path
+    app_page: AppPage, chromium: Chromium, screenshots: Path, request: pytest.FixtureRequest
 ):
-    page = chromium.new_page()
+    page = chromium.new_page()  # first: without Chromium, fail or skip before the pipeline
+    app_url = request.getfixturevalue("app_url")
     try:
         url = f"{app_url}/{app_page.url_path}"
         page.goto(url)
@@ -224,7 +225,12 @@ def test_page_shows_its_title_a_kpi_and_no_error(
 
         # an unknown path is answered with the default page, at the root
         assert urlsplit(page.url).path == f"/{app_page.url_path}", f"{url} went to {page.url}"
-        errors = _texts(page, '[data-testid="stException"], [data-testid="stAlertContentError"]')
+        # an exception is shown in an error alert too: each text once
+        errors = list(
+            dict.fromkeys(
+                _texts(page, '[data-testid="stException"], [data-testid="stAlertContentError"]')
+            )
+        )
         assert not errors, f"{url} shows an error: {errors}"
         headings = _texts(page, '[data-testid="stMain"] [data-testid="stHeading"] h1')
         assert headings[:1] == [app_page.title], f"{url}: the page's h1 titles are {headings}"
@@ -240,9 +246,12 @@ def test_page_shows_its_title_a_kpi_and_no_error(
         page.close()
 
 
-def test_the_sidebar_links_every_discovered_page(app_url: str, chromium: Chromium):
+def test_the_sidebar_links_every_discovered_page(
+    chromium: Chromium, request: pytest.FixtureRequest
+):
     """The pages read from streamlit_app.py are the ones the served app links to."""
     page = chromium.new_page()
+    app_url = request.getfixturevalue("app_url")
     try:
         page.goto(app_url)
         page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
