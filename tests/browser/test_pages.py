@@ -91,7 +91,11 @@ def discover_pages(main_script: Path = MAIN_SCRIPT) -> list[AppPage]:
     for node in ast.walk(ast.parse(main_script.read_text(), filename=str(main_script))):
         if not (isinstance(node, ast.Call) and _is_st_page(node)):
             continue
-        keywords = {k.arg: _literal(k.value, k.arg) for k in node.keywords if k.arg}
+        keywords = {  # only those that decide the URL and title need be literals
+            k.arg: _literal(k.value, k.arg)
+            for k in node.keywords
+            if k.arg in ("page", "title", "url_path", "default")
+        }
         script = _literal(node.args[0], "page") if node.args else keywords.get("page")
         assert isinstance(script, str), f"{main_script.name}:{node.lineno}: a page that is no file"
         _, inferred = page_icon_and_name(Path(script))
