@@ -1,6 +1,7 @@
 # callshrink: two commands do everything on a fresh machine.
 #   make demo   install, generate demo data, run the pipeline, serve the app
-#   make test   install and run the full suite (lint, pytest on a real Postgres, dbt, MetricFlow)
+#   make test   install and run the full suite (lint, pytest on a real Postgres, dbt, MetricFlow,
+#               every app page in headless Chromium: scripts/ensure-browser provides it)
 # Everything installs into .venv from requirements.lock (exact versions) with uv, byte-compiled.
 
 PYTHON ?= python3
@@ -49,7 +50,10 @@ format: install
 	$(BIN)/ruff check --fix .
 	eval "$$($(BIN)/callshrink db env)" && $(BIN)/sqlfluff fix models tests/dbt
 
+# tests/browser drives Chromium: ensure-browser finds it, or installs Debian's (as root), or
+# stops here saying what to install.
 test: install lint
+	scripts/ensure-browser
 	$(BIN)/pytest
 
 lock:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
@@ -16,6 +14,7 @@ import pytest
 
 from callshrink import cli
 from callshrink.dbt import tool
+from tests.servers import free_port, wait_for
 
 COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "docs", "demo"]
 
@@ -88,25 +87,6 @@ def test_private_server_starts_answers_and_stops(private_env, tmp_path):
     assert callshrink("db", "url", "--no-start", env=private_env).returncode != 0
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_for(url: str, server: subprocess.Popen, seconds: int) -> bytes:
-    """The body of url once the server answers it (the server must keep running meanwhile)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url) as reply:
-                return reply.read()
-        except OSError:
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, f"{url} did not answer in {seconds} s"
-            time.sleep(0.5)
-
-
 def _on(connection, port: int) -> bool:
     return connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
 
@@ -116,7 +96,7 @@ def _listens(process: psutil.Process, port: int) -> bool:
 
 
 def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
-    port = _free_port()
+    port = free_port()
     app = subprocess.Popen(
         [tool("callshrink"), "app", "--port", str(port), "--stop-db"],
         env=private_env,
@@ -125,7 +105,7 @@ def test_app_serves_and_ctrl_c_stops_it_and_the_private_server(private_env):
         text=True,
     )
     try:
-        assert _wait_for(f"http://127.0.0.1:{port}/_stcore/health", app, 90) == b"ok"
+        assert wait_for(f"http://127.0.0.1:{port}/_stcore/health", app, 90) == b"ok"
         assert "running" in callshrink("db", "status", env=private_env).stdout
         # it listens on this machine only, and holds the app role's URL, not the owner's
         servers = [p for p in psutil.Process(app.pid).children(recursive=True) if _listens(p, port)]
@@ -198,7 +178,7 @@ def test_listening_beyond_this_machine_warns_that_there_is_no_login(capsys):
 
 def test_the_app_needs_its_own_url_on_a_server_of_ones_own(private_env):
     private_env["CALLSHRINK_DATABASE_URL"] = "postgresql://analyst:s3cret@db.example.invalid/wh"
-    done = callshrink("app", "--port", str(_free_port()), env=private_env)
+    done = callshrink("app", "--port", str(free_port()), env=private_env)
     assert done.returncode != 0
     assert "CALLSHRINK_APP_DATABASE_URL is not set" in done.stderr
     assert "s3cret" not in done.stdout + done.stderr
@@ -284,7 +264,7 @@ def test_callshrinks_own_dagster_home_sends_no_usage_statistics(tmp_path, monkey
 def test_docs_builds_the_dbt_site_with_the_catalog_and_serves_it(pipeline_run, tmp_path):
     import json
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CALLSHRINK_HOME": str(tmp_path / "home")}
     docs = subprocess.Popen(
         [tool("callshrink"), "docs", "--port", str(port)],
@@ -294,7 +274,7 @@ def test_docs_builds_the_dbt_site_with_the_catalog_and_serves_it(pipeline_run, t
         text=True,
     )
     try:
-        assert b"dbt" in _wait_for(f"http://127.0.0.1:{port}/index.html", docs, 180)
+        assert b"dbt" in wait_for(f"http://127.0.0.1:{port}/index.html", docs, 180)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/manifest.json") as reply:
             manifest = json.load(reply)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json") as reply:
