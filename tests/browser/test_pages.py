@@ -46,11 +46,6 @@ CHROMIUM_FLAGS = [
 PAGE_RUN_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 2000}
 
-# Pages without an st.metric yet. Their title and error checks still run; the KPI check is an
-# expected failure until the page has a tile (then remove it here: the test says so).
-AWAITING_KPI_TILE = {"views/data_health.py"}
-
-
 @dataclass(frozen=True)
 class AppPage:
     script: str  # as given to st.Page, relative to app/
@@ -240,11 +235,6 @@ def test_page_shows_its_title_a_kpi_and_no_error(
         assert headings[:1] == [app_page.title], f"{url}: the page's h1 titles are {headings}"
         values = _texts(page, '[data-testid="stMetricValue"]')
         figures = [value for value in values if re.search(r"\d", value)]
-        if app_page.script in AWAITING_KPI_TILE:
-            assert not values, (
-                f"{app_page.script} has KPI tiles now: drop it from AWAITING_KPI_TILE"
-            )
-            pytest.xfail(f"{app_page.script} has no KPI tile (st.metric) yet")
         assert figures, f"{url}: no KPI tile shows a figure (stMetricValue texts: {values})"
     finally:
         page.close()
