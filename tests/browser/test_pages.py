@@ -46,6 +46,7 @@ CHROMIUM_FLAGS = [
 PAGE_RUN_MS = 120_000
 VIEWPORT = {"width": 1400, "height": 2000}
 
+
 @dataclass(frozen=True)
 class AppPage:
     script: str  # as given to st.Page, relative to app/
