@@ -39,7 +39,7 @@ RATES = {
     "transfer_rate": ("Transfer rate", "percent", "lower", ""),
     "escalation_rate": ("Escalation rate", "percent", "lower", ""),
     "average_resolution_path_length": (
-        "Average resolution path length",
+        "Resolution path (legs)",
         "number",
         "lower",
         "Legs per call: ring, queue, agent, transfer, escalation, voicemail.",

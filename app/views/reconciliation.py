@@ -114,10 +114,9 @@ def _download(where, label: str, level: str, what: str) -> None:
 left_out_counts = left_out["record_type"].value_counts()
 
 
-def tie_out_status(difference: Decimal, left_out: int = 0) -> str:
+def tie_out_status(difference: Decimal) -> str:
     """The metric revenue_tie_out_difference_usd in words."""
-    status = "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
-    return status if not left_out else f"{status}, {_records(left_out)} left out"
+    return "ties out" if difference == 0 else f"off by {ui.dollars(difference)}"
 
 
 def _records(number: int) -> str:
@@ -146,12 +145,13 @@ for column, (record_type, label) in zip(tiles, RECORD_LABELS.items(), strict=Fal
                 delta_color="off",
                 delta_arrow="off",
             )
+        left_out_here = int(left_out_counts.get(record_type, 0))
         st.metric(
             f"{label}: tie-out",
-            tie_out_status(
-                _total(record_type, "revenue_tie_out_difference_usd"),
-                int(left_out_counts.get(record_type, 0)),
-            ),
+            tie_out_status(_total(record_type, "revenue_tie_out_difference_usd")),
+            delta=f"{_records(left_out_here)} left out" if left_out_here else None,
+            delta_color="off",
+            delta_arrow="off",
             help="Source = attributed + unattributed, to the cent, over the records the "
             "warehouse holds; records the loader kept in quarantine are left out (listed "
             "below).",

@@ -272,7 +272,7 @@ st.altair_chart(
     .mark_bar()
     .encode(
         x=alt.X("shrink_usd:Q", axis=money_axis),
-        y=alt.Y("campaign_label:N", title=None, sort="-x"),
+        y=alt.Y("campaign_label:N", title=None, sort="-x", axis=alt.Axis(labelLimit=400)),
         color=category_color,
         order=alt.Order("category_order:Q"),
         tooltip=["marketing_campaign:N", "marketing_source:N", *money_tooltips],
