@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 from callshrink.settings import PROJECT_DIR, reference_dir
 
 MANIFEST = PROJECT_DIR / "target" / "manifest.json"
+# What MetricFlow (mf and the app) reads; it names the database dbt parsed against.
+SEMANTIC_MANIFEST = PROJECT_DIR / "target" / "semantic_manifest.json"
 _DBT_INPUTS = ("models", "macros", "snapshots", "tests/dbt", "dbt_project.yml", "profiles.yml")
 
 
@@ -69,9 +72,23 @@ def _newest_input_mtime() -> float:
     return newest
 
 
+def _parsed_for_another_database() -> bool:
+    """Whether target/ was parsed against another database than dbt connects to now (a
+    warehouse set with CALLSHRINK_DATABASE_URL after the last parse): `mf query` would then
+    name a database its connection cannot read."""
+    try:
+        models = json.loads(SEMANTIC_MANIFEST.read_text())["semantic_models"]
+    except (FileNotFoundError, ValueError, KeyError):
+        return True
+    database = os.environ.get("CALLSHRINK_PGDATABASE", "callshrink")  # profiles.yml's default
+    return any(model["node_relation"].get("database") != database for model in models)
+
+
 def ensure_manifest() -> Path:
-    """Parse the project when target/manifest.json is missing or older than its sources."""
+    """Parse the project when target/manifest.json is missing or older than its sources, or
+    was parsed against another database."""
     stage_reference()
-    if not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_input_mtime():
+    stale = not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_input_mtime()
+    if stale or _parsed_for_another_database():
         dbt(["parse", "--quiet"])
     return MANIFEST

@@ -65,8 +65,10 @@ def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineRes
     lookback)."""
     import dagster as dg
 
+    from callshrink.dbt import ensure_manifest
     from orchestration.definitions import defs
 
+    ensure_manifest()  # target/ names this warehouse, for mf and the app (defs may be older)
     started = time.monotonic()
     job = defs.resolve_job_def(JOB_NAME)
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None

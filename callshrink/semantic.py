@@ -26,9 +26,7 @@ from pathlib import Path
 import pandas as pd
 import psycopg
 
-from callshrink.settings import PROJECT_DIR
-
-SEMANTIC_MANIFEST = PROJECT_DIR / "target" / "semantic_manifest.json"
+from callshrink.dbt import SEMANTIC_MANIFEST
 
 # MetricFlow logs every compile at INFO; the app has no use for it.
 logging.getLogger("metricflow").setLevel(logging.WARNING)
