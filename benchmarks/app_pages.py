@@ -12,9 +12,17 @@ calls over ``--locations`` x ``--days`` (the daily volume per location chosen as
 generate_bench.py), generated into ``--data DIR`` (a temporary folder unless given; reused when
 it holds exports of the same arguments) and loaded with ``callshrink run -q``, the whole
 pipeline. The arguments and the build's seconds are recorded in the database
-(``bench.app_pages_build``), so a later run with the same arguments skips the build;
-``--rebuild`` forces one. ``--database-url`` measures that warehouse as it is. On a 2-core
-machine the defaults (1.07 M calls) take about 2 minutes to generate and 13 to build.
+(``bench.app_pages_build``) with a hash of the dbt project the build ran (dbt_project.yml,
+models/, macros/, snapshots/: ``dbt_project_hash()``), so a later run with the same arguments
+and the same dbt project skips the build; ``--rebuild`` forces one. When only the dbt project
+changed (a model, an index, a new mart), the warehouse is refreshed instead: ``callshrink run
+-q --full-refresh`` of the same exports on the same database (the raw tables are kept, every
+file skipped as loaded before; the models, their indexes and target/semantic_manifest.json,
+whose SQL the app's MetricFlow queries name the database of, rebuilt from this checkout's
+code). The exports are regenerated first if ``--data`` does not hold them (the generator is
+deterministic). A change to the loader or the generator still needs ``--rebuild``.
+``--database-url`` measures that warehouse as it is. On a 2-core machine the defaults (1.07 M
+calls) take about 2 minutes to generate and 13 to build.
 
 The pages are the ``st.Page`` entries of app/streamlit_app.py, read from its source, so a page
 added there is measured too. Each page is opened headless with Streamlit's AppTest
@@ -46,6 +54,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import hashlib
 import json
 import math
 import os
@@ -65,6 +74,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 APP = PROJECT / "app" / "streamlit_app.py"
 BENCH_DB = "callshrink_app_bench"
 BUILD_TABLE = "bench.app_pages_build"
+DBT_PROJECT_PATHS = ("dbt_project.yml", "models", "macros", "snapshots")
 WARM_TARGET_S = 0.300
 FIRST_LOAD_TARGET_S = 2.0
 TARGETS = "page p95 under 300 ms after the cache is warm; first load of a page under 2 s"
@@ -256,27 +266,64 @@ def build_args(args: argparse.Namespace) -> dict:
     }
 
 
+def dbt_project_hash(project: Path = PROJECT) -> str:
+    """SHA-256 of the dbt project's files (DBT_PROJECT_PATHS): names and contents, sorted."""
+    digest = hashlib.sha256()
+    for top in DBT_PROJECT_PATHS:
+        root = project / top
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            digest.update(path.relative_to(project).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _record_table(conn: psycopg.Connection) -> None:
+    conn.execute("create schema if not exists bench")
+    conn.execute(
+        f"create table if not exists {BUILD_TABLE} (arguments jsonb, generate_seconds "
+        "float8, build_seconds float8, built_at timestamptz default now())"
+    )
+    # a build recorded before the hash was: null, so it differs from any project's
+    conn.execute(f"alter table {BUILD_TABLE} add column if not exists dbt_project_hash text")
+    conn.execute(f"alter table {BUILD_TABLE} add column if not exists kind text")
+
+
+def record_build(url: str, wanted: dict, generate_s: float, build_s: float, kind: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        _record_table(conn)
+        conn.execute(
+            f"insert into {BUILD_TABLE} (arguments, generate_seconds, build_seconds, "
+            "dbt_project_hash, kind) values (%s, %s, %s, %s, %s)",
+            (json.dumps(wanted), generate_s, build_s, dbt_project_hash(), kind),
+        )
+
+
 def recorded_build(url: str) -> dict | None:
-    """The build the database records (arguments, seconds), None if none or no database."""
+    """The build the database records last (arguments, seconds, dbt project hash), None if none
+    or no database."""
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
             exists = conn.execute("select to_regclass(%s)", (BUILD_TABLE,)).fetchone()[0]
             if exists is None:
                 return None
+            _record_table(conn)
             row = conn.execute(
-                f"select arguments, generate_seconds, build_seconds, built_at "
-                f"from {BUILD_TABLE} order by built_at desc limit 1"
+                f"select arguments, generate_seconds, build_seconds, built_at, "
+                f"dbt_project_hash, kind from {BUILD_TABLE} order by built_at desc limit 1"
             ).fetchone()
     except psycopg.OperationalError:
         return None
     if row is None:
         return None
-    arguments, generate_s, build_s, built_at = row
+    arguments, generate_s, build_s, built_at, project_hash, kind = row
     return {
         "arguments": arguments,
         "generate_s": generate_s,
         "build_s": build_s,
         "built_at": built_at.isoformat(),
+        "dbt_project_hash": project_hash,
+        "kind": kind or "build",
     }
 
 
@@ -316,8 +363,12 @@ def generate_data(data: Path, wanted: dict) -> float:
     return seconds
 
 
-def build(server: str, url: str, data: Path, wanted: dict, env: dict[str, str]) -> dict:
-    """Generate (unless DATA holds the same exports), then a fresh database and callshrink run."""
+def build(
+    server: str, url: str, data: Path, wanted: dict, env: dict[str, str], refresh: bool = False
+) -> dict:
+    """Generate (unless DATA holds the same exports), then a fresh database and callshrink run;
+    with ``refresh``, the same database kept and ``callshrink run --full-refresh`` (the dbt
+    project changed, the data did not)."""
     from callshrink import db
     from callshrink.dbt import tool
 
@@ -326,10 +377,11 @@ def build(server: str, url: str, data: Path, wanted: dict, env: dict[str, str]) 
         print(f"# reusing the exports in {data} (same arguments)", flush=True)
     else:
         generate_s = generate_data(data, wanted)
-    with psycopg.connect(server, autocommit=True) as conn:
-        name = sql.Identifier(conninfo_to_dict(url)["dbname"])
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-        conn.execute(sql.SQL("create database {}").format(name))
+    if not refresh:
+        with psycopg.connect(server, autocommit=True) as conn:
+            name = sql.Identifier(conninfo_to_dict(url)["dbname"])
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+            conn.execute(sql.SQL("create database {}").format(name))
     db.ensure_app_role(url)
     command = [
         tool("callshrink"),
@@ -340,24 +392,17 @@ def build(server: str, url: str, data: Path, wanted: dict, env: dict[str, str]) 
         "--reference",
         str(data / "reference"),
     ]
-    print(f"# building: {' '.join(command)} (into {conninfo_to_dict(url)['dbname']})", flush=True)
+    if refresh:
+        command.append("--full-refresh")
+    doing = "refreshing" if refresh else "building"
+    print(f"# {doing}: {' '.join(command)} (into {conninfo_to_dict(url)['dbname']})", flush=True)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=PROJECT)
     build_s = time.perf_counter() - started
-    print(f"# built in {build_s:,.1f} s (exit {done.returncode})", flush=True)
+    print(f"# {doing} took {build_s:,.1f} s (exit {done.returncode})", flush=True)
     if done.returncode != 0:
         raise SystemExit(f"callshrink run failed (exit {done.returncode}); nothing recorded")
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists bench")
-        conn.execute(
-            f"create table if not exists {BUILD_TABLE} (arguments jsonb, generate_seconds "
-            "float8, build_seconds float8, built_at timestamptz default now())"
-        )
-        conn.execute(
-            f"insert into {BUILD_TABLE} (arguments, generate_seconds, build_seconds) "
-            "values (%s, %s, %s)",
-            (json.dumps(wanted), generate_s, build_s),
-        )
+    record_build(url, wanted, generate_s, build_s, "refresh" if refresh else "build")
     return recorded_build(url) or {}
 
 
@@ -572,19 +617,28 @@ def main(argv: list[str] | None = None) -> int:
     if not args.database_url:
         wanted = build_args(args)
         recorded = recorded_build(url)
-        if recorded and recorded["arguments"] == wanted and not args.rebuild:
+        same_data = bool(recorded) and recorded["arguments"] == wanted and not args.rebuild
+        same_project = same_data and recorded["dbt_project_hash"] == dbt_project_hash()
+        if same_project:
             build_info = recorded
             print(
-                f"# {database} is built with these arguments (on {recorded['built_at']}, "
-                f"build {recorded['build_s']:,.1f} s): not building",
+                f"# {database} is built with these arguments and this dbt project (on "
+                f"{recorded['built_at']}, {recorded['kind']} {recorded['build_s']:,.1f} s): "
+                "not building",
                 flush=True,
             )
         else:
+            if same_data:
+                print(
+                    f"# {database} holds these arguments' data, built by another dbt project "
+                    "(models/, macros/, dbt_project.yml changed): refreshing it",
+                    flush=True,
+                )
             tmp = None if args.data else Path(tempfile.mkdtemp(prefix="callshrink-app-bench-"))
             data = (args.data or tmp).resolve()
             data.mkdir(parents=True, exist_ok=True)
             try:
-                build_info = build(server, url, data, wanted, env)
+                build_info = build(server, url, data, wanted, env, refresh=same_data)
             finally:
                 if tmp is not None:
                     shutil.rmtree(tmp, ignore_errors=True)
@@ -634,7 +688,8 @@ def main(argv: list[str] | None = None) -> int:
     if build_info:
         print(
             f"build: generate {build_info['generate_s']:,.1f} s + callshrink run "
-            f"{build_info['build_s']:,.1f} s (recorded {build_info['built_at']}, arguments "
+            f"({build_info['kind']}) {build_info['build_s']:,.1f} s (recorded "
+            f"{build_info['built_at']}, arguments "
             f"{json.dumps(build_info['arguments'])})"
         )
     print_report(figures, args.runs)
