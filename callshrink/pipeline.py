@@ -57,6 +57,17 @@ class PipelineResult:
         return "\n".join(lines)
 
 
+def _precompile_metric_queries() -> None:
+    """The app's metric queries compiled for the new semantic manifest, so that its first page
+    after a build does not wait for MetricFlow (callshrink/semantic.py, precompile)."""
+    from callshrink import semantic
+
+    try:
+        semantic.precompile()
+    except semantic.MetricsLayerError as error:
+        print(f"warning: the app's metric queries were not compiled: {error}")
+
+
 def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineResult:
     """Materialise everything (ingestion, checks, dbt build) and print a summary.
 
@@ -83,6 +94,7 @@ def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineRes
     )
     result = _collect(outcome, time.monotonic() - started)
     result.health = _health_findings()
+    _precompile_metric_queries()
     print("\n" + result.summary())
     return result
 

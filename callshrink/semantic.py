@@ -15,6 +15,7 @@ writes a new manifest, and the cache follows it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -35,7 +36,7 @@ from callshrink.dbt import SEMANTIC_MANIFEST
 # queries are all there never imports MetricFlow. Bump the version when _Compiler.sql changes
 # the SQL it returns.
 SQL_CACHE_NAME = "callshrink_metric_sql.json"
-SQL_CACHE_VERSION = 1
+SQL_CACHE_VERSION = 2
 
 # MetricFlow logs every compile at INFO; the app has no use for it.
 logging.getLogger("metricflow").setLevel(logging.WARNING)
@@ -205,16 +206,20 @@ def _compiler(manifest_path: Path, modified: float) -> _Compiler:
     return _Compiler(manifest_path)
 
 
-def compiler(manifest_path: Path = SEMANTIC_MANIFEST) -> _Compiler:
-    """The compiler of the semantic manifest dbt built last (a new build gives a new one)."""
+def _modified(manifest_path: Path) -> float:
+    """When dbt wrote the manifest (a new build, a new compiler and new SQL)."""
     try:
-        modified = manifest_path.stat().st_mtime
+        return manifest_path.stat().st_mtime
     except FileNotFoundError:
         raise MetricsLayerError(
             f"{manifest_path} is missing: run `callshrink run` (or `dbt parse`) to build the "
             "metrics layer"
         ) from None
-    return _compiler(manifest_path, modified)
+
+
+def compiler(manifest_path: Path = SEMANTIC_MANIFEST) -> _Compiler:
+    """The compiler of the semantic manifest dbt built last."""
+    return _compiler(manifest_path, _modified(manifest_path))
 
 
 @functools.lru_cache(maxsize=4)
@@ -224,19 +229,38 @@ def _manifest_key(manifest_path: Path, modified: float) -> str:
     return digest.hexdigest()
 
 
-def _stored_sql(manifest_path: Path, key: str) -> dict[str, str]:
-    """The compiled SQL stored beside the manifest for this manifest, by repr(query)."""
+def _query_key(query: MetricQuery) -> str:
+    return json.dumps(dataclasses.asdict(query), sort_keys=True)
+
+
+def _query_from(fields: dict) -> MetricQuery:
+    return MetricQuery(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
+
+
+def _store(manifest_path: Path) -> tuple[str | None, dict[str, str | None]]:
+    """The store beside the manifest: the manifest key its SQL is for, and per query asked
+    (_query_key) its SQL (None: asked under an older manifest, to compile again)."""
     try:
         stored = json.loads(manifest_path.parent.joinpath(SQL_CACHE_NAME).read_text())
-    except (OSError, ValueError):
-        return {}
-    return stored.get("queries", {}) if stored.get("manifest") == key else {}
+        return stored["manifest"], dict(stored["queries"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, {}
 
 
-def _store_sql(manifest_path: Path, key: str, query: MetricQuery, text: str) -> None:
-    """Add a query's SQL to the store (best effort: a read-only checkout just compiles again)."""
+def _stored_sql(manifest_path: Path, key: str) -> dict[str, str | None]:
+    """The compiled SQL stored for this manifest, by _query_key."""
+    stored_key, queries = _store(manifest_path)
+    return queries if stored_key == key else {}
+
+
+def _store_sql(manifest_path: Path, key: str, compiled: dict[str, str]) -> None:
+    """Add queries' SQL to the store, keeping the queries asked under an older manifest (their
+    SQL dropped) for precompile (best effort: a read-only checkout just compiles again)."""
+    stored_key, queries = _store(manifest_path)
+    if stored_key != key:
+        queries = dict.fromkeys(queries)
+    queries.update(compiled)
     path = manifest_path.parent.joinpath(SQL_CACHE_NAME)
-    queries = {**_stored_sql(manifest_path, key), repr(query): text}
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_text(json.dumps({"manifest": key, "queries": queries}))
@@ -248,23 +272,38 @@ def _store_sql(manifest_path: Path, key: str, query: MetricQuery, text: str) -> 
 @functools.lru_cache(maxsize=512)
 def _compiled(query: MetricQuery, manifest_path: Path, modified: float) -> str:
     key = _manifest_key(manifest_path, modified)
-    text = _stored_sql(manifest_path, key).get(repr(query))
+    text = _stored_sql(manifest_path, key).get(_query_key(query))
     if text is None:
         text = _compiler(manifest_path, modified).sql(query)
-        _store_sql(manifest_path, key, query, text)
+        _store_sql(manifest_path, key, {_query_key(query): text})
     return text
+
+
+def precompile(manifest_path: Path = SEMANTIC_MANIFEST) -> int:
+    """Compile, for the manifest dbt wrote last, every saved query and every query asked under
+    an earlier manifest, so that the app's first page after a build finds its SQL ready;
+    returns how many were compiled."""
+    modified = _modified(manifest_path)
+    key = _manifest_key(manifest_path, modified)
+    stored_key, queries = _store(manifest_path)
+    saved = json.loads(manifest_path.read_text()).get("saved_queries", [])
+    wanted = [*(json.loads(k) for k in queries), *({"saved_query": q["name"]} for q in saved)]
+    ready = queries if stored_key == key else {}
+    compiled = {}
+    for fields in wanted:
+        query = _query_from(fields)
+        if ready.get(_query_key(query)) is None and _query_key(query) not in compiled:
+            compiled[_query_key(query)] = _compiler(manifest_path, modified).sql(query)
+    if compiled:
+        _store_sql(manifest_path, key, compiled)
+    return len(compiled)
 
 
 def compiled_sql(query: MetricQuery, manifest_path: Path = SEMANTIC_MANIFEST) -> str:
     """The SQL MetricFlow writes for the query, with the period's three parameters: compiled
     once per semantic manifest and kept beside it (SQL_CACHE_NAME), so that only a query new
     to this manifest loads MetricFlow (about 0.5 s to import, 0.1 s a query to compile)."""
-    try:
-        modified = manifest_path.stat().st_mtime
-    except FileNotFoundError:
-        compiler(manifest_path)  # says clearly that the manifest is missing
-        raise
-    return _compiled(query, manifest_path, modified)
+    return _compiled(query, manifest_path, _modified(manifest_path))
 
 
 def run(
