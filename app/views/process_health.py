@@ -152,10 +152,7 @@ st.altair_chart(
 
 st.subheader("Missed opportunities by hour of day")
 missed_by_hour = data.metrics(
-    "missed_opportunities",
-    "answer_rate_eligible_calls",
-    "answer_rate",
-    by=("location__location_name", "call__hour_of_day"),
+    "missed_opportunities", by=("location__location_name", "call__hour_of_day")
 )
 st.altair_chart(
     alt.Chart(ui.for_chart(data.figures(missed_by_hour, period)))
@@ -170,8 +167,6 @@ st.altair_chart(
             "location_name",
             "hour_of_day",
             "missed_opportunities",
-            "answer_rate_eligible_calls",
-            alt.Tooltip("answer_rate:Q", title="Answer rate", format=".1%"),
         ],
     ),
     width="stretch",
