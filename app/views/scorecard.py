@@ -114,6 +114,7 @@ st.caption(
     "change is against the previous period of equal length (rates in percentage points)."
 )
 percent = st.column_config.NumberColumn(format="percent")
+RATE_COLUMNS = {"Answer rate": percent, "Recovery rate": percent, "Service level": percent}
 st.dataframe(
     scorecard.drop(columns="location_id"),
     column_config={
@@ -122,9 +123,7 @@ st.dataframe(
             f"{column} change": ui.change_column(f"{column} change", kind)
             for column, kind in SCORED.values()
         },
-        "Answer rate": percent,
-        "Recovery rate": percent,
-        "Service level": percent,
+        **RATE_COLUMNS,
     },
     hide_index=True,
     width="stretch",
@@ -159,12 +158,7 @@ days_table = pd.DataFrame(
 st.markdown(f"**{names[location_id]}, day by day** (the newest first)")
 st.dataframe(
     days_table,
-    column_config={
-        **ui.money_columns("Shrink"),
-        "Answer rate": percent,
-        "Recovery rate": percent,
-        "Service level": percent,
-    },
+    column_config={**ui.money_columns("Shrink"), **RATE_COLUMNS},
     hide_index=True,
     width="stretch",
 )

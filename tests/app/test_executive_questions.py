@@ -6,7 +6,7 @@ The expected answers are worked out here from the marts with SQL written from do
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from streamlit.testing.v1 import AppTest
@@ -80,15 +80,20 @@ def test_the_worst_location_by_shrink(pipeline_run: PipelineRun, conn):
     assert scorecard["Shrink"].dtype == "float64", "money sorts as numbers"
 
 
-def test_each_locations_change_against_the_previous_period(pipeline_run: PipelineRun, conn):
-    app = _page("scorecard")
+def _later_half(app: AppTest) -> tuple[tuple[date, date], tuple[date, date]]:
+    """Chooses the later half of the page's days, so that the period before it holds calls
+    too; returns the chosen days and the previous period of equal length."""
     first_day, last_day = app.sidebar.date_input[0].value
-    # a later period, so that the previous one holds calls too
     days = (last_day - first_day).days // 2
     chosen = (last_day - timedelta(days=days), last_day)
     app.sidebar.date_input[0].set_value(chosen).run()
     assert not app.exception, app.exception
-    before = (chosen[0] - timedelta(days=days + 1), chosen[0] - timedelta(days=1))
+    return chosen, (chosen[0] - timedelta(days=days + 1), chosen[0] - timedelta(days=1))
+
+
+def test_each_locations_change_against_the_previous_period(pipeline_run: PipelineRun, conn):
+    app = _page("scorecard")
+    chosen, before = _later_half(app)
 
     def answer_rates(first, last) -> dict[str, float]:
         rows = conn.execute(
@@ -116,11 +121,7 @@ def test_each_locations_change_against_the_previous_period(pipeline_run: Pipelin
 
 def test_every_tile_compares_with_the_previous_period(pipeline_run: PipelineRun, conn):
     app = _page("answer_rate")
-    first_day, last_day = app.sidebar.date_input[0].value
-    days = (last_day - first_day).days // 2
-    chosen = (last_day - timedelta(days=days), last_day)
-    app.sidebar.date_input[0].set_value(chosen).run()
-    before = (chosen[0] - timedelta(days=days + 1), chosen[0] - timedelta(days=1))
+    chosen, before = _later_half(app)
 
     def inbound(first, last) -> int:
         return conn.execute(
