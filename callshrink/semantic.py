@@ -9,8 +9,9 @@ twice and no formula is written outside the dbt project.
 
 The period (local days) and locations of a query are bound parameters: MetricFlow compiles a
 query once with placeholders in its where filters, and every period and choice of locations
-reuses that SQL. Compiled SQL is cached per query and per semantic manifest (a new dbt build
-writes a new manifest, and the cache follows it).
+reuses that SQL. Compiled SQL is kept per semantic manifest, in memory and in a file beside
+the manifest; every pipeline run compiles the queries asked before and the saved queries for
+the manifest it wrote (precompile), so the app seldom loads MetricFlow at all.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import logging
 import os
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -103,7 +104,7 @@ class MetricQuery:
     group_by: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
     saved_query: str | None = None
-    order_by: tuple[str, ...] = field(default=())
+    order_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if bool(self.saved_query) == bool(self.metrics):
