@@ -18,7 +18,7 @@ st.caption(
 period = ui.sidebar_filters()
 now, before = data.with_previous(data.EXECUTIVE_SUMMARY, period)
 
-first, second = st.columns(3), st.columns(3)
+first, second = st.columns(4), st.columns(4)
 ui.tile(
     first[0],
     "Missed-call shrink",
@@ -29,13 +29,23 @@ ui.tile(
     better="lower",
     help="Expected revenue of the unrecovered missed opportunities.",
 )
-first[1].metric(
-    "Shrink range (95 %)",
-    ui.dollar_range(now.get("missed_call_shrink_low_usd"), now.get("missed_call_shrink_high_usd")),
-    help="Low × low to high × high of each call's conversion rate and value, summed.",
-)
+for where, bound, metric in (
+    (first[1], "low", "missed_call_shrink_low_usd"),
+    (first[2], "high", "missed_call_shrink_high_usd"),
+):
+    ui.tile(
+        where,
+        f"Shrink, {bound} (95 %)",
+        now.get(metric),
+        before.get(metric),
+        period,
+        "dollars",
+        better="lower",
+        help="The 95 % range of the missed-call shrink: low × low to high × high of each "
+        "call's conversion rate and value, summed.",
+    )
 ui.tile(
-    first[2],
+    first[3],
     "Missed opportunities",
     now.get("missed_opportunities"),
     before.get("missed_opportunities"),

@@ -55,13 +55,14 @@ if week["missed_call_shrink_usd"].gt(0).any():
         delta_arrow="off",
     )
 
-chart_data = ui.for_chart(week)
+# the hours some location was open (after-hours calls have no answer rate and no shrink line)
+chart_data = ui.for_chart(week[week["answer_rate_eligible_calls"] > 0])
 weekday_axis = alt.Y("weekday_name:N", title=None, sort=list(WEEKDAYS))
 hour_axis = alt.X("hour_label:O", title="Hour of day (local)", axis=alt.Axis(labelAngle=-45))
 
 st.subheader("Answer rate")
 st.altair_chart(
-    alt.Chart(chart_data[chart_data["answer_rate_eligible_calls"] > 0])
+    alt.Chart(chart_data)
     .mark_rect()
     .encode(
         x=hour_axis,
