@@ -37,7 +37,7 @@ from callshrink.dbt import SEMANTIC_MANIFEST
 # queries are all there never imports MetricFlow. Bump the version when _Compiler.sql changes
 # the SQL it returns.
 SQL_CACHE_NAME = "callshrink_metric_sql.json"
-SQL_CACHE_VERSION = 2
+SQL_CACHE_VERSION = 3
 
 # MetricFlow logs every compile at INFO; the app has no use for it.
 logging.getLogger("metricflow").setLevel(logging.WARNING)
@@ -104,7 +104,6 @@ class MetricQuery:
     group_by: tuple[str, ...] = ()
     where: tuple[str, ...] = ()
     saved_query: str | None = None
-    order_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if bool(self.saved_query) == bool(self.metrics):
@@ -114,8 +113,6 @@ class MetricQuery:
 def column_name(item: str) -> str:
     """The column a group-by item is shown under: location__location_name -> location_name,
     metric_time__day -> day, call__hour_of_day -> hour_of_day."""
-    if item.startswith("metric_time__"):
-        return item.removeprefix("metric_time__")
     return item.split("__")[-1]
 
 
@@ -147,7 +144,6 @@ class _Compiler:
             metric_names=list(query.metrics) or None,
             group_by_names=list(query.group_by) if query.metrics else None,
             where_constraints=[*PERIOD_FILTERS, *query.where],
-            order_by_names=list(query.order_by) or None,
         )
         with self._lock:
             try:
@@ -218,11 +214,6 @@ def _modified(manifest_path: Path) -> float:
         ) from None
 
 
-def compiler(manifest_path: Path = SEMANTIC_MANIFEST) -> _Compiler:
-    """The compiler of the semantic manifest dbt built last."""
-    return _compiler(manifest_path, _modified(manifest_path))
-
-
 @functools.lru_cache(maxsize=4)
 def _manifest_key(manifest_path: Path, modified: float) -> str:
     digest = hashlib.sha256(manifest_path.read_bytes())
@@ -240,12 +231,27 @@ def _query_from(fields: dict) -> MetricQuery:
 
 def _store(manifest_path: Path) -> tuple[str | None, dict[str, str | None]]:
     """The store beside the manifest: the manifest key its SQL is for, and per query asked
-    (_query_key) its SQL (None: asked under an older manifest, to compile again)."""
+    (_query_key) its SQL (None: asked under an older manifest, to compile again). A store of
+    another SQL_CACHE_VERSION (its queries may have other fields) counts as none."""
     try:
         stored = json.loads(manifest_path.parent.joinpath(SQL_CACHE_NAME).read_text())
+        if stored["version"] != SQL_CACHE_VERSION:
+            return None, {}
         return stored["manifest"], dict(stored["queries"])
     except (OSError, ValueError, KeyError, TypeError):
         return None, {}
+
+
+def _write_store(manifest_path: Path, key: str, queries: dict[str, str | None]) -> None:
+    """Replace the store (best effort: a read-only checkout just compiles again)."""
+    path = manifest_path.parent.joinpath(SQL_CACHE_NAME)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    stored = {"version": SQL_CACHE_VERSION, "manifest": key, "queries": queries}
+    try:
+        temporary.write_text(json.dumps(stored))
+        temporary.replace(path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def _stored_sql(manifest_path: Path, key: str) -> dict[str, str | None]:
@@ -254,20 +260,13 @@ def _stored_sql(manifest_path: Path, key: str) -> dict[str, str | None]:
     return queries if stored_key == key else {}
 
 
-def _store_sql(manifest_path: Path, key: str, compiled: dict[str, str]) -> None:
-    """Add queries' SQL to the store, keeping the queries asked under an older manifest (their
-    SQL dropped) for precompile (best effort: a read-only checkout just compiles again)."""
+def _store_sql(manifest_path: Path, key: str, query: MetricQuery, text: str) -> None:
+    """Add a query's SQL to the store, keeping the queries asked under an older manifest
+    (their SQL dropped) for precompile."""
     stored_key, queries = _store(manifest_path)
     if stored_key != key:
         queries = dict.fromkeys(queries)
-    queries.update(compiled)
-    path = manifest_path.parent.joinpath(SQL_CACHE_NAME)
-    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(json.dumps({"manifest": key, "queries": queries}))
-        temporary.replace(path)
-    except OSError:
-        temporary.unlink(missing_ok=True)
+    _write_store(manifest_path, key, {**queries, _query_key(query): text})
 
 
 @functools.lru_cache(maxsize=512)
@@ -276,28 +275,33 @@ def _compiled(query: MetricQuery, manifest_path: Path, modified: float) -> str:
     text = _stored_sql(manifest_path, key).get(_query_key(query))
     if text is None:
         text = _compiler(manifest_path, modified).sql(query)
-        _store_sql(manifest_path, key, {_query_key(query): text})
+        _store_sql(manifest_path, key, query, text)
     return text
 
 
 def precompile(manifest_path: Path = SEMANTIC_MANIFEST) -> int:
     """Compile, for the manifest dbt wrote last, every saved query and every query asked under
     an earlier manifest, so that the app's first page after a build finds its SQL ready;
-    returns how many were compiled."""
+    returns how many were compiled. A query asked before that this manifest cannot answer (a
+    metric renamed) leaves the store: the page that asks it again says why."""
     modified = _modified(manifest_path)
     key = _manifest_key(manifest_path, modified)
     stored_key, queries = _store(manifest_path)
+    if stored_key != key:
+        queries = dict.fromkeys(queries)
     saved = json.loads(manifest_path.read_text()).get("saved_queries", [])
-    wanted = [*(json.loads(k) for k in queries), *({"saved_query": q["name"]} for q in saved)]
-    ready = queries if stored_key == key else {}
-    compiled = {}
-    for fields in wanted:
-        query = _query_from(fields)
-        if ready.get(_query_key(query)) is None and _query_key(query) not in compiled:
-            compiled[_query_key(query)] = _compiler(manifest_path, modified).sql(query)
-    if compiled:
-        _store_sql(manifest_path, key, compiled)
-    return len(compiled)
+    for name in (q["name"] for q in saved):
+        queries.setdefault(_query_key(MetricQuery(saved_query=name)), None)
+    compiled = 0
+    for query_key in [k for k, text in queries.items() if text is None]:
+        try:
+            query = _query_from(json.loads(query_key))
+            queries[query_key] = _compiler(manifest_path, modified).sql(query)
+            compiled += 1
+        except MetricsLayerError:
+            del queries[query_key]
+    _write_store(manifest_path, key, queries)
+    return compiled
 
 
 def compiled_sql(query: MetricQuery, manifest_path: Path = SEMANTIC_MANIFEST) -> str:

@@ -81,7 +81,7 @@ def _mf_query(query: MetricQuery, period: Period, out: Path) -> list[dict[str, s
 def _shown_as(mf_column: str) -> str:
     """The column name the app gives an mf output column (metric_time__day is "day",
     location__location_name is "location_name", a metric keeps its name)."""
-    return "day" if mf_column == "metric_time__day" else mf_column.split("__")[-1]
+    return mf_column.split("__")[-1]
 
 
 def _number(value: object) -> Decimal | None:

@@ -57,3 +57,17 @@ def test_the_app_reads_the_same_figures_from_the_stored_sql(manifest, conn):
 def test_a_missing_manifest_says_what_to_run(tmp_path):
     with pytest.raises(semantic.MetricsLayerError, match="callshrink run"):
         semantic.compiled_sql(ASKED, tmp_path / "semantic_manifest.json")
+
+
+def test_a_query_the_new_manifest_cannot_answer_leaves_the_store(manifest):
+    gone = MetricQuery(metrics=("no_such_metric",))
+    key, _ = semantic._store(manifest)
+    semantic._write_store(manifest, "an older manifest", {semantic._query_key(gone): "select 1"})
+    semantic.compiled_sql(ASKED, manifest)
+
+    saved = [q["name"] for q in json.loads(manifest.read_text())["saved_queries"]]
+    assert semantic.precompile(manifest) == len(saved), "the others compile all the same"
+    _, queries = semantic._store(manifest)
+    assert semantic._query_key(gone) not in queries
+    assert semantic._query_key(ASKED) in queries
+    assert key is None, "the copy's store starts empty"
