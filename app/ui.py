@@ -6,6 +6,7 @@ import math
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -194,6 +195,16 @@ def money_columns(*labels: str) -> dict:
 def dollar_range(low: Decimal | None, high: Decimal | None) -> str:
     """ "$1,200.00 – $3,400.50" """
     return f"{dollars(low)} – {dollars(high)}"
+
+
+def answer_rate_color() -> alt.Color:
+    """A heatmap's colour for the answer rate: red at 0 %, green at 100 %."""
+    return alt.Color(
+        "answer_rate:Q",
+        title="Answer rate",
+        legend=alt.Legend(format="%"),
+        scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
+    )
 
 
 def for_chart(frame: pd.DataFrame) -> pd.DataFrame:

@@ -75,12 +75,7 @@ st.altair_chart(
     .encode(
         x=alt.X("hour_of_day:O", title="Hour of day (local)"),
         y=alt.Y("location_name:N", title=None),
-        color=alt.Color(
-            "answer_rate:Q",
-            title="Answer rate",
-            legend=alt.Legend(format="%"),
-            scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
-        ),
+        color=ui.answer_rate_color(),
         tooltip=[
             "location_name",
             "hour_of_day",

@@ -60,51 +60,40 @@ chart_data = ui.for_chart(week[week["answer_rate_eligible_calls"] > 0])
 weekday_axis = alt.Y("weekday_name:N", title=None, sort=list(WEEKDAYS))
 hour_axis = alt.X("hour_label:O", title="Hour of day (local)", axis=alt.Axis(labelAngle=-45))
 
-st.subheader("Answer rate")
-st.altair_chart(
-    alt.Chart(chart_data)
-    .mark_rect()
-    .encode(
-        x=hour_axis,
-        y=weekday_axis,
-        color=alt.Color(
-            "answer_rate:Q",
-            title="Answer rate",
-            legend=alt.Legend(format="%"),
-            scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
-        ),
-        tooltip=[
-            alt.Tooltip("weekday_name:N", title="Weekday"),
-            alt.Tooltip("hour_label:N", title="Hour"),
-            alt.Tooltip("answer_rate:Q", title="Answer rate", format=".1%"),
-            alt.Tooltip("answered_calls:Q", title="Answered", format=","),
-            alt.Tooltip("answer_rate_eligible_calls:Q", title="Eligible calls", format=","),
-        ],
-    ),
-    width="stretch",
-)
+WHEN = [
+    alt.Tooltip("weekday_name:N", title="Weekday"),
+    alt.Tooltip("hour_label:N", title="Hour"),
+]
 
-st.subheader("Missed-call shrink")
-st.altair_chart(
-    alt.Chart(chart_data)
-    .mark_rect()
-    .encode(
-        x=hour_axis,
-        y=weekday_axis,
-        color=alt.Color(
-            "missed_call_shrink_usd:Q",
-            title="Shrink",
-            legend=alt.Legend(format="$,.0f"),
-            scale=alt.Scale(scheme="reds"),
-        ),
-        tooltip=[
-            alt.Tooltip("weekday_name:N", title="Weekday"),
-            alt.Tooltip("hour_label:N", title="Hour"),
-            alt.Tooltip("missed_call_shrink_usd:Q", title="Shrink", format="$,.2f"),
-            alt.Tooltip("missed_opportunities:Q", title="Missed opportunities", format=","),
-        ],
+
+def _heatmap(title: str, color: alt.Color, *tooltips: alt.Tooltip) -> None:
+    """A weekday x hour heatmap of chart_data coloured by one figure."""
+    st.subheader(title)
+    st.altair_chart(
+        alt.Chart(chart_data)
+        .mark_rect()
+        .encode(x=hour_axis, y=weekday_axis, color=color, tooltip=[*WHEN, *tooltips]),
+        width="stretch",
+    )
+
+
+_heatmap(
+    "Answer rate",
+    ui.answer_rate_color(),
+    alt.Tooltip("answer_rate:Q", title="Answer rate", format=".1%"),
+    alt.Tooltip("answered_calls:Q", title="Answered", format=","),
+    alt.Tooltip("answer_rate_eligible_calls:Q", title="Eligible calls", format=","),
+)
+_heatmap(
+    "Missed-call shrink",
+    alt.Color(
+        "missed_call_shrink_usd:Q",
+        title="Shrink",
+        legend=alt.Legend(format="$,.0f"),
+        scale=alt.Scale(scheme="reds"),
     ),
-    width="stretch",
+    alt.Tooltip("missed_call_shrink_usd:Q", title="Shrink", format="$,.2f"),
+    alt.Tooltip("missed_opportunities:Q", title="Missed opportunities", format=","),
 )
 
 with st.expander("The figures"):
