@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callshrink.generate import callrail, sim
+from callshrink.generate import callrail, sim, staffing
 from callshrink.generate.commerce import (
     DEAL,
     KIND_NAMES,
@@ -29,6 +29,7 @@ from callshrink.generate.table import Table
 ATTRIBUTION_WINDOW = 30 * sim.DAY
 REPEAT_WINDOWS = {"24h": sim.DAY, "7d": 7 * sim.DAY}
 OPPORTUNITY = (sim.VOICEMAIL, sim.ABANDONED, sim.MISSED)
+SERVICE_LEVEL_SECONDS = 20  # the warehouse's default var service_level_seconds
 _SHIFT = 27
 
 
@@ -298,6 +299,7 @@ class AnswerKey:
         self.parts_dir.rmdir()
         files = ["calls.csv", "attributions.csv", "lost_revenue.csv", "pbx_internal_calls.csv"]
         files.append(self._outcomes())
+        files.append(self._staffing())
         files.extend(self._revenue_files())
         lost = self._lost()
         files.append(self._summary(lost))
@@ -576,6 +578,40 @@ class AnswerKey:
             del self.candidates[step]
 
     # -- files from the aggregates ----------------------------------------------------------
+    def _staffing(self) -> str:
+        """staffing.csv: the staffing plan of every PBX location's open weekday-hours: the
+        agents on the phones, the fresh calls expected in the hour, the agents Erlang C says
+        they need for 80 % within 20 s at the plan's handle time, and the gap."""
+        plan = self.ctx.staffing
+        rows = []
+        for li, loc in enumerate(self.ctx.locs):
+            if loc.pbx is None:
+                continue
+            for wd, h in zip(*np.nonzero(plan.is_open_hour[li]), strict=True):
+                agents, needed = int(plan.agents[li, wd, h]), int(plan.needed[li, wd, h])
+                rows.append(
+                    [
+                        loc.location_id,
+                        int(wd),
+                        int(h),
+                        agents,
+                        f"{plan.calls_per_hour[li, wd, h]:.3f}",
+                        needed,
+                        needed - agents,
+                    ]
+                )
+        header = [
+            "location_id",
+            "iso_weekday",
+            "hour",
+            "agents_staffed",
+            "expected_calls_per_hour",
+            "agents_needed",
+            "agent_gap",
+        ]
+        _write_csv(self.out / "staffing.csv", header, rows)
+        return "staffing.csv"
+
     def _outcomes(self) -> str:
         rows = [
             [lid, name, str(self.outcomes[li, oi])]
@@ -813,6 +849,7 @@ CALL_HEADER = [
     "would_buy",
     "ticket_usd",
     "is_new_caller",
+    "missed_cause",
     "attributed_revenue_usd",
 ]
 ORIGINS = ("fresh", "retry", "follow_up", "callback")
@@ -870,6 +907,23 @@ def _call_rows(
                 _flag(cols["would_buy"][j]),
                 usd(cols["ticket"][j]),
                 _flag(new_l[j]),
+                missed_cause(outcome, cols["staff_state"][j], cols["wait"][j]),
             ]
         )
     return rows
+
+
+def missed_cause(outcome: str, staff_state: int, wait: int) -> str:
+    """Why an unanswered inbound call was lost, by the warehouse's ordered rules (docs/
+    metrics.md, Shrink by root cause) decided on what the generator knows: the queue state the
+    caller found (:mod:`.staffing`), else, without a PBX queue, how the call ended. Empty for
+    calls that are neither a missed opportunity nor an after-hours call."""
+    if outcome == "after_hours":
+        return "after_hours"
+    if outcome not in ("voicemail", "abandoned", "missed"):
+        return ""
+    if staff_state != staffing.NOT_QUEUED:
+        return ("", "nobody_staffed", "all_busy", "rang_no_answer")[staff_state]
+    if outcome in ("voicemail", "missed"):
+        return "rang_no_answer"  # the forwarded phone rang its full ring time
+    return "long_wait" if wait > SERVICE_LEVEL_SECONDS else "no_callback"

@@ -52,6 +52,7 @@ CALL_KEY_COLUMNS = {
     "intent": np.int64,
     "xfer": np.int8,
     "wait": np.int32,
+    "staff_state": np.int8,
 }
 CHUNK = 4096  # calls rendered at a time
 
@@ -108,6 +109,7 @@ class Generator:
         self.rng = np.random.default_rng(seed)
         self.render_rng = np.random.default_rng([seed, RENDER_STREAM])
         self.ctx = sim.Context(locs, start, days, params, seed)
+        self.locs = self.ctx.locs  # with an extension for every agent of the staffing plan
         self.counts = Counts()
         self.writer = Writer(out / "landing", self.counts)
         self.pending_calls: dict[int, list[Table]] = {}
@@ -181,8 +183,9 @@ class Generator:
                 self.writer.open("pbx_cdr", f"pbx/{pid}/cdr/Master-{stem}.csv"),
                 self.writer.open("pbx_queue_log", f"pbx/{pid}/queue_log/queue_log-{stem}"),
             )
-        if step < self.days:
-            self._agent_events(step, days)
+        # also on the step after the last day: retries and callbacks spill into it, and the
+        # simulation gave them that day's staffing
+        self._agent_events(step, days)
         fmt = CALLRAIL_FORMATS[step % len(CALLRAIL_FORMATS)]
         tracked = int(calls["tracked"].sum())
         rail = callrail.DayFile(landing / "tracking" / "callrail", f"calls_{stem}", fmt, tracked)
@@ -300,9 +303,18 @@ class Generator:
         date = self.ctx.start + dt.timedelta(days=step)
         wd = date.isoweekday()
         base = date_epoch(date)
-        for _li, loc, open_t, close_t in self._open_pbx_locations(step):
+        plan = self.ctx.staffing
+        for li, loc, open_t, close_t in self._open_pbx_locations(step):
             assert loc.pbx is not None
-            days[loc.pbx.pbx_id].agent_events(loc, open_t, close_t, self.rng)
+            first = self.ctx.open_s[li, wd] // 3600
+            last = (self.ctx.close_s[li, wd] - 1) // 3600
+            starts = self.ctx.tz[li].from_local(base + 3600 * np.arange(first + 1, last + 1))
+            bounds = [open_t, *map(int, starts), close_t]
+            hours = [
+                (bounds[j], bounds[j + 1], int(plan.agents[li, wd, first + j]))
+                for j in range(last - first + 1)
+            ]
+            days[loc.pbx.pbx_id].agent_events(loc, hours)
         if wd <= 5:
             for pid, day in days.items():
                 tz = self.pbx[pid].tz

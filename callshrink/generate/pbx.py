@@ -34,11 +34,10 @@ import numpy as np
 from callshrink.generate import sim
 from callshrink.generate.phones import JUNK_CALLER_IDS, carrier_format
 from callshrink.generate.reference import FREEPBX, PLAIN, Location, Pbx
+from callshrink.generate.staffing import FREE, RING_GAP, RING_SECONDS
 from callshrink.generate.table import Table
 from callshrink.generate.tz import Clock, TzTable
 
-RING_SECONDS = 15
-RING_GAP = 17
 CNAM = ("WIRELESS CALLER", "", "{last} {first}", "{last} {first}", "{city} {state}")
 ESCALATION_TIMEOUT = 300
 ESCALATION_RING = 2  # seconds a tier-2 phone rings before it answers
@@ -222,33 +221,32 @@ class PbxDay:
         return f"{queue},t,,,{timeout}{self.f.queue_data_tail}"
 
     # -- staff ------------------------------------------------------------------------------
-    def agent_events(
-        self, loc: Location, open_t: int, close_t: int, rng: np.random.Generator
-    ) -> None:
+    def agent_events(self, loc: Location, hours: list[tuple[int, int, int]]) -> None:
+        """The location's queue members through one open day: ``hours`` holds (start, end,
+        agents available) per local hour, the first starting at the opening and the last
+        ending at the closing. Agent k is on the phones in the hours with more than k agents:
+        added to the queue (ADDMEMBER) for the first, removed (REMOVEMEMBER) after the last,
+        and between two stretches paused (PAUSE/UNPAUSE, FreePBX's queue toggle) or removed
+        and added again (plain). The times are exact: the plan is the answer key's truth."""
         assert loc.queue is not None
         for k, ext in enumerate(loc.extensions):
+            on = [k < n for _, _, n in hours]
+            if not any(on):
+                continue
             agent = self.member(ext)
-            on = open_t - int(rng.integers(60, 900))
-            self._q(on, "NONE", loc.queue, agent, "ADDMEMBER", "")
-            if k % 2 == 0:
-                lunch = open_t + (close_t - open_t) // 2 + int(rng.integers(-1800, 1800))
-                self._q(lunch, "NONE", loc.queue, agent, "PAUSE", "Lunch")
-                self._q(
-                    lunch + int(rng.integers(1200, 3600)),
-                    "NONE",
-                    loc.queue,
-                    agent,
-                    "UNPAUSE",
-                    "",
-                )
-            self._q(
-                close_t + int(rng.integers(0, 900)),
-                "NONE",
-                loc.queue,
-                agent,
-                "REMOVEMEMBER",
-                "",
-            )
+            first = on.index(True)
+            last = len(on) - 1 - on[::-1].index(True)
+            self._q(hours[first][0], "NONE", loc.queue, agent, "ADDMEMBER", "")
+            for h in range(first + 1, last + 1):
+                if on[h] == on[h - 1]:
+                    continue
+                at = hours[h][0]
+                if self.f.local_members:
+                    self._q(at, "NONE", loc.queue, agent, "UNPAUSE" if on[h] else "PAUSE", "")
+                else:
+                    event = "ADDMEMBER" if on[h] else "REMOVEMEMBER"
+                    self._q(at, "NONE", loc.queue, agent, event, "")
+            self._q(hours[last][1], "NONE", loc.queue, agent, "REMOVEMEMBER", "")
 
     def escalation_shift(self, login: int, logoff: int) -> None:
         """Tier-2 agents log in for the day (static agents: AGENTLOGIN / AGENTLOGOFF)."""
@@ -367,6 +365,8 @@ class PbxDay:
             self._answered(call, end)
         else:
             self._rings(call, t + wait)
+            if int(c["staff_state"]) == FREE:
+                self._ring_cancelled(call, t + wait)
             self._unanswered(call)
         return linked
 
@@ -473,6 +473,21 @@ class PbxDay:
                     "RINGNOANSWER",
                     RING_SECONDS * 1000,
                 )
+
+    def _ring_cancelled(self, call: _Call, exit_t: int) -> None:
+        """The caller left while members' phones were ringing: those attempts end unanswered
+        when they leave, and the queue logs RINGCANCELED (ring time in ms) for each."""
+        c, loc = call.c, call.loc
+        rounds = int(c["n_rna"])
+        start = call.q0 + 2 + rounds * RING_GAP
+        if not start < exit_t < start + RING_SECONDS:
+            return
+        n_ext = len(loc.extensions)
+        for j in range(self._round_size(call, rounds)):
+            ext = loc.extensions[(int(c["agent"]) + 1 + rounds + j) % n_ext]
+            self._attempt(call, ext, start, None, exit_t)
+            ring_ms = (exit_t - start) * 1000
+            self._q(exit_t, call.linked, call.queue, self.member(ext), "RINGCANCELED", ring_ms)
 
     def _answered(self, call: _Call, end: int) -> None:
         c, loc, s = call.c, call.loc, self.s

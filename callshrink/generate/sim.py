@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from callshrink.generate import staffing
 from callshrink.generate.phones import caller_numbers
 from callshrink.generate.reference import Location
 from callshrink.generate.table import Table
@@ -137,6 +138,23 @@ class Context:
                 f"distinct caller numbers than the generator has ({CALLER_SPACE:,})"
             )
         self.next_key = 0
+        self.staffing = staffing.StaffingPlan(
+            [loc.index for loc in locs],
+            self.has_pbx,
+            volume,
+            self.open_s,
+            self.close_s,
+            HOUR_P,
+            WEEKDAY_VOLUME,
+            HOUR_LOAD,
+            WEEKDAY_LOAD,
+        )
+        # A location has an extension for every agent its plan puts on the phones at once.
+        self.locs = [
+            staffing.with_agents(loc, self.staffing.max_agents(li)) for li, loc in enumerate(locs)
+        ]
+        self.n_agents = np.array([len(loc.extensions) for loc in self.locs])
+        self.greeting = np.array([loc.pbx.greeting_seconds if loc.pbx else 0 for loc in locs])
 
     def keys(self, n: int) -> np.ndarray:
         out = np.arange(self.next_key, self.next_key + n, dtype=np.int64)
@@ -233,6 +251,7 @@ def _empty_calls(ctx: Context, n: int) -> Table:
             "present": z64.copy(),
             "depth": z64.copy(),
             "position": np.ones(n, dtype=np.int64),
+            "staff_state": np.zeros(n, dtype=np.int8),
         }
     )
 
@@ -314,7 +333,9 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     load = HOUR_LOAD[(wall % DAY) // 3600] * WEEKDAY_LOAD[iso_weekday(wall)]
     after = ~ctx.is_open(loc, t)
     calls["after_hours"] = after
-    answer_wait, exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, load)
+    queued = pbx & ~after & ~calls["spam"]
+    state, answer_wait = _queue_states(rng, ctx, loc, t, queued, load)
+    exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, answer_wait)
     talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered)
     _after_hours(rng, after, pbx, ctx.forward_ring[loc], exit_kind, wait, talk, outcome)
     answered &= ~after
@@ -323,19 +344,55 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     )
     calls["exit_kind"], calls["wait"] = exit_kind, wait
     calls["talk"], calls["outcome"] = talk, outcome
+    calls["staff_state"] = state
     _agents_and_transfers(rng, ctx, calls, answered, pbx & ~after, load)
 
 
+def _queue_states(
+    rng: np.random.Generator,
+    ctx: Context,
+    loc: np.ndarray,
+    t: np.ndarray,
+    queued: np.ndarray,
+    load: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(staff_state, answer_wait): the queue state a PBX caller in open hours finds when the
+    greeting ends (:mod:`.staffing`) and the seconds from the call's start until an agent
+    would pick up: greeting, 2 s before the first ring, the wait for a busy agent, a ring
+    round (RING_GAP s) per member who let it ring out, and the answering ring. Nobody staffed:
+    nobody ever picks up. Calls not queued (no PBX, after hours, spam) keep the mobile's
+    model: about 3 s plus an exponential wait that grows with the hour's load."""
+    n = len(loc)
+    answer_wait = np.ceil(3 + rng.exponential(ctx.base_wait[loc] * load)).astype(np.int64)
+    state = np.zeros(n, dtype=np.int8)
+    idx = np.flatnonzero(queued)
+    if len(idx):
+        lq = loc[idx]
+        entry = ctx.local(lq, t[idx] + ctx.greeting[lq])
+        found, busy_wait = ctx.staffing.queue_states(
+            rng, lq, iso_weekday(entry), (entry % DAY) // 3600
+        )
+        rounds = ctx.staffing.ring_rounds(rng, lq)
+        ring = rng.integers(2, 9, len(idx))
+        pick_up = ctx.greeting[lq] + 2 + busy_wait + rounds * staffing.RING_GAP + ring
+        answer_wait[idx] = np.where(found == staffing.NOBODY, 10**9, pick_up)
+        state[idx] = found
+    return state, answer_wait
+
+
 def _queue_exit(
-    rng: np.random.Generator, ctx: Context, loc: np.ndarray, pbx: np.ndarray, load: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    rng: np.random.Generator,
+    ctx: Context,
+    loc: np.ndarray,
+    pbx: np.ndarray,
+    answer_wait: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Race between an agent picking up, the caller's patience, a keypress to voicemail and
     the queue timeout (or, without a PBX, the mobile's ring time before its voicemail). An
     agent picking up wins every tie; a caller whose patience ends exactly at the timeout rang
     out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout.
-    Returns (answer_wait, exit_kind, wait, answered)."""
+    Returns (exit_kind, wait, answered)."""
     n = len(loc)
-    answer_wait = np.ceil(3 + rng.exponential(ctx.base_wait[loc] * load)).astype(np.int64)
     # Short patience stays below 9 s and long patience above 11 s, so that a few seconds of
     # clock difference between systems never moves a call across the 10 s threshold.
     patience = np.where(
@@ -358,7 +415,7 @@ def _queue_exit(
     exit_kind[timed_out & vm_after_timeout] = EXIT_TIMEOUT_VM
     exit_kind[timed_out & ~vm_after_timeout] = EXIT_TIMEOUT_DROP
     wait = np.where(answered, answer_wait, first_exit)
-    return answer_wait, exit_kind, wait, answered
+    return exit_kind, wait, answered
 
 
 def _talk_and_outcome(
@@ -450,8 +507,22 @@ def _agents_and_transfers(
     calls["ring"] = np.where(answered, ring, 0)
     queue_time = np.where(answered, wait - calls["ring"], wait)
     calls["n_rna"] = np.where(in_queue, np.minimum(np.maximum(queue_time - 2, 0) // 17, 3), 0)
+    # A caller who left unanswered was rung only when a member was free: every ring round
+    # that ended before they left (the round they left in is cancelled, see pbx._unanswered).
+    state = calls["staff_state"]
+    rung_for = wait - ctx.greeting[loc] - 2 - staffing.RING_SECONDS
+    rung = np.maximum(rung_for, -1) // staffing.RING_GAP + 1
+    calls["n_rna"] = np.where(
+        ~answered & (state != staffing.NOT_QUEUED),
+        np.where(state == staffing.FREE, rung, 0),
+        calls["n_rna"],
+    )
     agents = ctx.n_agents[loc]
-    calls["agent"] = rng.integers(0, 1 << 30, n) % agents
+    # The agent who answers is one of those the plan has on the phones in that hour.
+    entry = ctx.local(loc, calls["t"] + ctx.greeting[loc])
+    on_duty = ctx.staffing.agents[loc, iso_weekday(entry), (entry % DAY) // 3600]
+    pool = np.where(in_queue & (on_duty > 0), on_duty, agents)
+    calls["agent"] = rng.integers(0, 1 << 30, n) % pool
     calls["agent2"] = (calls["agent"] + 1 + rng.integers(0, 1 << 30, n) % (agents - 1)) % agents
     calls["position"] = 1 + rng.poisson(load * 0.8)
     xfer_roll = rng.random(n)
