@@ -24,7 +24,13 @@ cells as (
 
 ),
 
-valued_calls as (
+stays as (
+
+    select * from {{ ref('int_pbx_queue_entries') }}
+
+),
+
+unrecovered_calls as (
 
     select
         *,
@@ -40,11 +46,23 @@ valued_calls as (
 
 ),
 
+valued_calls as (
+
+    select
+        unrecovered_calls.*,
+        {{ shrink_cause() }} as cause
+    from unrecovered_calls
+    left join stays
+        on unrecovered_calls.pbx_call_id = stays.pbx_call_id
+
+),
+
 final as (
 
     select
         valued_calls.call_id,
         valued_calls.category,
+        valued_calls.cause,
         valued_calls.outcome,
         valued_calls.location_id,
         valued_calls.region,
