@@ -1,0 +1,324 @@
+{#
+    Staffing by location x weekday x hour (docs/staffing.md): per open hour of a typical week,
+    measured over each PBX location's complete local days (its first and newest day of calls
+    are partial and left out):
+    - calls offered: callers who entered the location's queue, per open hour;
+    - handle time and patience per location: the mean talk time of answered queue calls, and
+      the callers' total seconds in queue over the number who abandoned (the estimate of
+      mean patience under exponential patience);
+    - agents on the phones: queue members available (int_queue_members_available), averaged
+      over the open seconds of the hour;
+    - agents needed for var service_level_target_share within var service_level_seconds, by
+      Erlang C, and by Erlang A (which counts callers who give up); the need is Erlang A's
+      where the location's queue abandonment reaches var staffing_erlang_a_min_abandon_share,
+      else Erlang C's;
+    - the gap (needed - on the phones) and the shrink the gap explains: the expected shrink per
+      week of the hour's calls lost to staffing (nobody_staffed, all_busy, long_wait) where the
+      gap is positive.
+#}
+{%- set service_level = var('service_level_seconds') | int %}
+{%- set target_share = var('service_level_target_share') %}
+
+with
+
+calls as (
+
+    select * from {{ ref('calls') }}
+
+),
+
+stays as (
+
+    select * from {{ ref('int_pbx_queue_entries') }}
+
+),
+
+members_available as (
+
+    select * from {{ ref('int_queue_members_available') }}
+
+),
+
+crosswalk as (
+
+    select * from {{ ref('int_location_crosswalk') }}
+
+),
+
+locations as (
+
+    select * from {{ ref('dim_locations') }}
+
+),
+
+business_hours as (
+
+    select * from {{ ref('business_hours') }}
+
+),
+
+shrink as (
+
+    select * from {{ ref('missed_call_shrink') }}
+
+),
+
+queue_calls as (
+
+    select
+        calls.location_id,
+        calls.started_date,
+        calls.started_hour,
+        calls.outcome,
+        calls.talk_seconds,
+        extract(epoch from coalesce(stays.left_at, calls.ended_at) - stays.started_at)
+            as seconds_in_queue
+    from stays
+    inner join calls
+        on stays.pbx_call_id = calls.pbx_call_id
+    where calls.direction = 'inbound'
+
+),
+
+measured_days as (
+
+    -- complete local days: after the first and before the newest day of queue calls
+    select
+        location_id,
+        min(started_date) + 1 as first_day,
+        max(started_date) - 1 as last_day
+    from queue_calls
+    group by location_id
+
+),
+
+open_hours as (
+
+    -- every open hour of every measured day, with the seconds of it the location was open
+    select
+        measured_days.location_id,
+        days.day::date as local_date,
+        business_hours.iso_weekday,
+        hours.hour_of_day,
+        extract(epoch from
+            least(
+                business_hours.closes_at::time,
+                make_time(hours.hour_of_day, 0, 0) + interval '1 hour'
+            )
+            - greatest(business_hours.opens_at::time, make_time(hours.hour_of_day, 0, 0))
+        ) as open_seconds
+    from measured_days
+    cross join lateral generate_series(
+        measured_days.first_day, measured_days.last_day, interval '1 day'
+    ) as days (day)
+    inner join business_hours
+        on
+            measured_days.location_id = business_hours.location_id
+            and extract(isodow from days.day) = business_hours.iso_weekday
+    cross join lateral generate_series(0, 23) as hours (hour_of_day)
+    where
+        make_time(hours.hour_of_day, 0, 0) < business_hours.closes_at::time
+        and make_time(hours.hour_of_day, 0, 0) + interval '1 hour'
+        > business_hours.opens_at::time
+
+),
+
+member_spans as (
+
+    -- each stretch of a queue's member count, in the location's local time
+    select
+        crosswalk.location_id,
+        members_available.available_members,
+        members_available.changed_at at time zone locations.timezone as local_start,
+        coalesce(members_available.next_changed_at, members_available.changed_at)
+        at time zone locations.timezone as local_end
+    from members_available
+    inner join crosswalk
+        on
+            crosswalk.system = 'pbx_queue'
+            and members_available.pbx_queue = crosswalk.external_id
+    inner join locations
+        on crosswalk.location_id = locations.location_id
+    where members_available.available_members > 0
+
+),
+
+agent_seconds as (
+
+    select
+        member_spans.location_id,
+        hour_starts.hour_start::date as local_date,
+        extract(hour from hour_starts.hour_start)::integer as hour_of_day,
+        sum(
+            member_spans.available_members * extract(epoch from
+                least(member_spans.local_end, hour_starts.hour_start + interval '1 hour')
+                - greatest(member_spans.local_start, hour_starts.hour_start)
+            )
+        ) as agent_seconds
+    from member_spans
+    cross join lateral generate_series(
+        date_trunc('hour', member_spans.local_start),
+        member_spans.local_end - interval '1 microsecond',
+        interval '1 hour'
+    ) as hour_starts (hour_start)
+    group by 1, 2, 3
+
+),
+
+calls_per_hour as (
+
+    select
+        location_id,
+        started_date as local_date,
+        started_hour as hour_of_day,
+        count(*) as offered_calls,
+        count(*) filter (where outcome in ('abandoned', 'short_abandon')) as abandoned_calls
+    from queue_calls
+    group by 1, 2, 3
+
+),
+
+per_location as (
+
+    select
+        queue_calls.location_id,
+        avg(queue_calls.talk_seconds) filter (where queue_calls.outcome = 'answered')
+            as handle_seconds,
+        sum(queue_calls.seconds_in_queue)
+        / nullif(count(*) filter (
+            where queue_calls.outcome in ('abandoned', 'short_abandon')
+        ), 0) as patience_seconds,
+        count(*) filter (where queue_calls.outcome in ('abandoned', 'short_abandon'))::numeric
+        / count(*) as abandoned_share
+    from queue_calls
+    inner join measured_days
+        on
+            queue_calls.location_id = measured_days.location_id
+            and queue_calls.started_date between measured_days.first_day and measured_days.last_day
+    group by queue_calls.location_id
+
+),
+
+staffing_shrink as (
+
+    select
+        location_id,
+        started_date as local_date,
+        started_hour as hour_of_day,
+        sum(expected_shrink_usd) as staffing_shrink_usd
+    from shrink
+    where cause in ('nobody_staffed', 'all_busy', 'long_wait')
+    group by 1, 2, 3
+
+),
+
+cells as (
+
+    select
+        open_hours.location_id,
+        open_hours.iso_weekday,
+        open_hours.hour_of_day,
+        count(*) as days_measured,
+        sum(open_hours.open_seconds) as open_seconds,
+        coalesce(sum(calls_per_hour.offered_calls), 0) as offered_calls,
+        coalesce(sum(calls_per_hour.abandoned_calls), 0) as abandoned_calls,
+        coalesce(sum(agent_seconds.agent_seconds), 0) as agent_seconds,
+        coalesce(sum(staffing_shrink.staffing_shrink_usd), 0) as staffing_shrink_usd
+    from open_hours
+    left join calls_per_hour
+        on
+            open_hours.location_id = calls_per_hour.location_id
+            and open_hours.local_date = calls_per_hour.local_date
+            and open_hours.hour_of_day = calls_per_hour.hour_of_day
+    left join agent_seconds
+        on
+            open_hours.location_id = agent_seconds.location_id
+            and open_hours.local_date = agent_seconds.local_date
+            and open_hours.hour_of_day = agent_seconds.hour_of_day
+    left join staffing_shrink
+        on
+            open_hours.location_id = staffing_shrink.location_id
+            and open_hours.local_date = staffing_shrink.local_date
+            and open_hours.hour_of_day = staffing_shrink.hour_of_day
+    group by 1, 2, 3
+
+),
+
+rated as (
+
+    select
+        cells.*,
+        per_location.handle_seconds,
+        per_location.patience_seconds,
+        per_location.abandoned_share,
+        cells.offered_calls * 3600.0 / nullif(cells.open_seconds, 0) as calls_per_hour,
+        cells.agent_seconds / nullif(cells.open_seconds, 0) as agents_on_phones
+    from cells
+    inner join per_location
+        on cells.location_id = per_location.location_id
+
+),
+
+needed as (
+
+    select
+        *,
+        {{ erlang_function('erlang_c_agents') }}(
+            calls_per_hour, handle_seconds, {{ service_level }}, {{ target_share }}
+        ) as agents_needed_erlang_c,
+        case
+            when patience_seconds is not null
+                then {{ erlang_function('erlang_a_agents') }}(
+                    calls_per_hour, handle_seconds, patience_seconds,
+                    {{ service_level }}, {{ target_share }}
+                )
+        end as agents_needed_erlang_a,
+        abandoned_share >= {{ var('staffing_erlang_a_min_abandon_share') }}
+        and patience_seconds is not null as is_abandonment_material
+    from rated
+    where handle_seconds is not null
+
+),
+
+chosen as (
+
+    select
+        *,
+        case when is_abandonment_material then 'erlang_a' else 'erlang_c' end as needed_by,
+        case
+            when is_abandonment_material then agents_needed_erlang_a
+            else agents_needed_erlang_c
+        end as agents_needed
+    from needed
+
+),
+
+final as (
+
+    select
+        location_id,
+        iso_weekday,
+        hour_of_day,
+        days_measured,
+        offered_calls,
+        abandoned_calls,
+        round(calls_per_hour::numeric, 2) as calls_per_hour,
+        round(handle_seconds::numeric, 1) as handle_seconds,
+        round(patience_seconds::numeric, 1) as patience_seconds,
+        round(agents_on_phones::numeric, 2) as agents_on_phones,
+        agents_needed_erlang_c,
+        agents_needed_erlang_a,
+        needed_by,
+        agents_needed,
+        round(agents_needed - agents_on_phones::numeric, 2) as agent_gap,
+        round(staffing_shrink_usd / days_measured, 2) as staffing_shrink_per_week_usd,
+        case
+            when agents_needed > agents_on_phones
+                then round(staffing_shrink_usd / days_measured, 2)
+            else 0
+        end as shrink_explained_per_week_usd
+    from chosen
+
+)
+
+select * from final
