@@ -171,6 +171,46 @@ def calls_of_day(location_id: str, day: date) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def lost_calls_of_cause(period: Period, cause: str) -> pd.DataFrame:
+    """The valued calls (marts.missed_call_shrink) a root cause lost in the period, newest
+    first, with their value: the calls behind a cause's dollars."""
+    statement = sql.SQL(
+        "select shrink.started_at_local, locations.location_name, shrink.outcome, "
+        "shrink.marketing_source, shrink.caller_type, shrink.expected_shrink_usd, "
+        "shrink.call_id "
+        "from {shrink} as shrink "
+        "inner join {locations} as locations on shrink.location_id = locations.location_id "
+        "where shrink.cause = %(cause)s "
+        "and shrink.started_date between %(first_day)s and %(last_day)s "
+        "and shrink.location_id = any(%(location_ids)s) "
+        "order by shrink.started_at desc, shrink.call_id"
+    ).format(shrink=_marts("missed_call_shrink"), locations=_marts("locations"))
+    return _query(statement, {**period.params(), "cause": cause})
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def staffing_hours(location_id: str) -> pd.DataFrame:
+    """A location's open weekday-hours of marts.staffing_hours: calls, agents on the phones
+    and needed, the gap and the shrink it explains (docs/staffing.md)."""
+    statement = sql.SQL(
+        "select * from {staffing} where location_id = %(location_id)s "
+        "order by iso_weekday, hour_of_day"
+    ).format(staffing=_marts("staffing_hours"))
+    return _query(statement, {"location_id": location_id})
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def staffing_what_if(location_id: str) -> pd.DataFrame:
+    """A location's rows of marts.staffing_what_if: per weekday-hour and agents added, the
+    answered share and the calls and dollars a week it buys."""
+    statement = sql.SQL(
+        "select * from {what_if} where location_id = %(location_id)s "
+        "order by iso_weekday, hour_of_day, added_agents"
+    ).format(what_if=_marts("staffing_what_if"))
+    return _query(statement, {"location_id": location_id})
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def conversion_cells() -> pd.DataFrame:
     """Every conversion cell (marts.conversion_cells) with its location's name: the figures of
     the level each cell uses (docs/metrics.md, "Missed-call shrink")."""

@@ -19,6 +19,8 @@ navigation = st.navigation(
             ),
             st.Page("views/missed_calls.py", title="Missed calls", icon=":material/phone_missed:"),
             st.Page("views/shrink.py", title="Missed-call shrink", icon=":material/money_off:"),
+            st.Page("views/causes.py", title="Why calls are lost", icon=":material/manage_search:"),
+            st.Page("views/staffing.py", title="Staffing", icon=":material/groups:"),
         ],
         "Finance": [
             st.Page("views/reconciliation.py", title="Reconciliation", icon=":material/balance:"),

@@ -96,6 +96,17 @@ def sidebar_filters() -> Period:
     return filters
 
 
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO weekday 1..7
+
+
+def weekday_name(iso_weekday: object) -> str:
+    return WEEKDAYS[int(iso_weekday) - 1]
+
+
+def hour_label(hour: object) -> str:
+    return f"{int(hour):02d}:00"
+
+
 # What the pages show for the warehouse's codes (docs/metrics.md defines each).
 LABELS: dict[str, dict[str | None, str]] = {
     "outcome": {
@@ -110,6 +121,15 @@ LABELS: dict[str, dict[str | None, str]] = {
     },
     "recovered_by": {"callback": "Callback", "retry": "Caller retried", None: ""},
     "caller_type": {"new": "New", "returning": "Returning", "unknown": "Unknown", None: "Unknown"},
+    "cause": {
+        "after_hours": "After hours",
+        "nobody_staffed": "Nobody on the phones",
+        "all_busy": "All agents busy",
+        "rang_no_answer": "Rang, nobody picked up",
+        "long_wait": "Long wait",
+        "no_callback": "No callback",
+        None: "Unknown",
+    },
     "fallback_level": {
         "location": "Location",
         "region": "Region",

@@ -10,7 +10,6 @@ from app import data, ui
 # An hour of the week is named the worst only with at least this many answer-rate eligible
 # calls in the period: a quiet hour with two calls and one missed says little.
 MIN_CALLS = 20
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # ISO weekday 1..7
 
 st.title("Hours of the week")
 st.caption(
@@ -23,8 +22,8 @@ st.caption(
 period = ui.sidebar_filters()
 week = data.figures(data.WEEK_HEATMAP, period)
 week = week.assign(
-    weekday_name=[WEEKDAYS[int(day) - 1] for day in week["weekday"]],
-    hour_label=[f"{int(hour):02d}:00" for hour in week["hour_of_day"]],
+    weekday_name=[ui.weekday_name(day) for day in week["weekday"]],
+    hour_label=[ui.hour_label(hour) for hour in week["hour_of_day"]],
 )
 
 
@@ -57,7 +56,7 @@ if week["missed_call_shrink_usd"].gt(0).any():
 
 # the hours some location was open (after-hours calls have no answer rate and no shrink line)
 chart_data = ui.for_chart(week[week["answer_rate_eligible_calls"] > 0])
-weekday_axis = alt.Y("weekday_name:N", title=None, sort=list(WEEKDAYS))
+weekday_axis = alt.Y("weekday_name:N", title=None, sort=list(ui.WEEKDAYS))
 hour_axis = alt.X("hour_label:O", title="Hour of day (local)", axis=alt.Axis(labelAngle=-45))
 
 WHEN = [

@@ -9,6 +9,7 @@ brought, is rounded to whole cents per buyer before anything is summed.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -245,11 +246,14 @@ class AnswerKey:
             [loc.pbx.greeting_seconds if loc.pbx else 0 for loc in ctx.locs], dtype=np.int64
         )
         self.max_carried = 0  # most call rows held between steps (window + candidates)
+        # PBX queue calls of new demand by [location, local day, local hour of queue entry]
+        self.demand = np.zeros((n, ctx.days + 2, 24), dtype=np.int64)
 
     # -- input ------------------------------------------------------------------------------
     def add_calls(self, step: int, calls: Table) -> None:
         """The calls of ``step`` in (t, key) order, with CALL_KEY_COLUMNS, uid_ctr, cr_ctr."""
         self.window.append((step, self.next_row, calls))
+        self._count_demand(calls)
         inbound = calls["direction"] == 0
         idx = np.flatnonzero(inbound & (calls["outcome"] == sim.ANSWERED) & (calls["phone"] > 0))
         self.candidates[step] = Table(
@@ -265,6 +269,18 @@ class AnswerKey:
             }
         )
         self.next_row += len(calls)
+
+    def _count_demand(self, calls: Table) -> None:
+        queued = np.flatnonzero(
+            (calls["direction"] == 0)
+            & (calls["staff_state"] != staffing.NOT_QUEUED)
+            & calls["is_demand"]
+        )
+        loc = calls["loc"][queued].astype(np.int64)
+        wall = self.ctx.local(loc, calls["t"][queued] + self.greeting[loc])
+        day = wall // sim.DAY - self.ctx.t0 // sim.DAY
+        inside = (day >= 0) & (day < self.demand.shape[1])
+        np.add.at(self.demand, (loc[inside], day[inside], (wall[inside] % sim.DAY) // 3600), 1)
 
     def add_pbx_internal(self, rows: list[tuple[str, str, str, str, int]]) -> None:
         """PBX calls that are nobody's inbound call, in rendering order: (pbx_id, kind,
@@ -579,16 +595,27 @@ class AnswerKey:
 
     # -- files from the aggregates ----------------------------------------------------------
     def _staffing(self) -> str:
-        """staffing.csv: the staffing plan of every PBX location's open weekday-hours: the
-        agents on the phones, the fresh calls expected in the hour, the agents Erlang C says
-        they need for 80 % within 20 s at the plan's handle time, and the gap."""
-        plan = self.ctx.staffing
+        """staffing.csv: every PBX location's open weekday-hours: the agents the plan put on
+        the phones, the fresh calls the plan expected, the calls of new demand that came
+        (queue calls that are not retries of a queue call left unanswered, per open hour,
+        over the complete local days: the first and the last day are partial), the agents
+        Erlang C says that demand needs for 80 % within 20 s at the plan's handle time, and
+        the gap."""
+        ctx, plan = self.ctx, self.ctx.staffing
+        measured = range(1, ctx.days)
+        weekday = [(ctx.start + dt.timedelta(days=d)).isoweekday() for d in range(ctx.days + 2)]
         rows = []
-        for li, loc in enumerate(self.ctx.locs):
+        for li, loc in enumerate(ctx.locs):
             if loc.pbx is None:
                 continue
             for wd, h in zip(*np.nonzero(plan.is_open_hour[li]), strict=True):
-                agents, needed = int(plan.agents[li, wd, h]), int(plan.needed[li, wd, h])
+                days = [d for d in measured if weekday[d] == wd]
+                if not days:
+                    continue
+                opens, closes = ctx.open_s[li, wd], ctx.close_s[li, wd]
+                open_seconds = min(closes, (h + 1) * 3600) - max(opens, h * 3600)
+                demand = self.demand[li, days, h].sum() * 3600 / (open_seconds * len(days))
+                agents, needed = int(plan.agents[li, wd, h]), staffing.erlang_c_agents(demand)
                 rows.append(
                     [
                         loc.location_id,
@@ -596,6 +623,7 @@ class AnswerKey:
                         int(h),
                         agents,
                         f"{plan.calls_per_hour[li, wd, h]:.3f}",
+                        f"{demand:.3f}",
                         needed,
                         needed - agents,
                     ]
@@ -606,6 +634,7 @@ class AnswerKey:
             "hour",
             "agents_staffed",
             "expected_calls_per_hour",
+            "demand_calls_per_hour",
             "agents_needed",
             "agent_gap",
         ]

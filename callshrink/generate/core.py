@@ -53,6 +53,7 @@ CALL_KEY_COLUMNS = {
     "xfer": np.int8,
     "wait": np.int32,
     "staff_state": np.int8,
+    "is_demand": bool,
 }
 CHUNK = 4096  # calls rendered at a time
 

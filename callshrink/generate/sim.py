@@ -252,6 +252,8 @@ def _empty_calls(ctx: Context, n: int) -> Table:
             "depth": z64.copy(),
             "position": np.ones(n, dtype=np.int64),
             "staff_state": np.zeros(n, dtype=np.int8),
+            # a call of new demand: not a retry of a call left unanswered in a PBX queue
+            "is_demand": np.ones(n, dtype=bool),
         }
     )
 
@@ -615,6 +617,10 @@ def retries(
         idx = np.flatnonzero(wait_for_open)
         t[idx] = ctx.next_open(parent["loc"][idx], t[idx]) + rng.integers(0, 4 * 3600, len(idx))
     child = _child_calls(ctx, parent, t, origin)
+    if origin == RETRY:  # a retry after the queue left the caller unanswered is no new demand
+        child["is_demand"] = (parent["direction"] != 0) | (
+            parent["staff_state"] == staffing.NOT_QUEUED
+        )
     no_pbx = ~ctx.has_pbx[child["loc"]]
     child["tracked"] = (rng.random(n) < ctx.params.tracked_share) | no_pbx
     _set_tracking(rng, ctx, child)

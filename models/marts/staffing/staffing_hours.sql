@@ -2,7 +2,11 @@
     Staffing by location x weekday x hour (docs/staffing.md): per open hour of a typical week,
     measured over each PBX location's complete local days (its first and newest day of calls
     are partial and left out):
-    - calls offered: callers who entered the location's queue, per open hour;
+    - calls offered: callers who entered the location's queue, and the demand among them:
+      the first attempts, leaving out retries of a queue call left unanswered within var
+      recovery_window_hours (with enough agents they would not have been made, and counting
+      them would double the need exactly where agents were short); the need is sized on the
+      first attempts per open hour;
     - handle time and patience per location: the mean talk time of answered queue calls, and
       the callers' total seconds in queue over the number who abandoned (the estimate of
       mean patience under exponential patience);
@@ -72,11 +76,20 @@ queue_calls as (
         calls.outcome,
         calls.talk_seconds,
         extract(epoch from coalesce(stays.left_at, calls.ended_at) - stays.started_at)
-            as seconds_in_queue
+            as seconds_in_queue,
+        -- a retry: the caller's previous queue call was left unanswered shortly before
+        coalesce(
+            calls.caller_key is not null
+            and lag(calls.outcome) over caller_calls <> 'answered'
+            and calls.started_at - lag(calls.started_at) over caller_calls
+            <= interval '{{ var("recovery_window_hours") }} hours',
+            false
+        ) as is_retry
     from stays
     inner join calls
         on stays.pbx_call_id = calls.pbx_call_id
     where calls.direction = 'inbound'
+    window caller_calls as (partition by calls.caller_key order by calls.started_at)
 
 ),
 
@@ -172,6 +185,7 @@ calls_per_hour as (
         started_date as local_date,
         started_hour as hour_of_day,
         count(*) as offered_calls,
+        count(*) filter (where not is_retry) as first_attempts,
         count(*) filter (where outcome in ('abandoned', 'short_abandon')) as abandoned_calls
     from queue_calls
     group by 1, 2, 3
@@ -221,6 +235,7 @@ cells as (
         count(*) as days_measured,
         sum(open_hours.open_seconds) as open_seconds,
         coalesce(sum(calls_per_hour.offered_calls), 0) as offered_calls,
+        coalesce(sum(calls_per_hour.first_attempts), 0) as first_attempts,
         coalesce(sum(calls_per_hour.abandoned_calls), 0) as abandoned_calls,
         coalesce(sum(agent_seconds.agent_seconds), 0) as agent_seconds,
         coalesce(sum(staffing_shrink.staffing_shrink_usd), 0) as staffing_shrink_usd
@@ -251,7 +266,7 @@ rated as (
         per_location.handle_seconds,
         per_location.patience_seconds,
         per_location.abandoned_share,
-        cells.offered_calls * 3600.0 / nullif(cells.open_seconds, 0) as calls_per_hour,
+        cells.first_attempts * 3600.0 / nullif(cells.open_seconds, 0) as calls_per_hour,
         cells.agent_seconds / nullif(cells.open_seconds, 0) as agents_on_phones
     from cells
     inner join per_location
@@ -301,6 +316,7 @@ final as (
         hour_of_day,
         days_measured,
         offered_calls,
+        first_attempts,
         abandoned_calls,
         round(calls_per_hour::numeric, 2) as calls_per_hour,
         round(handle_seconds::numeric, 1) as handle_seconds,
