@@ -29,10 +29,18 @@ FreePBX, pbx_west a plain hand-written dialplan. Both write CDRs as Asterisk 12+
     answers the trunk at once: the trunk's own record (no dstchannel) is ANSWERED with answer =
     start and lasts the whole call. src is the caller as the carrier presents it (``+1NXX...``,
     ``1NXX...`` or ``NXX...``; junk for some spam). Queue timeout 60-120 s, agent extensions
-    ``<N>01..`` (101-105 at loc_01; ADDMEMBER / PAUSE / UNPAUSE / REMOVEMEMBER around opening
-    hours), voicemail box ``<N>00``, escalation agents 9001-9003 east, 9101-9103 west
-    (AGENTLOGIN / AGENTLOGOFF). queue_log: ENTERQUEUE; RINGNOANSWER (15000 ms) per member rung
-    in vain; CONNECT (holdtime, the answering member channel's uniqueid, ringtime);
+    ``<N>01..`` (101-105 at loc_01, more where the staffing plan puts more on the phones).
+    Agents follow the location's staffing plan (:mod:`.staffing`: agents per weekday and local
+    hour, from Erlang C, thinned where short-handed, a few hours with nobody): agent k is added
+    (ADDMEMBER) at the start of the first hour with more than k agents, removed (REMOVEMEMBER)
+    at the end of the last, and in between paused (PAUSE / UNPAUSE, FreePBX) or removed and
+    added again (plain), all on the hour. A queue caller finds nobody available, every agent
+    busy (Erlang C's chance; never rung, waits an exponential time for one to free up) or a
+    free member (rung at once; each member who lets it ring out costs a round). Voicemail box
+    ``<N>00``, escalation agents 9001-9003 east, 9101-9103 west (AGENTLOGIN / AGENTLOGOFF).
+    queue_log: ENTERQUEUE; RINGNOANSWER (15000 ms) per member rung in vain, RINGCANCELED (the
+    ring time so far) for the members ringing when the caller left; CONNECT (holdtime, the
+    answering member channel's uniqueid, ringtime);
     COMPLETECALLER or COMPLETEAGENT; ABANDON; EXITWITHTIMEOUT or EXITWITHKEY (key 1), then a
     ``VoiceMail`` record when the caller leaves a message (without one = missed).
     Attended transfer to another agent: the agent's phone places a consult call on a new
@@ -112,7 +120,17 @@ number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
     is_repeat_7d, transfer (agent/escalation), wait_seconds (on the call's clock, from the
     trunk's start: a FreePBX greeting included), would_buy, ticket_usd,
     is_new_caller (first inbound call of the number at the location in the data set),
-    attributed_revenue_usd (net revenue attributed to the call under the rule below).
+    missed_cause (for missed opportunities and after-hours calls: after_hours; at a PBX queue,
+    the state the caller found: nobody_staffed, all_busy, or rang_no_answer for a free member
+    rung; without a PBX, rang_no_answer for a phone that rang out, long_wait for a hang-up
+    after 20 s, else no_callback), attributed_revenue_usd (net revenue attributed to the call
+    under the rule below).
+    ``staffing.csv`` every PBX location's open weekday-hours: iso_weekday, hour (local),
+    agents_staffed (the plan), expected_calls_per_hour (the fresh calls the plan was made
+    for), demand_calls_per_hour (the queue calls of new demand that came, per open hour, over
+    the complete days: not the first, not the spill-over; a retry after the queue left the
+    caller unanswered is no new demand), agents_needed (Erlang C on that demand, 80 % within
+    20 s at 230 s handle time) and agent_gap (needed - staffed).
     ``revenue_by_location_day.csv`` location_id, date (location-local), payments_usd
     (COMPLETED payments, amount_money without tip), refunds_usd (COMPLETED refunds, by the
     refund's own date), deals_usd (closedwon deals at closedate). HubSpot deals carry no
