@@ -1,5 +1,5 @@
 """Executive page: how many people, in which hours, would have kept the money. A location's
-typical week as a heatmap of the staffing gap (agents needed by Erlang C / Erlang A minus the
+typical week as a heatmap of the staffing gap (agents needed by Erlang C or Erlang A minus the
 agents on the phones, from the queue_log), the hours whose gap explains shrink, and what adding
 agents to an hour would buy (marts.staffing_hours, marts.staffing_what_if, docs/staffing.md)."""
 

@@ -1,6 +1,6 @@
 {#
-    One row per caller's stay in a PBX queue (the first queue a call entered that is not an
-    escalation queue): when they entered and left, how many members were available to ring
+    One row per caller's stay in a PBX queue (the first queue a call entered, or was refused
+    for having no members (JOINEMPTY), that is not an escalation queue): when they entered and left, how many members were available to ring
     when they entered (int_queue_members_available; null when the queue's members are
     unknown), and whether any member was rung while they waited (RINGNOANSWER, RINGCANCELED or
     the CONNECT of the member who answered). A queue rings only free members, so a caller who
@@ -43,7 +43,9 @@ entries as (
         on
             queue_events.pbx_id = escalation_queues.pbx_id
             and queue_events.queue_name = escalation_queues.queuename
-    where queue_events.event = 'ENTERQUEUE' and escalation_queues.queuename is null
+    where
+        queue_events.event in ('ENTERQUEUE', 'JOINEMPTY')
+        and escalation_queues.queuename is null
     group by queue_events.pbx_id, queue_events.callid, queue_events.queue_name
 
 ),
@@ -65,12 +67,13 @@ stays as (
         first_entries.started_at,
         min(queue_events.occurred_at) filter (
             where queue_events.event in (
-                'CONNECT', 'ABANDON', 'EXITEMPTY', 'EXITWITHTIMEOUT', 'EXITWITHKEY'
+                'CONNECT', 'ABANDON', 'EXITEMPTY', 'EXITWITHTIMEOUT', 'EXITWITHKEY', 'JOINEMPTY'
             )
         ) as left_at,
         coalesce(bool_or(queue_events.event in ('RINGNOANSWER', 'RINGCANCELED', 'CONNECT')), false)
             as was_member_rung,
-        coalesce(bool_or(queue_events.event = 'EXITEMPTY'), false) as left_empty_queue
+        coalesce(bool_or(queue_events.event in ('EXITEMPTY', 'JOINEMPTY')), false)
+            as left_empty_queue
     from first_entries
     inner join queue_events
         on
@@ -92,7 +95,7 @@ stream as (
     select
         pbx_id,
         queue_name,
-        changed_at as at,
+        changed_at as happened_at,
         0 as kind,
         available_members,
         null::text as callid
@@ -101,7 +104,7 @@ stream as (
     select
         pbx_id,
         queue_name,
-        started_at as at,
+        started_at as happened_at,
         1 as kind,
         null::integer as available_members,
         callid
@@ -114,7 +117,7 @@ carried as (
     select
         *,
         count(available_members) over (
-            partition by pbx_id, queue_name order by at, kind
+            partition by pbx_id, queue_name order by happened_at, kind
             rows unbounded preceding
         ) as change_number
     from stream

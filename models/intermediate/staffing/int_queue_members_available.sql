@@ -126,7 +126,7 @@ changes as (
         is_available::integer - coalesce(lag(is_available::integer) over (
             partition by pbx_id, queue_name, agent
             order by occurred_at, _source_file, _line_number
-        ), 0) as change
+        ), 0) as member_change
     from states
 
 ),
@@ -137,7 +137,7 @@ per_instant as (
         pbx_id,
         queue_name,
         occurred_at,
-        sum(change) as change
+        sum(member_change) as member_change
     from changes
     group by pbx_id, queue_name, occurred_at
 
@@ -151,7 +151,7 @@ final as (
         pbx_id || ':' || queue_name as pbx_queue,
         occurred_at as changed_at,
         lead(occurred_at) over queue_order as next_changed_at,
-        sum(change) over (queue_order rows unbounded preceding)::integer as available_members
+        sum(member_change) over (queue_order rows unbounded preceding)::integer as available_members
     from per_instant
     window queue_order as (partition by pbx_id, queue_name order by occurred_at)
 

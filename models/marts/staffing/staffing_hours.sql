@@ -110,10 +110,11 @@ open_hours as (
     -- every open hour of every measured day, with the seconds of it the location was open
     select
         measured_days.location_id,
-        days.day::date as local_date,
+        calendar.local_day::date as local_date,
         business_hours.iso_weekday,
         hours.hour_of_day,
-        extract(epoch from
+        extract(
+            epoch from
             least(
                 business_hours.closes_at::time,
                 make_time(hours.hour_of_day, 0, 0) + interval '1 hour'
@@ -121,13 +122,14 @@ open_hours as (
             - greatest(business_hours.opens_at::time, make_time(hours.hour_of_day, 0, 0))
         ) as open_seconds
     from measured_days
-    cross join lateral generate_series(
-        measured_days.first_day, measured_days.last_day, interval '1 day'
-    ) as days (day)
+    cross join
+        lateral generate_series(
+            measured_days.first_day, measured_days.last_day, interval '1 day'
+        ) as calendar (local_day)
     inner join business_hours
         on
             measured_days.location_id = business_hours.location_id
-            and extract(isodow from days.day) = business_hours.iso_weekday
+            and extract(isodow from calendar.local_day) = business_hours.iso_weekday
     cross join lateral generate_series(0, 23) as hours (hour_of_day)
     where
         make_time(hours.hour_of_day, 0, 0) < business_hours.closes_at::time
@@ -159,22 +161,24 @@ member_spans as (
 agent_seconds as (
 
     select
-        member_spans.location_id,
+        location_id,
         hour_starts.hour_start::date as local_date,
         extract(hour from hour_starts.hour_start)::integer as hour_of_day,
         sum(
-            member_spans.available_members * extract(epoch from
-                least(member_spans.local_end, hour_starts.hour_start + interval '1 hour')
-                - greatest(member_spans.local_start, hour_starts.hour_start)
+            available_members * extract(
+                epoch from
+                least(local_end, hour_starts.hour_start + interval '1 hour')
+                - greatest(local_start, hour_starts.hour_start)
             )
         ) as agent_seconds
     from member_spans
-    cross join lateral generate_series(
-        date_trunc('hour', member_spans.local_start),
-        member_spans.local_end - interval '1 microsecond',
-        interval '1 hour'
-    ) as hour_starts (hour_start)
-    group by 1, 2, 3
+    cross join
+        lateral generate_series(
+            date_trunc('hour', local_start),
+            local_end - interval '1 microsecond',
+            interval '1 hour'
+        ) as hour_starts (hour_start)
+    group by location_id, local_date, hour_of_day
 
 ),
 
@@ -188,7 +192,7 @@ calls_per_hour as (
         count(*) filter (where not is_retry) as first_attempts,
         count(*) filter (where outcome in ('abandoned', 'short_abandon')) as abandoned_calls
     from queue_calls
-    group by 1, 2, 3
+    group by location_id, local_date, hour_of_day
 
 ),
 
@@ -222,7 +226,7 @@ staffing_shrink as (
         sum(expected_shrink_usd) as staffing_shrink_usd
     from shrink
     where cause in ('nobody_staffed', 'all_busy', 'long_wait')
-    group by 1, 2, 3
+    group by location_id, local_date, hour_of_day
 
 ),
 
@@ -255,7 +259,7 @@ cells as (
             open_hours.location_id = staffing_shrink.location_id
             and open_hours.local_date = staffing_shrink.local_date
             and open_hours.hour_of_day = staffing_shrink.hour_of_day
-    group by 1, 2, 3
+    group by open_hours.location_id, open_hours.iso_weekday, open_hours.hour_of_day
 
 ),
 

@@ -31,14 +31,20 @@ call_values as (
 
 ),
 
+agents_added as (
+
+    select generate_series(0, {{ var('staffing_what_if_max_agents') }}) as added_agents
+
+),
+
 added as (
 
     select
         staffing_hours.*,
-        added_agents,
-        round(staffing_hours.agents_on_phones)::integer + added_agents as agents
+        agents_added.added_agents,
+        round(staffing_hours.agents_on_phones)::integer + agents_added.added_agents as agents
     from staffing_hours
-    cross join generate_series(0, {{ var('staffing_what_if_max_agents') }}) as added_agents
+    cross join agents_added
     where staffing_hours.patience_seconds is not null
 
 ),

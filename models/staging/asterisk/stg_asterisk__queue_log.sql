@@ -56,7 +56,7 @@ renamed as (
             'EXITWITHTIMEOUT', 'EXITWITHKEY', 'RINGNOANSWER', 'RINGCANCELED', 'TRANSFER',
             'BLINDTRANSFER', 'ATTENDEDTRANSFER', 'DID', 'AGENTLOGIN', 'AGENTLOGOFF', 'ADDMEMBER',
             'REMOVEMEMBER', 'PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL', 'CONFIGRELOAD',
-            'QUEUESTART'
+            'QUEUESTART', 'JOINEMPTY'
         ) as is_known_event,
         _source_file,
         _line_number,
