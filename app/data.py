@@ -188,26 +188,27 @@ def lost_calls_of_cause(period: Period, cause: str) -> pd.DataFrame:
     return _query(statement, {**period.params(), "cause": cause})
 
 
+def _location_rows(table: str, location_id: str, order_by: str) -> pd.DataFrame:
+    statement = sql.SQL(
+        "select * from {table} where location_id = %(location_id)s order by {order}"
+    )
+    return _query(
+        statement.format(table=_marts(table), order=sql.SQL(order_by)), {"location_id": location_id}
+    )
+
+
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def staffing_hours(location_id: str) -> pd.DataFrame:
     """A location's open weekday-hours of marts.staffing_hours: calls, agents on the phones
     and needed, the gap and the shrink it explains (docs/staffing.md)."""
-    statement = sql.SQL(
-        "select * from {staffing} where location_id = %(location_id)s "
-        "order by iso_weekday, hour_of_day"
-    ).format(staffing=_marts("staffing_hours"))
-    return _query(statement, {"location_id": location_id})
+    return _location_rows("staffing_hours", location_id, "iso_weekday, hour_of_day")
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def staffing_what_if(location_id: str) -> pd.DataFrame:
     """A location's rows of marts.staffing_what_if: per weekday-hour and agents added, the
     answered share and the calls and dollars a week it buys."""
-    statement = sql.SQL(
-        "select * from {what_if} where location_id = %(location_id)s "
-        "order by iso_weekday, hour_of_day, added_agents"
-    ).format(what_if=_marts("staffing_what_if"))
-    return _query(statement, {"location_id": location_id})
+    return _location_rows("staffing_what_if", location_id, "iso_weekday, hour_of_day, added_agents")
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
