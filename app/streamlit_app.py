@@ -20,6 +20,9 @@ navigation = st.navigation(
             st.Page("views/missed_calls.py", title="Missed calls", icon=":material/phone_missed:"),
             st.Page("views/shrink.py", title="Missed-call shrink", icon=":material/money_off:"),
         ],
+        "Staff": [
+            st.Page("views/callbacks.py", title="Call back", icon=":material/phone_callback:"),
+        ],
         "Finance": [
             st.Page("views/reconciliation.py", title="Reconciliation", icon=":material/balance:"),
         ],
