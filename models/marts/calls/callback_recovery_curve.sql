@@ -67,7 +67,8 @@ waiting as (
     left join settled
         on
             settled.recovered_at is null
-            or settled.recovered_at > settled.started_at + make_interval(hours => hours.hours_elapsed)
+            or settled.recovered_at
+            > settled.started_at + make_interval(hours => hours.hours_elapsed)
 
 ),
 
@@ -88,8 +89,9 @@ final as (
         counted.hours_elapsed,
         counted.waiting_calls::integer as waiting_calls,
         counted.recovered_calls::integer as recovered_calls,
-        round(counted.recovered_calls::numeric / nullif(counted.waiting_calls, 0), 6)::numeric(9, 6)
-            as recovery_chance,
+        round(
+            counted.recovered_calls::numeric / nullif(counted.waiting_calls, 0), 6
+        )::numeric(9, 6) as recovery_chance,
         {{ window_hours }} as recovery_window_hours,
         newest.newest_call_at
     from counted
