@@ -16,9 +16,9 @@ import streamlit as st
 import yaml
 from psycopg import sql
 
-from callshrink import db, finance, health, semantic
+from callshrink import callbacks, db, finance, health, semantic
 from callshrink.semantic import MetricQuery, Period
-from callshrink.settings import PROJECT_DIR, dbt_schema
+from callshrink.settings import PROJECT_DIR, configured_staff_database_url, dbt_schema
 
 CACHE_SECONDS = 300
 
@@ -228,6 +228,50 @@ def conversion_cells() -> pd.DataFrame:
         "order by cells.cell_id"
     ).format(cells=_marts("conversion_cells"), locations=_marts("locations"))
     return _query(statement, {})
+
+
+# --- the callback work list (docs/metrics.md, "Callback work list") -----------------------------
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def recovery_curve() -> pd.DataFrame:
+    """marts.callback_recovery_curve: per whole hour since a missed call, the settled calls still
+    waiting then and the share of them recovered within the window. No caller's number."""
+    statement = sql.SQL(
+        "select hours_elapsed, waiting_calls, recovered_calls, recovery_chance, newest_call_at "
+        "from {} order by hours_elapsed"
+    ).format(_marts("callback_recovery_curve"))
+    return _query(statement, {})
+
+
+def staff_url() -> str | None:
+    """CALLSHRINK_STAFF_DATABASE_URL: call-back staff's role, a member of the restricted role
+    (`callshrink app` sets it on the private server). None: the app shows no caller's number."""
+    return configured_staff_database_url()
+
+
+@st.cache_resource(show_spinner=False)
+def _staff_connection(url: str) -> psycopg.Connection:
+    """Staff's connection, apart from the app's read-only role (which never reads the
+    restricted schema); read only as well."""
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute("set session characteristics as transaction read only")
+    return conn
+
+
+def _live_staff_connection(url: str) -> psycopg.Connection:
+    conn = _staff_connection(url)
+    if conn.closed or conn.broken:
+        _staff_connection.clear()
+        conn = _staff_connection(url)
+    return conn
+
+
+def callback_list(url: str, location_id: str) -> list[tuple]:
+    """restricted.callback_list as of the newest call at a location, on staff's connection: the
+    callers to call back, best first, numbers in clear (callbacks.COLUMNS; the rows
+    `callshrink callbacks` writes). Not cached: a number is kept no longer than the page."""
+    return callbacks.list_as_of(_live_staff_connection(url), None, location_id)
 
 
 # --- finance's month (models/marts/finance/revenue_reconciliation.yml, revenue_restatements.yml)

@@ -22,6 +22,9 @@ navigation = st.navigation(
             st.Page("views/causes.py", title="Why calls are lost", icon=":material/manage_search:"),
             st.Page("views/staffing.py", title="Staffing", icon=":material/groups:"),
         ],
+        "Staff": [
+            st.Page("views/callbacks.py", title="Call back", icon=":material/phone_callback:"),
+        ],
         "Finance": [
             st.Page("views/reconciliation.py", title="Reconciliation", icon=":material/balance:"),
         ],

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import psycopg
+
 from callshrink import __version__, db, settings
 
 DEMO_DIR_NAME = "demo"
@@ -58,10 +60,25 @@ def _db_action(args: argparse.Namespace) -> int:
                 f"app role: {settings.app_role()} (read-only; its password for the private "
                 f"server in {settings.app_password_file()})"
             )
+        staff_url = settings.configured_staff_database_url()
+        if staff_url:
+            print(f"staff: {settings.redacted(staff_url)} (from {settings.STAFF_DATABASE_URL_VAR})")
+        elif not configured:
+            print(
+                f"staff role: {settings.STAFF_ROLE} (reads callers' numbers; its password for "
+                f"the private server in {settings.staff_password_file()})"
+            )
         return 0
     if args.db_command == "url":
         if args.role == "app":
             url = db.app_database_url(start=args.start)
+        elif args.role == "staff":
+            url = db.staff_database_url(start=args.start)
+            if url is None:
+                raise RuntimeError(
+                    f"{settings.STAFF_DATABASE_URL_VAR} is not set: on a server of your own, "
+                    "create a staff role and set it (docs/privacy.md)"
+                )
         else:
             url = db.database_url(start=args.start)
         print(url if args.show_password else settings.redacted(url))
@@ -164,6 +181,39 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from callshrink import callbacks
+
+    try:
+        as_of = None if args.as_of is None else callbacks.parse_as_of(args.as_of)
+    except callbacks.CallbackError as error:
+        raise SystemExit(f"callshrink callbacks --as-of: {error}") from None
+    db.activate()
+    with db.connect(autocommit=True) as conn:
+        try:
+            callbacks.check_location(conn, args.location)
+        except callbacks.CallbackError as error:
+            raise SystemExit(f"callshrink callbacks --location: {error}") from None
+        except psycopg.errors.UndefinedTable:
+            raise SystemExit(
+                "callshrink callbacks: the warehouse has no callback list yet: run "
+                "`callshrink run` first"
+            ) from None
+        rows = callbacks.list_as_of(conn, as_of, args.location)
+        listed_as_of = as_of or callbacks.newest_call_at(conn)
+    text = callbacks.csv_of(rows)
+    if str(args.out) == "-":
+        sys.stdout.write(text)
+    else:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, encoding="utf-8", newline="")
+    print(
+        f"{args.out}: {len(rows)} callers to call back at {args.location} as of {listed_as_of}",
+        file=sys.stderr if str(args.out) == "-" else sys.stdout,
+    )
+    return 0
+
+
 # --- app, dev, demo ---------------------------------------------------------------------------
 
 
@@ -227,9 +277,11 @@ def _warn_if_exposed(host: str, port: int, what: str) -> None:
         )
 
 
-def _app_environment() -> dict[str, str]:
+def _app_environment(host: str = LOCALHOST) -> dict[str, str]:
     """The app's environment: the read-only role's URL, and none of the owner's credentials
-    (the app never needs them)."""
+    (the app never needs them). Call-back staff's URL (the Call back page's numbers) as the
+    user set it, else on the private server its staff role's, when the app listens on this
+    machine only: served to the network, the page shows numbers only if the user says so."""
     try:
         app_url = db.app_database_url(start=False)
     except db.AppRoleUnavailable as error:
@@ -237,6 +289,19 @@ def _app_environment() -> dict[str, str]:
     owner_variables = {settings.DATABASE_URL_VAR, *db.dbt_env()}
     env = {k: v for k, v in os.environ.items() if k not in owner_variables}
     env[settings.APP_DATABASE_URL_VAR] = app_url
+    if not settings.configured_staff_database_url():
+        if _is_loopback(host):
+            staff_url = db.staff_database_url(start=False)
+            if staff_url:
+                env[settings.STAFF_DATABASE_URL_VAR] = staff_url
+        elif not settings.configured_database_url():
+            print(
+                f"callshrink: the app listens beyond this machine, so the Call back page shows "
+                f"no callers' numbers unless {settings.STAFF_DATABASE_URL_VAR} is set "
+                "(docs/privacy.md).",
+                file=sys.stderr,
+                flush=True,
+            )
     return env
 
 
@@ -279,7 +344,7 @@ def cmd_app(args: argparse.Namespace) -> int:
     _require_free_port(args.port, args.host)
     _require_app_url()
     db.activate()
-    env = _app_environment()
+    env = _app_environment(args.host)
     _warn_if_exposed(args.host, args.port, "the app")
     print(f"callshrink app: {_address(args.host, args.port)}  (Ctrl-C to stop)", flush=True)
     return _serve(
@@ -338,7 +403,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # database left by an older callshrink from failing on changed columns
     if not run_pipeline(quiet=True, full_refresh=True).success:
         return 1
-    env = _app_environment()
+    env = _app_environment(args.host)
     _warn_if_exposed(args.host, args.port, "the app")
     print(
         f"\ncallshrink app: {_address(args.host, args.port)}  (Ctrl-C stops the app"
@@ -396,10 +461,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     url_parser.add_argument(
         "--role",
-        choices=("owner", "app"),
+        choices=("owner", "app", "staff"),
         default="owner",
         help="owner: the URL the pipeline and dbt use (default); app: the app's read-only role "
-        f"({settings.APP_DATABASE_URL_VAR}, or the private server's {settings.DEFAULT_APP_ROLE})",
+        f"({settings.APP_DATABASE_URL_VAR}, or the private server's {settings.DEFAULT_APP_ROLE}); "
+        "staff: call-back staff's role, which reads callers' numbers "
+        f"({settings.STAFF_DATABASE_URL_VAR}, or the private server's {settings.STAFF_ROLE})",
     )
     url_parser.add_argument(
         "--show-password", action="store_true", help="print the password instead of ***"
@@ -529,6 +596,39 @@ def build_parser() -> argparse.ArgumentParser:
         choices=finance.LEVELS,
         default="daily",
         help="daily tie-out (default), every revenue record, or the records left out",
+    )
+
+    callbacks_parser = add(
+        "callbacks",
+        cmd_callbacks,
+        "write a location's callback work list as CSV",
+        "Write the callback work list of a location as CSV: one row per caller whose missed\n"
+        "call (voicemail, abandoned or missed in open hours) started within the recovery\n"
+        "window (dbt var recovery_window_hours, 24 h) before --as-of and whom no connected\n"
+        "call (an answered retry or a callback they picked up) has reached by then, the\n"
+        "highest expected value first: the call's conversion-cell value x the chance a\n"
+        "callback still recovers it after the hours elapsed (marts.callback_recovery_curve).\n"
+        "Columns: rank, caller_phone_e164 (in clear: handle the file as personal data),\n"
+        "location_id, latest_call_at_local, latest_call_at (UTC), wait_seconds, attempts,\n"
+        "outcome, marketing_source, hours_since_call, recovery_chance, value_usd, cell_id,\n"
+        "expected_value_usd, call_ids, listed_as_of. The list is restricted.callback_list()\n"
+        "in the warehouse (docs/metrics.md, Callback work list), rebuilt by every\n"
+        "`callshrink run`; this command runs as the warehouse's owner.",
+    )
+    callbacks_parser.add_argument(
+        "--location", required=True, help="the location id (e.g. loc_01; see marts.locations)"
+    )
+    callbacks_parser.add_argument(
+        "--as-of",
+        metavar="TIME",
+        help="the list as of this time, ISO 8601: 2026-03-04T14:30 (no offset: UTC), "
+        "2026-03-04T09:30-05:00 or 2026-03-04T14:30Z. Default: the newest call in the warehouse",
+    )
+    callbacks_parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="the CSV file to write (replaced if it exists); - writes to standard output",
     )
 
     host_help = (

@@ -13,6 +13,12 @@ dbt_project.yml), so a rebuilt table is readable again. On the private server th
 with a generated password kept in ``<CALLSHRINK_HOME>/app_role.password`` (mode 0600): pgserver's
 initdb trusts every local connection, so a pg_hba.conf line put first makes this role, and only
 this role, give its password (SCRAM) even on the Unix socket.
+
+Call-back staff read callers' numbers through a login role of their own that is a member of the
+restricted role (dbt var ``restricted_role``): on the private server ``ensure_staff_role``
+makes ``callshrink_staff`` with a generated password in ``<CALLSHRINK_HOME>/staff_role.password``
+(asked for by pg_hba.conf like the app's); elsewhere an administrator creates one and sets
+CALLSHRINK_STAFF_DATABASE_URL (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -105,6 +111,7 @@ def start_private() -> str:
     assert socket_dir is not None
     url = _private_url(socket_dir)
     ensure_app_role(url, private=True)
+    ensure_staff_role(url)
     return url
 
 
@@ -202,7 +209,10 @@ def app_database_url(start: bool = True) -> str:
 
 
 def _read_app_password() -> str | None:
-    path = settings.app_password_file()
+    return _read_password(settings.app_password_file())
+
+
+def _read_password(path: Path) -> str | None:
     try:
         if path.stat().st_mode & 0o077:
             path.chmod(0o600)
@@ -212,8 +222,11 @@ def _read_app_password() -> str | None:
 
 
 def _new_app_password() -> str:
+    return _new_password(settings.app_password_file())
+
+
+def _new_password(path: Path) -> str:
     """A fresh password, written to the password file readable by its owner only."""
-    path = settings.app_password_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(32)
     temporary = path.with_name(f".{path.name}.{os.getpid()}")
@@ -237,10 +250,15 @@ _ROLE_OPTIONS = sql.SQL("login nosuperuser nocreatedb nocreaterole noreplication
 
 
 def _hba_lines(role: str) -> list[str]:
-    return [
-        f"local   all   {role}   scram-sha-256",
-        f"host    all   {role}   all   scram-sha-256",
-    ]
+    """The rules that make the app's role, and the private server's staff role after it, give
+    their passwords (pgserver trusts every other local connection)."""
+    lines = []
+    for name in (role, settings.STAFF_ROLE):
+        lines += [
+            f"local   all   {name}   scram-sha-256",
+            f"host    all   {name}   all   scram-sha-256",
+        ]
+    return lines
 
 
 def ensure_app_role(owner_url: str, private: bool = False) -> bool:
@@ -400,8 +418,9 @@ def _ensure_hba(conn: psycopg.Connection, role: str) -> None:
     before = path.read_text()
     ours = _hba_lines(role)
     kept = [line for line in before.splitlines() if line.split() not in [o.split() for o in ours]]
-    header = "# callshrink: the app's read-only role gives its password (callshrink/db.py)"
-    kept = [line for line in kept if line != header]
+    header = "# callshrink: the app's and the staff's roles give their passwords (callshrink/db.py)"
+    old_header = "# callshrink: the app's read-only role gives its password (callshrink/db.py)"
+    kept = [line for line in kept if line not in (header, old_header)]
     # written in place, so the file keeps its owner (the pgserver user when run as root)
     path.write_text("\n".join([header, *ours, "", *kept]) + "\n")
     errors = conn.execute(
@@ -411,6 +430,71 @@ def _ensure_hba(conn: psycopg.Connection, role: str) -> None:
         path.write_text(before)
         raise RuntimeError(f"pg_hba.conf refused callshrink's rules for {role}: {errors}")
     conn.execute("select pg_reload_conf()")
+
+
+# --- call-back staff: a login role that may read callers' numbers ------------------------------
+
+
+def staff_database_url(start: bool = True) -> str | None:
+    """How call-back staff connect (the app's Call back page): CALLSHRINK_STAFF_DATABASE_URL,
+    else on the private server its staff role (password from
+    ``<CALLSHRINK_HOME>/staff_role.password``), else None (a server of the user's: an
+    administrator creates the role, docs/privacy.md)."""
+    configured = settings.configured_staff_database_url()
+    if configured:
+        return configured
+    if configured_database_url():
+        return None
+    owner = database_url(start=start)
+    password = _read_password(settings.staff_password_file())
+    if password is None:
+        ensure_staff_role(owner)
+        password = _read_password(settings.staff_password_file())
+        assert password is not None
+    return settings.with_login(owner, settings.STAFF_ROLE, password)
+
+
+def ensure_staff_role(owner_url: str) -> None:
+    """On the private server: the staff's login role (settings.STAFF_ROLE), with the password of
+    ``<CALLSHRINK_HOME>/staff_role.password`` (generated when missing), no other power, a
+    member of the restricted role (created without login when dbt has not made it yet), and
+    asked for its password by pg_hba.conf. Idempotent; reads only when all is in place."""
+    role, restricted = settings.STAFF_ROLE, settings.restricted_role()
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        password = _read_password(settings.staff_password_file())
+        if password is not None and _staff_role_ready(conn, role, restricted):
+            return
+        with conn.transaction():
+            conn.execute("select pg_advisory_xact_lock(%s)", (_APP_ROLE_LOCK,))
+            password = _read_password(settings.staff_password_file()) or _new_password(
+                settings.staff_password_file()
+            )
+            verifier = conn.pgconn.encrypt_password(
+                password.encode(), role.encode(), b"scram-sha-256"
+            )
+            exists = _role_row(conn, role) is not None
+            conn.execute(
+                sql.SQL("{} role {} {} password {}").format(
+                    sql.SQL("alter" if exists else "create"),
+                    sql.Identifier(role),
+                    _ROLE_OPTIONS,
+                    sql.Literal(verifier.decode()),
+                )
+            )
+            if _role_row(conn, restricted) is None:
+                conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(restricted)))
+            conn.execute(
+                sql.SQL("grant {} to {}").format(sql.Identifier(restricted), sql.Identifier(role))
+            )
+            _ensure_hba(conn, settings.app_role())
+
+
+def _staff_role_ready(conn: psycopg.Connection, role: str, restricted: str) -> bool:
+    if _role_row(conn, role) != _APP_ROLE_ATTRIBUTES or _role_row(conn, restricted) is None:
+        return False
+    query = "select pg_has_role(%s, %s, 'member')"
+    (member,) = conn.execute(query, (role, restricted)).fetchone()
+    return member and _hba_in_place(conn, settings.app_role())
 
 
 def connect(url: str | None = None, **kwargs) -> psycopg.Connection:

@@ -10,6 +10,10 @@ agree without passing configuration around:
   of your own it is required (``scripts/app_role.sql`` creates the role).
 - ``CALLSHRINK_APP_ROLE``: that role's name (default ``callshrink_app``); dbt grants it
   ``select`` on every mart it builds (``+grants`` in dbt_project.yml).
+- ``CALLSHRINK_STAFF_DATABASE_URL``: how the app's Call back page connects, as a role that may
+  read callers' numbers (a member of the restricted role, dbt var ``restricted_role``). Unset
+  means none on a server of your own (the page then shows no numbers); ``callshrink app`` on
+  the private server passes its staff role (``db.staff_database_url``).
 - ``CALLSHRINK_HOME``: where the private server's data and other local state live
   (default: ``.callshrink/`` in the checkout, which git ignores).
 - ``CALLSHRINK_LANDING_DIR``: the landing folder of raw exports (default ``<home>/landing``).
@@ -31,6 +35,9 @@ DATABASE_URL_VAR = "CALLSHRINK_DATABASE_URL"
 APP_DATABASE_URL_VAR = "CALLSHRINK_APP_DATABASE_URL"
 APP_ROLE_VAR = "CALLSHRINK_APP_ROLE"
 DEFAULT_APP_ROLE = "callshrink_app"
+STAFF_DATABASE_URL_VAR = "CALLSHRINK_STAFF_DATABASE_URL"
+# The private server's login role for call-back staff, a member of the restricted role.
+STAFF_ROLE = "callshrink_staff"
 WAREHOUSE_DB = "callshrink"
 # dbt writes grantees into `grant` statements unquoted, and pg_hba.conf names the role: a plain
 # lower-case identifier needs no quoting in either.
@@ -61,6 +68,23 @@ def configured_app_database_url() -> str | None:
     return url or None
 
 
+def configured_staff_database_url() -> str | None:
+    """The staff connection's URL as the user set it, or None."""
+    url = os.environ.get(STAFF_DATABASE_URL_VAR, "").strip()
+    return url or None
+
+
+def restricted_role() -> str:
+    """The role that reads callers' numbers in clear: dbt var restricted_role."""
+    import yaml
+
+    project = yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+    role = str(project["vars"]["restricted_role"])
+    if not _ROLE_NAME.fullmatch(role):
+        raise ValueError(f"dbt var restricted_role={role!r} is not a lower-case identifier")
+    return role
+
+
 def app_role() -> str:
     """The name of the app's read-only role (CALLSHRINK_APP_ROLE, default callshrink_app)."""
     role = os.environ.get(APP_ROLE_VAR, "").strip() or DEFAULT_APP_ROLE
@@ -75,6 +99,11 @@ def app_role() -> str:
 def app_password_file() -> Path:
     """Where the private server's app role keeps its generated password (mode 0600)."""
     return home_dir() / "app_role.password"
+
+
+def staff_password_file() -> Path:
+    """Where the private server's staff role keeps its generated password (mode 0600)."""
+    return home_dir() / "staff_role.password"
 
 
 @dataclass(frozen=True)

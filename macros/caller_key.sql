@@ -61,12 +61,18 @@
     $do$
 {%- endmacro %}
 
-{#- post-hook of the restricted models: their rows to the restricted role, when it exists. -#}
-{% macro grant_to_restricted_role() -%}
+{#- post-hook of the restricted models: their rows to the restricted role, when it exists.
+    with_schema: also usage on the model's schema, for a mart the restricted role must read
+    (marts.callback_recovery_curve, which holds no caller's number: restricted.callback_list
+    reads it). -#}
+{% macro grant_to_restricted_role(with_schema=false) -%}
     do $do$
     begin
         if exists (select from pg_roles where rolname = {{ dbt.string_literal(var('restricted_role')) }})
         then
+            {%- if with_schema %}
+            grant usage on schema {{ adapter.quote(this.schema) }} to {{ adapter.quote(var('restricted_role')) }};
+            {%- endif %}
             grant select on {{ this }} to {{ adapter.quote(var('restricted_role')) }};
         end if;
     end

@@ -73,6 +73,7 @@ TARGET_FILES = ("manifest.json", "semantic_manifest.json", "partial_parse.msgpac
 ENVIRONMENT = (
     "CALLSHRINK_DATABASE_URL",
     "CALLSHRINK_APP_DATABASE_URL",
+    "CALLSHRINK_STAFF_DATABASE_URL",
     "CALLSHRINK_MARTS_READER",
     "CALLSHRINK_HOME",
     "DAGSTER_HOME",
@@ -136,8 +137,37 @@ def app_server(server_url: str) -> str | None:
     return app_server_url()
 
 
+def staff_server_url() -> str | None:
+    """Call-back staff's URL on the server the environment names (its database as given):
+    CALLSHRINK_STAFF_DATABASE_URL, else the private server's staff role, else None."""
+    configured = settings.configured_staff_database_url()
+    if configured or settings.configured_database_url():
+        return configured
+    return db.staff_database_url(start=False)
+
+
 @pytest.fixture(scope="session")
-def warehouse_url(server_url: str, app_server: str | None, test_home: Path) -> Iterator[str]:
+def staff_server(server_url: str) -> str | None:
+    """Staff's URL on the suite's server (a member of the restricted role), None when unknown.
+    Not exported: the app shows callers' numbers only where a test gives it this URL."""
+    return staff_server_url()
+
+
+@pytest.fixture(scope="session")
+def staff_url(staff_server: str | None, warehouse_url: str) -> str:
+    """Staff's URL for the suite's database; the test skips when the server has none."""
+    if staff_server is None:
+        pytest.skip(
+            "no call-back staff role on this server: set CALLSHRINK_STAFF_DATABASE_URL "
+            "(docs/privacy.md)"
+        )
+    return settings.with_database(staff_server, TEST_DATABASE)
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(
+    server_url: str, app_server: str | None, staff_server: str | None, test_home: Path
+) -> Iterator[str]:
     """The session's own database, exported as CALLSHRINK_DATABASE_URL for all code under test
     (and CALLSHRINK_APP_DATABASE_URL for the app)."""
     url = recreate_database(server_url, TEST_DATABASE)
@@ -148,9 +178,11 @@ def warehouse_url(server_url: str, app_server: str | None, test_home: Path) -> I
             "CALLSHRINK_APP_DATABASE_URL",
             "CALLSHRINK_HOME",
             "DAGSTER_HOME",
+            settings.STAFF_DATABASE_URL_VAR,
         )
     }
     os.environ["CALLSHRINK_DATABASE_URL"] = url
+    os.environ.pop(settings.STAFF_DATABASE_URL_VAR, None)  # tests give the app staff's URL
     os.environ["CALLSHRINK_APP_DATABASE_URL"] = app_database_url(app_server, url, TEST_DATABASE)
     os.environ["CALLSHRINK_HOME"] = str(test_home)
     os.environ["DAGSTER_HOME"] = str(test_home / "dagster")

@@ -718,3 +718,39 @@ def test_data_health_page_shows_every_pbx_and_location(pipeline_run: PipelineRun
     assert {"pbx_east", "pbx_west", "(no PBX)"} <= set(table["pbx_id"])
     channels = app.dataframe[1].value
     assert set(channels["channel_role"]) >= {"trunk", "phone", "local"}
+
+
+# --- call back (staff) ----------------------------------------------------------------------------
+
+
+def test_call_back_page_lists_callers_on_a_staff_connection(
+    pipeline_run: PipelineRun, conn, staff_url: str, monkeypatch: pytest.MonkeyPatch
+):
+    from callshrink import callbacks
+
+    monkeypatch.setenv("CALLSHRINK_STAFF_DATABASE_URL", staff_url)
+    offered = offered_downloads(monkeypatch)
+    app = _page("callbacks")
+    app.selectbox[0].set_value("loc_04").run()
+
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Call back"
+    expected = callbacks.list_as_of(conn, None, "loc_04")
+    assert expected, "loc_04 has callers to call back as of the newest call"
+    shown = app.dataframe[0].value
+    assert list(zip(shown["caller_phone_e164"], shown["attempts"], strict=True)) == [
+        (row[1], row[6]) for row in expected
+    ]
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert tiles["Callers to call back"] == f"{len(expected):,}"
+    assert offered["callbacks_loc_04.csv"] == callbacks.csv_of(expected).encode()
+
+
+def test_call_back_page_without_a_staff_connection_shows_no_list(pipeline_run: PipelineRun):
+    app = _page("callbacks")
+
+    assert not app.exception, app.exception
+    assert "CALLSHRINK_STAFF_DATABASE_URL" in app.info[0].value
+    assert not app.dataframe and not app.selectbox
+    tiles = {metric.label: metric.value for metric in app.metric}
+    assert tiles["Recovered when called at once"].endswith("%")

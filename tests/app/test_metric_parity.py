@@ -27,8 +27,9 @@ from tests.conftest import PipelineRun, mf
 APP = str(PROJECT_DIR / "app" / "streamlit_app.py")
 # The pages that show no metric: data health reads the loader's report (callshrink doctor);
 # staffing shows one location's rows of marts.staffing_hours and staffing_what_if as they are,
-# a cell per weekday-hour, nothing summed over them.
-WITHOUT_METRICS = {"views/data_health.py", "views/staffing.py"}
+# a cell per weekday-hour, nothing summed over them; call back lists callers
+# (restricted.callback_list) and the recovery curve, a mart.
+WITHOUT_METRICS = {"views/data_health.py", "views/staffing.py", "views/callbacks.py"}
 
 
 def app_pages() -> list[tuple[str, str]]:

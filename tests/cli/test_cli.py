@@ -16,7 +16,19 @@ from callshrink import cli
 from callshrink.dbt import tool
 from tests.servers import free_port, wait_for
 
-COMMANDS = ["db", "generate", "run", "quarantine", "doctor", "export", "app", "dev", "docs", "demo"]
+COMMANDS = [
+    "db",
+    "generate",
+    "run",
+    "quarantine",
+    "doctor",
+    "export",
+    "callbacks",
+    "app",
+    "dev",
+    "docs",
+    "demo",
+]
 
 
 def callshrink(*args: str, env: dict[str, str], timeout: int = 120) -> subprocess.CompletedProcess:
@@ -248,6 +260,80 @@ def test_quarantine_move_names_a_file_outside_every_landing_folder(pipeline_run)
     assert "line 3 of pos/square/payments/no_such_file.jsonl: no row of raw.square_payments" in (
         result.stderr
     )
+
+
+def test_callbacks_writes_a_locations_list_as_csv(pipeline_run, conn, tmp_path):
+    import csv
+
+    from callshrink import callbacks
+
+    out = tmp_path / "lists" / "loc_02.csv"
+    as_of = "2026-02-28T13:30:00-05:00"  # = 18:30 UTC
+    done = callshrink(
+        "callbacks",
+        "--location",
+        "loc_02",
+        "--as-of",
+        as_of,
+        "--out",
+        str(out),
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    with out.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert tuple(rows[0]) == callbacks.COLUMNS
+    expected = conn.execute(
+        "select caller_phone_e164, attempts::text, expected_value_usd::text "
+        "from restricted.callback_list('2026-02-28 18:30:00+00', 'loc_02') order by rank"
+    ).fetchall()
+    assert expected, "loc_02 has callers to call back then"
+    body = [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+    got = [(r["caller_phone_e164"], r["attempts"], r["expected_value_usd"]) for r in body]
+    assert got == expected
+    assert {r["location_id"] for r in body} == {"loc_02"}
+    assert {r["listed_as_of"] for r in body} == {"2026-02-28 18:30:00+00:00"}
+    assert f"{len(body)} callers to call back at loc_02" in done.stdout
+    # naive is UTC; - writes to standard output
+    naive = callshrink(
+        "callbacks",
+        "--location",
+        "loc_02",
+        "--as-of",
+        "2026-02-28T18:30",
+        "--out",
+        "-",
+        env=dict(os.environ),
+    )
+    assert naive.returncode == 0, naive.stderr
+    assert naive.stdout == out.read_text()
+
+
+def test_callbacks_names_an_unknown_location_and_lists_the_known_ones(pipeline_run, tmp_path):
+    out = tmp_path / "x.csv"
+    done = callshrink("callbacks", "--location", "loc_99", "--out", str(out), env=dict(os.environ))
+    assert done.returncode == 1
+    assert "no location 'loc_99' in the warehouse" in done.stderr
+    assert "loc_01, loc_02, loc_03, loc_04" in done.stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("as_of", ["yesterday", "2026-02-30T10:00", "28/02/2026 10:00"])
+def test_callbacks_names_an_as_of_it_cannot_read(private_env, tmp_path, as_of):
+    done = callshrink(
+        "callbacks",
+        "--location",
+        "loc_01",
+        "--as-of",
+        as_of,
+        "--out",
+        str(tmp_path / "x.csv"),
+        env=private_env,
+    )
+    assert done.returncode == 1
+    assert f"callshrink callbacks --as-of: {as_of!r} is not an ISO 8601 time" in done.stderr
+    assert "without an offset the time is UTC" in done.stderr
+    assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
 
 
 def test_callshrinks_own_dagster_home_sends_no_usage_statistics(tmp_path, monkeypatch):

@@ -114,6 +114,15 @@ def test_the_app_role_reads_no_other_layer(
         assert f"permission denied for schema {schema}" in error
 
 
+def test_the_app_role_cannot_call_the_callback_list(app: psycopg.Connection):
+    """restricted.callback_list returns callers' numbers: the app's role may not call it (the
+    Call back page reads it on staff's connection)."""
+    error = _denied(app, "select * from restricted.callback_list()")
+    assert "permission denied for schema restricted" in error
+    # the recovery curve it ranks by holds no number: a mart like any other
+    assert app.execute("select count(*) from marts.callback_recovery_curve").fetchone()[0] > 0
+
+
 def test_the_app_role_reads_no_server_file(app: psycopg.Connection):
     assert "pg_read_file" in _denied(app, "select pg_read_file('postgresql.conf')")
     assert "pg_ls_dir" in _denied(app, "select pg_ls_dir('.')")

@@ -174,3 +174,27 @@ def test_the_restricted_role_reads_the_numbers_and_nothing_else(conn: psycopg.Co
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
             conn.execute(sql.SQL("set local role {}").format(sql.Identifier(RESTRICTED_ROLE)))
             conn.execute(f"select 1 from {relation} limit 1")
+    # the callback list: its function and items, and the one mart it reads (no number in it)
+    with conn.transaction():
+        conn.execute(sql.SQL("set local role {}").format(sql.Identifier(RESTRICTED_ROLE)))
+        listed = conn.execute("select count(*) from restricted.callback_list()").fetchone()
+        conn.execute("select 1 from restricted.callback_work_items limit 1")
+        conn.execute("select 1 from marts.callback_recovery_curve limit 1")
+    assert listed[0] > 0
+
+
+def test_call_back_staff_log_in_as_members_of_the_restricted_role(staff_url: str):
+    """The private server's staff role: a login with no power of its own, a member of the
+    restricted role, reading the callback list and refused the rest."""
+    with psycopg.connect(staff_url, autocommit=True) as staff:
+        row = staff.execute(
+            "select rolsuper, rolcreaterole, rolcreatedb, rolbypassrls, "
+            "pg_has_role(current_user, %s, 'member') from pg_roles where rolname = current_user",
+            (RESTRICTED_ROLE,),
+        ).fetchone()
+        assert row == (False, False, False, False, True)
+        (callers,) = staff.execute("select count(*) from restricted.callback_list()").fetchone()
+        assert callers > 0
+        for relation in ("restricted.caller_hash_key", "marts.calls", "raw.asterisk_cdr"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                staff.execute(f"select 1 from {relation} limit 1")
