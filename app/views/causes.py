@@ -2,6 +2,8 @@
 calls included) under the one root cause the warehouse's ordered rules give it, by location and
 hour, with the calls behind each cause."""
 
+from decimal import Decimal
+
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -101,7 +103,9 @@ if len(by_location):
     table = by_location.pivot(index="location_name", columns="cause", values="shrink_usd")
     table = table.reindex(columns=[c for c in CAUSES if c in table.columns])
     table = table.rename(columns=lambda cause: ui.label("cause", cause))
-    table = table.map(ui.amount).reset_index().rename(columns={"location_name": "Location"})
+    # a cause that lost a location nothing is $0.00, not a blank
+    table = table.fillna(Decimal(0)).map(ui.amount)
+    table = table.reset_index().rename(columns={"location_name": "Location"})
     st.dataframe(
         table,
         column_config=ui.money_columns(*[c for c in table.columns if c != "Location"]),
