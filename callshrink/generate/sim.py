@@ -510,7 +510,7 @@ def _agents_and_transfers(
     queue_time = np.where(answered, wait - calls["ring"], wait)
     calls["n_rna"] = np.where(in_queue, np.minimum(np.maximum(queue_time - 2, 0) // 17, 3), 0)
     # A caller who left unanswered was rung only when a member was free: every ring round
-    # that ended before they left (the round they left in is cancelled, see pbx._unanswered).
+    # that ended before they left (the round they left in is cancelled: pbx._ring_cancelled).
     state = calls["staff_state"]
     rung_for = wait - ctx.greeting[loc] - 2 - staffing.RING_SECONDS
     rung = np.maximum(rung_for, -1) // staffing.RING_GAP + 1
