@@ -99,9 +99,15 @@ def list_as_of(
     query = sql.SQL("select {} from {}(%(as_of)s, %(location)s)").format(
         sql.SQL(", ").join(map(sql.Identifier, COLUMNS)), _function()
     )
-    with conn.transaction():
-        conn.execute("set local time zone 'UTC'")
-        return conn.execute(query, {"as_of": as_of, "location": location}).fetchall()
+    try:
+        with conn.transaction():
+            conn.execute("set local time zone 'UTC'")
+            return conn.execute(query, {"as_of": as_of, "location": location}).fetchall()
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable):
+        raise CallbackError(
+            "the warehouse has no callback list yet: dbt builds it (restricted.callback_list); "
+            "run `callshrink run` once with this version of callshrink"
+        ) from None
 
 
 def csv_of(rows: Sequence[tuple]) -> str:

@@ -199,7 +199,10 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
                 "callshrink callbacks: the warehouse has no callback list yet: run "
                 "`callshrink run` first"
             ) from None
-        rows = callbacks.list_as_of(conn, as_of, args.location)
+        try:
+            rows = callbacks.list_as_of(conn, as_of, args.location)
+        except callbacks.CallbackError as error:
+            raise SystemExit(f"callshrink callbacks: {error}") from None
         listed_as_of = as_of or callbacks.newest_call_at(conn)
     text = callbacks.csv_of(rows)
     if str(args.out) == "-":

@@ -55,7 +55,11 @@ else:
         format_func=lambda location: f"{names[location]} ({location})",
         key="callback_location",
     )
-    rows = data.callback_list(staff_url, location_id)
+    try:
+        rows = data.callback_list(staff_url, location_id)
+    except callbacks.CallbackError as error:
+        st.info(f"No list to show: {error}.")
+        st.stop()
     work_list = pd.DataFrame(rows, columns=list(callbacks.COLUMNS))
     tiles[1].metric("Callers to call back", ui.count(len(work_list)))
     tiles[2].metric(

@@ -376,3 +376,17 @@ def test_the_list_of_one_location_ranked_and_as_of_the_newest_call(conn, scratch
     assert [rank for _, rank, _ in listed] == list(range(1, len(listed) + 1))
     # c (90.00, 2.75 h) and b1/b2 (40.00, 1.75 h) and inside (50.00, 23.75 h): best first
     assert [caller for caller, _, _ in listed][:2] == ["+15550000003", "+15550000002"]
+
+
+def test_a_warehouse_built_before_the_list_says_to_run_first(conn: psycopg.Connection):
+    """A warehouse last built by an older callshrink has no callback_list function: the list
+    says what to do instead of failing with Postgres's error (dropped in a transaction that is
+    rolled back, so the shared warehouse keeps it)."""
+    with conn.transaction(force_rollback=True):
+        conn.execute(
+            sql.SQL("drop function {}.callback_list(timestamptz, text)").format(
+                sql.Identifier("restricted")
+            )
+        )
+        with pytest.raises(callbacks.CallbackError, match=r"run `callshrink run`"):
+            callbacks.list_as_of(conn, None, "loc_01")
