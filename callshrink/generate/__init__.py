@@ -234,12 +234,28 @@ def generate(
     defects: bool = False,
     progress: bool = False,
     calls_per_location_day: float | None = None,
+    drifts: object = None,
 ) -> dict:
     """Write ``out/landing``, ``out/reference`` and ``out/answer_key``; return counts.
 
     ``calls_per_location_day`` sets the mean daily volume of an average location (default
-    that of the ``demo`` preset). Same arguments give byte-identical files.
+    that of the ``demo`` preset). ``drifts`` injects process changes (:mod:`.drift`): None
+    (none), True or ``"default"`` (the default set) or a list of ``KIND:LOCATION:DAY``
+    strings; a bad one raises :class:`.drift.DriftError` before anything is written. Same
+    arguments give byte-identical files.
     """
+    from callshrink.generate.drift import resolve
+    from callshrink.generate.reference import locations as make_locations
+
+    start = start or DEFAULT_START
+    locs = make_locations(locations) if locations >= 1 else []
+    resolved = resolve(
+        drifts,
+        [loc.location_id for loc in locs],
+        [loc.pbx is not None for loc in locs],
+        start,
+        days,
+    )
     params = Params()
     if calls_per_location_day is not None:
         params.calls_per_location_day = float(calls_per_location_day)
@@ -248,9 +264,10 @@ def generate(
         locations_n=locations,
         days=days,
         seed=seed,
-        start=start or DEFAULT_START,
+        start=start,
         params=params,
         progress=progress,
+        drifts=tuple(resolved),
     )
     if defects:
         from callshrink.generate.defects import inject
