@@ -18,8 +18,9 @@ data set. Three kinds:
     more callers call again (retries are drawn as before, only the callback is gone).
 
 Everything else follows from these changes alone; the random draws of the simulation are the
-same as without drifts until the first drift's day (the landing files of earlier days are
-byte-identical to those of the same seed without drifts).
+same as without drifts until the UTC day of the first drift's day (the landing files of earlier
+days are byte-identical to those of the same seed without drifts; from that UTC day on the
+stream differs, so the calls of the local evening before a drift may differ by chance).
 """
 
 from __future__ import annotations
