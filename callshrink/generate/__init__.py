@@ -168,6 +168,15 @@ number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
     service_level_20s = answered within 20 s / (answered + abandoned after 20 s),
     abandonment_rate, transfer_rate, escalation_rate), revenue, attributed_revenue,
     true_lost_revenue and true_lost_attributable_revenue (decimal strings).
+    ``drifts.json`` (only with ``drifts``, ``--drift``) ``{"note", "drifts": [{"kind",
+    "location_id", "first_local_day" (the location-local date from whose midnight it holds to
+    the end), "day_index" (0 = start), "starts_utc", "days_in_effect", "change",
+    "expected_effects", "parameter", ...}]}``: staffing_drop gives ``agent_hours_per_week``
+    ``{"before", "after"}`` and ``hours`` (``iso_weekday, hour, before, after`` agents of every
+    open weekday-hour), ring_time ``before``/``after`` ring-out shares, callbacks_stop
+    ``before``/``after`` callback probabilities by outcome. staffing.csv stays the plan
+    before any drift. summary.json then also lists them (``drifts``: kind, location_id,
+    first_local_day). See :mod:`.drift`.
     ``defects.json`` (only with ``defects=True``) ``{"note", "defects": [{"file" (relative to
     landing), "line" (1-based, null for a whole file), "kind", "expected"}]}``; see
     :mod:`.defects`.
@@ -204,6 +213,16 @@ per tracking number. Answered would-buy callers pay in Square (or win a HubSpot 
 days later at that location; unrecovered missed callers never buy; walk-ins pay without calls.
 Money is integer cents throughout.
 
+Process drifts (``drifts=``, ``callshrink generate --drift``, :mod:`.drift`): documented
+changes at one location from a local day to the end, for scoring drift detection.
+``staffing_drop`` (PBX): the plan keeps ``agents // 2`` every open hour (the agent events in
+queue_log follow it); ``ring_time`` (PBX): free members let the phone ring out 60 % of the
+time; ``callbacks_stop``: no callbacks at or after the day's local midnight. ``--drift``
+alone: staffing_drop at loc_01, ring_time at loc_02, callbacks_stop at loc_04, from day
+``days // 2``. Without drifts nothing changes (same bytes); with them the landing files of
+the UTC days before the first drift's day are the same as without (the random stream differs
+from that UTC day on, so calls of the local evening before it may differ).
+
 Scale: the generator works one UTC day at a time and the answer key is computed as the
 generator goes (:class:`.answer_key.AnswerKey`): it keeps 8 days of calls for the recovery and
 repeat look-ahead and 36 days of answered inbound calls for attribution (30 days plus refunds),
@@ -234,12 +253,28 @@ def generate(
     defects: bool = False,
     progress: bool = False,
     calls_per_location_day: float | None = None,
+    drifts: object = None,
 ) -> dict:
     """Write ``out/landing``, ``out/reference`` and ``out/answer_key``; return counts.
 
     ``calls_per_location_day`` sets the mean daily volume of an average location (default
-    that of the ``demo`` preset). Same arguments give byte-identical files.
+    that of the ``demo`` preset). ``drifts`` injects process changes (:mod:`.drift`): None
+    (none), True or ``"default"`` (the default set) or a list of ``KIND:LOCATION:DAY``
+    strings; a bad one raises :class:`.drift.DriftError` before anything is written. Same
+    arguments give byte-identical files.
     """
+    from callshrink.generate.drift import resolve
+    from callshrink.generate.reference import locations as make_locations
+
+    start = start or DEFAULT_START
+    locs = make_locations(locations) if locations >= 1 else []
+    resolved = resolve(
+        drifts,
+        [loc.location_id for loc in locs],
+        [loc.pbx is not None for loc in locs],
+        start,
+        days,
+    )
     params = Params()
     if calls_per_location_day is not None:
         params.calls_per_location_day = float(calls_per_location_day)
@@ -248,9 +283,10 @@ def generate(
         locations_n=locations,
         days=days,
         seed=seed,
-        start=start or DEFAULT_START,
+        start=start,
         params=params,
         progress=progress,
+        drifts=tuple(resolved),
     )
     if defects:
         from callshrink.generate.defects import inject

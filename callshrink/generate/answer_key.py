@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from callshrink.generate import callrail, sim, staffing
+from callshrink.generate import callrail, drift, sim, staffing
 from callshrink.generate.commerce import (
     DEAL,
     KIND_NAMES,
@@ -26,6 +26,7 @@ from callshrink.generate.commerce import (
     expected_purchase_value,
 )
 from callshrink.generate.table import Table
+from callshrink.generate.tz import date_epoch
 
 ATTRIBUTION_WINDOW = 30 * sim.DAY
 REPEAT_WINDOWS = {"24h": sim.DAY, "7d": 7 * sim.DAY}
@@ -319,7 +320,62 @@ class AnswerKey:
         files.extend(self._revenue_files())
         lost = self._lost()
         files.append(self._summary(lost))
+        if self.ctx.drifts:
+            files.append(self._drifts())
         return sorted(files)
+
+    def _drifts(self) -> str:
+        """drifts.json: the process changes injected (:mod:`.drift`), what changed and how."""
+        ctx, plan = self.ctx, self.ctx.staffing
+        items = []
+        for d in ctx.drifts:
+            li = self.loc_ids.index(d.location_id)
+            day = ctx.start + dt.timedelta(days=d.day)
+            wall = np.array([date_epoch(day)])
+            start_utc = int(ctx.tz[li].from_local(wall)[0])
+            item: dict = {
+                "kind": d.kind,
+                "location_id": d.location_id,
+                "first_local_day": day.isoformat(),
+                "day_index": d.day,
+                "starts_utc": dt.datetime.fromtimestamp(start_utc, dt.UTC).isoformat(),
+                "days_in_effect": ctx.days - d.day,
+                "change": drift.DESCRIPTIONS[d.kind],
+                "expected_effects": drift.EXPECTED_EFFECTS[d.kind],
+            }
+            if d.kind == drift.STAFFING_DROP:
+                open_hours = np.nonzero(plan.is_open_hour[li])
+                item["parameter"] = "agents_staffed"
+                item["agent_hours_per_week"] = {
+                    "before": int(plan.agents[li][open_hours].sum()),
+                    "after": int(plan.agents_after[li][open_hours].sum()),
+                }
+                item["hours"] = [
+                    {
+                        "iso_weekday": int(wd),
+                        "hour": int(h),
+                        "before": int(plan.agents[li, wd, h]),
+                        "after": int(plan.agents_after[li, wd, h]),
+                    }
+                    for wd, h in zip(*open_hours, strict=True)
+                ]
+            elif d.kind == drift.RING_TIME:
+                item["parameter"] = "ring_no_answer_share"
+                item["before"] = float(plan.ring_no_answer[li])
+                item["after"] = float(plan.ring_no_answer_after[li])
+            else:
+                item["parameter"] = "callback_probability"
+                item["before"] = {sim.OUTCOME_NAMES[k]: v for k, v in sim.P_CALLBACK.items()}
+                item["after"] = {sim.OUTCOME_NAMES[k]: 0.0 for k in sim.P_CALLBACK}
+            items.append(item)
+        doc = {
+            "note": "process changes injected by --drift, each at one location from the local "
+            "midnight starting first_local_day to the end of the data set; summary.json and "
+            "the other answer-key files are the truth with the drifts in effect",
+            "drifts": items,
+        }
+        (self.out / "drifts.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+        return "drifts.json"
 
     # -- attribution ------------------------------------------------------------------------
     def _attribute_pending(self) -> None:
@@ -718,6 +774,16 @@ class AnswerKey:
             "locations": {k: v for k, v in per.items() if k != "total"},
             "total": per["total"],
         }
+        if ctx.drifts:  # only with --drift, so a data set without drifts is unchanged
+            doc["drifts"] = [
+                {
+                    "kind": d.kind,
+                    "location_id": d.location_id,
+                    "first_local_day": (ctx.start + dt.timedelta(days=d.day)).isoformat(),
+                    "details": "drifts.json",
+                }
+                for d in ctx.drifts
+            ]
         (self.out / "summary.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         return "summary.json"
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 import textwrap
 from pathlib import Path
 
-from callshrink.generate import DEFAULT_START, generate
-from callshrink.generate.presets import DEFAULT_PRESET, PRESETS
+from callshrink.generate import DEFAULT_START, drift, generate
+from callshrink.generate.presets import DEFAULT_PRESET, PRESETS, Preset
 
 
 def _date(text: str) -> dt.date:
@@ -26,6 +27,15 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
+
+
+def _drift(text: str) -> str | drift.DriftSpec:
+    if text == "default":
+        return text
+    try:
+        return drift.parse(text)
+    except drift.DriftError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +100,24 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         help="also write malformed lines and re-delivered files, listed in answer_key/defects.json",
     )
     parser.add_argument(
+        "--drift",
+        action="append",
+        nargs="?",
+        const="default",
+        type=_drift,
+        metavar=drift.SYNTAX,
+        help="inject a process change at one location from a local day to the end, listed in "
+        "answer_key/drifts.json (repeatable). KIND: staffing_drop (the staffing plan keeps "
+        "half its agents, agents // 2, every open hour: answer rate falls, speed of answer "
+        "rises, fewer queue members), ring_time (free members let the phone ring out 60 %% "
+        "of the time: speed of answer and abandonment rise) or callbacks_stop (no callbacks: "
+        "recovery falls, repeat contacts rise); LOCATION: loc_NN (the first two need a PBX, "
+        "so not loc_03); DAY: a day number 1..days-1 counted from --start (day 0), or "
+        "YYYY-MM-DD. --drift alone: the default set, staffing_drop at loc_01, ring_time at "
+        "loc_02 and callbacks_stop at loc_04, all from the middle day (days // 2; needs "
+        "--locations 4 or more)",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="do not draw the progress bar on stderr"
     )
 
@@ -97,16 +125,14 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Generate the data set described by ``args``; print a short summary. Returns 0."""
     preset = PRESETS[args.preset or DEFAULT_PRESET]
-    summary = generate(
-        args.out,
-        locations=args.locations or preset.locations,
-        days=args.days or preset.days,
-        seed=args.seed,
-        start=args.start,
-        defects=args.defects,
-        progress=not args.no_progress,
-        calls_per_location_day=preset.calls_per_location_day,
-    )
+    drifts = args.drift
+    if drifts == ["default"]:
+        drifts = "default"
+    try:
+        summary = _generate(args, preset, drifts)
+    except drift.DriftError as exc:
+        print(f"callshrink generate: error: {exc}", file=sys.stderr)
+        return 2
     print(
         f"wrote {summary['calls']:,} calls ({summary['inbound_calls']:,} inbound) for "
         f"{summary['locations']} locations x {summary['days']} days from "
@@ -117,7 +143,26 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {source:<18} {files:>5} files {n_rows:>10,} rows")
     if "defects" in summary:
         print(f"  defects: {len(summary['defects'])} (see answer_key/defects.json)")
+    for d in summary.get("drifts", []):
+        print(
+            f"  drift: {d['kind']} at {d['location_id']} from day {d['day']} "
+            "(see answer_key/drifts.json)"
+        )
     return 0
+
+
+def _generate(args: argparse.Namespace, preset: Preset, drifts: object) -> dict:
+    return generate(
+        args.out,
+        locations=args.locations or preset.locations,
+        days=args.days or preset.days,
+        seed=args.seed,
+        start=args.start,
+        defects=args.defects,
+        progress=not args.no_progress,
+        calls_per_location_day=preset.calls_per_location_day,
+        drifts=drifts,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

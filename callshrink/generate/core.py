@@ -14,6 +14,7 @@ from typing import TextIO
 import numpy as np
 
 from callshrink.generate import answer_key, callrail, commerce, sim
+from callshrink.generate.drift import Drift
 from callshrink.generate.pbx import (
     RENDER_DRAWS,
     InternalCall,
@@ -102,6 +103,7 @@ class Generator:
         seed: int,
         params: sim.Params,
         progress: bool,
+        drifts: tuple[Drift, ...] = (),
     ) -> None:
         self.out = out
         self.locs = locs
@@ -109,7 +111,7 @@ class Generator:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self.render_rng = np.random.default_rng([seed, RENDER_STREAM])
-        self.ctx = sim.Context(locs, start, days, params, seed)
+        self.ctx = sim.Context(locs, start, days, params, seed, drifts)
         self.locs = self.ctx.locs  # with an extension for every agent of the staffing plan
         self.counts = Counts()
         self.writer = Writer(out / "landing", self.counts)
@@ -311,9 +313,9 @@ class Generator:
             last = (self.ctx.close_s[li, wd] - 1) // 3600
             starts = self.ctx.tz[li].from_local(base + 3600 * np.arange(first + 1, last + 1))
             bounds = [open_t, *map(int, starts), close_t]
+            agents = plan.day_agents(li, base // sim.DAY)[wd]  # after any staffing drift
             hours = [
-                (bounds[j], bounds[j + 1], int(plan.agents[li, wd, first + j]))
-                for j in range(last - first + 1)
+                (bounds[j], bounds[j + 1], int(agents[first + j])) for j in range(last - first + 1)
             ]
             days[loc.pbx.pbx_id].agent_events(loc, hours)
         if wd <= 5:
@@ -372,6 +374,7 @@ def generate_tree(
     start: dt.date,
     params: sim.Params,
     progress: bool,
+    drifts: tuple[Drift, ...] = (),
 ) -> dict:
     if locations_n < 1 or days < 1:
         raise ValueError("locations and days must be at least 1")
@@ -380,7 +383,7 @@ def generate_tree(
         if (out / sub).exists():
             shutil.rmtree(out / sub)
     ref_rows = write_reference(out / "reference", locs)
-    gen = Generator(out, locs, start, days, seed, params, progress)
+    gen = Generator(out, locs, start, days, seed, params, progress, drifts)
     gen.run()
     key_files = gen.key.close()
     c = gen.counts
@@ -399,4 +402,5 @@ def generate_tree(
         "answer_key_files": key_files,
         # Most calls the answer key held between two days (bounded by its look-back windows).
         "max_carried_calls": gen.key.max_carried,
+        **({"drifts": [d.__dict__.copy() for d in drifts]} if drifts else {}),
     }

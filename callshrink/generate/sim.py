@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from callshrink.generate import staffing
+from callshrink.generate import drift, staffing
+from callshrink.generate.drift import Drift
 from callshrink.generate.phones import caller_numbers
 from callshrink.generate.reference import Location
 from callshrink.generate.table import Table
@@ -100,7 +101,13 @@ class Context:
     """Per-location arrays the vectorised code indexes by location number (0-based)."""
 
     def __init__(
-        self, locs: list[Location], start: dt.date, days: int, params: Params, seed: int
+        self,
+        locs: list[Location],
+        start: dt.date,
+        days: int,
+        params: Params,
+        seed: int,
+        drifts: tuple[Drift, ...] = (),
     ) -> None:
         self.locs = locs
         self.params = params
@@ -155,6 +162,21 @@ class Context:
         ]
         self.n_agents = np.array([len(loc.extensions) for loc in self.locs])
         self.greeting = np.array([loc.pbx.greeting_seconds if loc.pbx else 0 for loc in locs])
+        # Process drifts (:mod:`.drift`), each from the local midnight starting its day.
+        self.drifts = tuple(drifts)
+        self.callbacks_stop = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+        index = {loc.location_id: li for li, loc in enumerate(locs)}
+        for d in self.drifts:
+            li = index[d.location_id]
+            wall = date_epoch(start + dt.timedelta(days=d.day))
+            if d.kind == drift.STAFFING_DROP:
+                self.staffing.drop_agents(li, wall // DAY)
+            elif d.kind == drift.RING_TIME:
+                self.staffing.raise_ring_no_answer(li, wall // DAY, drift.RING_TIME_SHARE)
+            elif d.kind == drift.CALLBACKS_STOP:
+                self.callbacks_stop[li] = int(self.tz[li].from_local(np.array([wall]))[0])
+            else:
+                raise ValueError(f"unknown drift kind {d.kind!r}")
 
     def keys(self, n: int) -> np.ndarray:
         out = np.arange(self.next_key, self.next_key + n, dtype=np.int64)
@@ -372,9 +394,9 @@ def _queue_states(
         lq = loc[idx]
         entry = ctx.local(lq, t[idx] + ctx.greeting[lq])
         found, busy_wait = ctx.staffing.queue_states(
-            rng, lq, iso_weekday(entry), (entry % DAY) // 3600
+            rng, lq, entry // DAY, iso_weekday(entry), (entry % DAY) // 3600
         )
-        rounds = ctx.staffing.ring_rounds(rng, lq)
+        rounds = ctx.staffing.ring_rounds(rng, lq, entry // DAY)
         ring = rng.integers(2, 9, len(idx))
         pick_up = ctx.greeting[lq] + 2 + busy_wait + rounds * staffing.RING_GAP + ring
         answer_wait[idx] = np.where(found == staffing.NOBODY, 10**9, pick_up)
@@ -522,7 +544,7 @@ def _agents_and_transfers(
     agents = ctx.n_agents[loc]
     # The agent who answers is one of those the plan has on the phones in that hour.
     entry = ctx.local(loc, calls["t"] + ctx.greeting[loc])
-    on_duty = ctx.staffing.agents[loc, iso_weekday(entry), (entry % DAY) // 3600]
+    on_duty = ctx.staffing.agents_at(loc, entry // DAY, iso_weekday(entry), (entry % DAY) // 3600)
     pool = np.where(in_queue & (on_duty > 0), on_duty, agents)
     calls["agent"] = rng.integers(0, 1 << 30, n) % pool
     calls["agent2"] = (calls["agent"] + 1 + rng.integers(0, 1 << 30, n) % (agents - 1)) % agents
@@ -598,6 +620,11 @@ def callbacks(rng: np.random.Generator, ctx: Context, parent: Table) -> Table:
     cb["tracker"] = np.zeros(n, dtype=np.int64)
     cb["tracked"] = ~ctx.has_pbx[cb["loc"]]
     _renew_intent(rng, ctx, cb)
+    # A callbacks_stop drift: no callback at or after the location's stop (dropped only after
+    # every draw, so the random stream is the same as without the drift until then).
+    made = cb["t"] < ctx.callbacks_stop[cb["loc"]]
+    if not made.all():
+        cb = cb.take(np.flatnonzero(made))
     return cb
 
 

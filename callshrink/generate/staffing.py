@@ -43,6 +43,7 @@ RING_NO_ANSWER_SHARE = (0.10, 0.18, 0.28, 0.12, 0.22)
 # Queue states a PBX caller finds (sim column ``staff_state``).
 NOT_QUEUED, NOBODY, ALL_BUSY, FREE = range(4)
 STATE_NAMES = ("", "nobody_staffed", "all_busy", "free")
+NEVER = np.iinfo(np.int64).max  # no drift: its first day never comes
 
 
 def erlang_c(agents: int, erlangs: float) -> float:
@@ -124,6 +125,42 @@ class StaffingPlan:
                         staffed = 0  # a late start, everybody at lunch at once
                     self.agents[li, wd, h] = staffed
                     self.p_busy[li, wd, h] = erlang_c(staffed, rate * HANDLE_SECONDS / 3600.0)
+        # Process drifts (:mod:`.drift`): from local epoch day ``*_from[li]`` on, a location's
+        # plan is ``agents_after`` and its ring-out share ``ring_no_answer_after``.
+        self.agents_from = np.full(n, NEVER, dtype=np.int64)
+        self.agents_after = self.agents.copy()
+        self.p_busy_after = self.p_busy.copy()
+        self.ring_from = np.full(n, NEVER, dtype=np.int64)
+        self.ring_no_answer_after = self.ring_no_answer.copy()
+
+    def drop_agents(self, li: int, from_day: int) -> None:
+        """From local epoch day ``from_day`` on, location ``li`` keeps ``agents // 2`` in
+        every hour (a staffing_drop drift)."""
+        self.agents_from[li] = from_day
+        self.agents_after[li] = self.agents[li] // 2
+        for wd, h in zip(*np.nonzero(self.is_open_hour[li]), strict=True):
+            erlangs = self.calls_per_hour[li, wd, h] * HANDLE_SECONDS / 3600.0
+            self.p_busy_after[li, wd, h] = erlang_c(int(self.agents_after[li, wd, h]), erlangs)
+
+    def raise_ring_no_answer(self, li: int, from_day: int, share: float) -> None:
+        """From local epoch day ``from_day`` on, free members at ``li`` let a ring run out with
+        probability ``share`` (a ring_time drift)."""
+        self.ring_from[li] = from_day
+        self.ring_no_answer_after[li] = share
+
+    def day_agents(self, li: int, day: int) -> np.ndarray:
+        """The plan (iso weekday x hour) of location ``li`` on local epoch day ``day``."""
+        return self.agents_after[li] if day >= self.agents_from[li] else self.agents[li]
+
+    def agents_at(
+        self, loc: np.ndarray, day: np.ndarray, weekday: np.ndarray, hour: np.ndarray
+    ) -> np.ndarray:
+        """Agents on the phones at these locations, local epoch days, weekdays and hours."""
+        return np.where(
+            day >= self.agents_from[loc],
+            self.agents_after[loc, weekday, hour],
+            self.agents[loc, weekday, hour],
+        )
 
     def max_agents(self, li: int) -> int:
         return int(self.agents[li].max())
@@ -132,14 +169,22 @@ class StaffingPlan:
         self,
         rng: np.random.Generator,
         loc: np.ndarray,
+        day: np.ndarray,
         weekday: np.ndarray,
         hour: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(state, seconds until an agent frees up) of the queue callers entering at these
-        local weekdays and hours find. The wait is 0 unless the state is ALL_BUSY."""
-        n_agents = self.agents[loc, weekday, hour]
+        local epoch days, weekdays and hours find. The wait is 0 unless the state is
+        ALL_BUSY."""
+        dropped = day >= self.agents_from[loc]
+        n_agents = np.where(
+            dropped, self.agents_after[loc, weekday, hour], self.agents[loc, weekday, hour]
+        )
         erlangs = self.calls_per_hour[loc, weekday, hour] * HANDLE_SECONDS / 3600.0
-        busy = rng.random(len(loc)) < self.p_busy[loc, weekday, hour]
+        p_busy = np.where(
+            dropped, self.p_busy_after[loc, weekday, hour], self.p_busy[loc, weekday, hour]
+        )
+        busy = rng.random(len(loc)) < p_busy
         mean_wait = np.where(
             n_agents > erlangs,
             HANDLE_SECONDS / np.maximum(n_agents - erlangs, 1e-9),
@@ -149,7 +194,10 @@ class StaffingPlan:
         state = np.where(n_agents == 0, NOBODY, np.where(busy, ALL_BUSY, FREE))
         return state, np.where(state == ALL_BUSY, np.ceil(wait), 0).astype(np.int64)
 
-    def ring_rounds(self, rng: np.random.Generator, loc: np.ndarray) -> np.ndarray:
-        """Ring rounds free members let ring out before one picks up (geometric)."""
-        p = self.ring_no_answer[loc]
+    def ring_rounds(self, rng: np.random.Generator, loc: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Ring rounds free members let ring out before one picks up (geometric), callers
+        entering on these local epoch days."""
+        p = np.where(
+            day >= self.ring_from[loc], self.ring_no_answer_after[loc], self.ring_no_answer[loc]
+        )
         return np.floor(np.log(1 - rng.random(len(loc))) / np.log(p)).astype(np.int64)
