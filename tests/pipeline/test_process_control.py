@@ -55,7 +55,7 @@ def _rates(url: str) -> tuple[float, dict[str, dict[str, float]]]:
             (DAYS_PER_MONTH,),
         ).fetchone()[0]
         rows = connection.execute(
-            "select location_id, kpi, rule from marts.process_signals"
+            "select location_id, kpi, rule_name from marts.process_signals"
         ).fetchall()
     per: dict[str, dict[str, float]] = {"location": {}, "kpi": {}, "rule": {}}
     for location, kpi, rule in rows:

@@ -68,22 +68,23 @@ kpi_days as (
         kpis.numerator,
         kpis.n
     from daily
-    cross join lateral (
-        values
-        ('answer_rate', 'p', 0, daily.answered_calls, daily.answer_rate_eligible_calls),
-        ('repeat_contact_rate_24h', 'p', 1, daily.repeat_24h_calls, daily.answered_calls),
-        ('transfer_rate', 'p', 0, daily.transferred_calls, daily.answered_calls),
-        ('escalation_rate', 'p', 0, daily.escalated_calls, daily.answered_calls),
-        (
-            'customer_effort_score', 'u', 1,
-            daily.customer_effort_events, daily.answer_rate_eligible_calls
-        ),
-        (
-            'average_speed_of_answer_seconds', 'xmr', 0,
-            daily.speed_of_answer_seconds, daily.speed_of_answer_calls
-        ),
-        ('mean_minutes_to_recovery', 'xmr', 1, daily.minutes_to_recovery, daily.recovered_calls)
-    ) as kpis (kpi, chart_type, follow_up_days, numerator, n)
+    cross join
+        lateral (
+            values
+            ('answer_rate', 'p', 0, daily.answered_calls, daily.answer_rate_eligible_calls),
+            ('repeat_contact_rate_24h', 'p', 1, daily.repeat_24h_calls, daily.answered_calls),
+            ('transfer_rate', 'p', 0, daily.transferred_calls, daily.answered_calls),
+            ('escalation_rate', 'p', 0, daily.escalated_calls, daily.answered_calls),
+            (
+                'customer_effort_score', 'u', 1,
+                daily.customer_effort_events, daily.answer_rate_eligible_calls
+            ),
+            (
+                'average_speed_of_answer_seconds', 'xmr', 0,
+                daily.speed_of_answer_seconds, daily.speed_of_answer_calls
+            ),
+            ('mean_minutes_to_recovery', 'xmr', 1, daily.minutes_to_recovery, daily.recovered_calls)
+        ) as kpis (kpi, chart_type, follow_up_days, numerator, n)
     where kpis.n > 0
 ),
 
@@ -182,7 +183,7 @@ xmr_sigmas as (
         -- corrected by the degrees of freedom, points / (points - weekday centres)
         avg(moving_range) / 1.128
         * sqrt(1.0 * max(deviations) / nullif(max(deviations) - max(weekdays_fitted), 0))
-        as xmr_sigma
+            as xmr_sigma
     from moving_ranges
     group by location_id, kpi
 ),
@@ -223,24 +224,30 @@ sigmas as (
 bounds as (
     select
         *,
-        -- proportions stay within [0, 1]; rates and durations are never negative
-        greatest(centre_line - sigma, 0) as lcl_1,
-        greatest(centre_line - 2 * sigma, 0) as lcl_2,
-        greatest(centre_line - 3 * sigma, 0) as lcl_3,
+        -- proportions stay within [0, 1]; rates and durations are never negative (greatest
+        -- and least skip nulls: no sigma, no bounds)
+        case when sigma is not null then greatest(centre_line - sigma, 0) end as lcl_1,
+        case when sigma is not null then greatest(centre_line - 2 * sigma, 0) end as lcl_2,
+        case when sigma is not null then greatest(centre_line - 3 * sigma, 0) end as lcl_3,
         case
-            when chart_type = 'p' then least(centre_line + sigma, 1) else centre_line + sigma
+            when sigma is null then null
+            when chart_type = 'p' then least(centre_line + sigma, 1)
+            else centre_line + sigma
         end as ucl_1,
         case
+            when sigma is null then null
             when chart_type = 'p' then least(centre_line + 2 * sigma, 1)
             else centre_line + 2 * sigma
         end as ucl_2,
         case
+            when sigma is null then null
             when chart_type = 'p' then least(centre_line + 3 * sigma, 1)
             else centre_line + 3 * sigma
         end as ucl_3
     from sigmas
 ),
 
+-- computed in numeric, so that a point exactly on a bound is on it; stored as floats
 final as (
     select
         location_id,
@@ -248,25 +255,26 @@ final as (
         iso_weekday,
         kpi,
         chart_type,
-        numerator,
+        cast(numerator as double precision) as numerator,
         n,
-        point_value,
-        centre_line,
-        sigma,
-        lcl_3,
-        lcl_2,
-        lcl_1,
-        ucl_1,
-        ucl_2,
-        ucl_3,
-        case when sigma > 0 then (point_value - centre_line) / sigma end as z_score,
+        cast(point_value as double precision) as point_value,
+        cast(centre_line as double precision) as centre_line,
+        cast(sigma as double precision) as sigma,
+        cast(lcl_3 as double precision) as lcl_3,
+        cast(lcl_2 as double precision) as lcl_2,
+        cast(lcl_1 as double precision) as lcl_1,
+        cast(ucl_1 as double precision) as ucl_1,
+        cast(ucl_2 as double precision) as ucl_2,
+        cast(ucl_3 as double precision) as ucl_3,
+        cast(case when sigma > 0 then (point_value - centre_line) / sigma end as double precision)
+            as z_score,
         case
             when centre_line is null or sigma is null then null
             when point_value > ucl_3 or point_value < lcl_3 then 'beyond'
             when point_value > ucl_2 or point_value < lcl_2 then 'a'
             when point_value > ucl_1 or point_value < lcl_1 then 'b'
             else 'c'
-        end as zone,
+        end as sigma_zone,
         case
             when point_value > centre_line then 'above'
             when point_value < centre_line then 'below'
@@ -281,7 +289,7 @@ final as (
             case when phase != 'monitoring' then phase end,
             unusable_because,
             case when centre_line is null then 'no_baseline' end,
-            case when not sigma > 0 then 'no_variation' end
+            case when not coalesce(sigma > 0, false) then 'no_variation' end
         ) as not_judged_because,
         phase = 'monitoring'
         and unusable_because is null

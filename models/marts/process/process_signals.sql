@@ -53,32 +53,35 @@ fired as (
     select
         windowed.*,
         rules.rule_number,
-        rules.rule_name,
+        rules.rule_short,
         rules.direction
     from windowed
-    cross join lateral (
-        values
-        (1, 'beyond_3_sigma', 'above', windowed.point_value > windowed.ucl_3),
-        (1, 'beyond_3_sigma', 'below', windowed.point_value < windowed.lcl_3),
-        (
-            2, 'two_of_three_beyond_2_sigma', 'above',
-            windowed.is_above_2_sigma and windowed.above_2_sigma_of_3 >= 2
-        ),
-        (
-            2, 'two_of_three_beyond_2_sigma', 'below',
-            windowed.is_below_2_sigma and windowed.below_2_sigma_of_3 >= 2
-        ),
-        (3, 'eight_on_one_side', 'above', windowed.above_of_8 = 8),
-        (3, 'eight_on_one_side', 'below', windowed.below_of_8 = 8),
-        (4, 'six_trending', 'rising', windowed.rises_of_5 = 5),
-        (4, 'six_trending', 'falling', windowed.falls_of_5 = 5)
-    ) as rules (rule_number, rule_name, direction, holds)
+    cross join
+        lateral (
+            values
+            (1, 'beyond_3_sigma', 'above', windowed.point_value > windowed.ucl_3),
+            (1, 'beyond_3_sigma', 'below', windowed.point_value < windowed.lcl_3),
+            (
+                2, 'two_of_three_beyond_2_sigma', 'above',
+                windowed.is_above_2_sigma and windowed.above_2_sigma_of_3 >= 2
+            ),
+            (
+                2, 'two_of_three_beyond_2_sigma', 'below',
+                windowed.is_below_2_sigma and windowed.below_2_sigma_of_3 >= 2
+            ),
+            (3, 'eight_on_one_side', 'above', windowed.above_of_8 = 8),
+            (3, 'eight_on_one_side', 'below', windowed.below_of_8 = 8),
+            (4, 'six_trending', 'rising', windowed.rises_of_5 = 5),
+            (4, 'six_trending', 'falling', windowed.falls_of_5 = 5)
+        ) as rules (rule_number, rule_short, direction, holds)
     where
         rules.holds
         and (
             {%- for chart_type, numbers in rules.items() %}
-                (windowed.chart_type = '{{ chart_type }}'
-                and rules.rule_number in ({{ numbers | join(', ') }}))
+                (
+                    windowed.chart_type = '{{ chart_type }}'
+                    and rules.rule_number in ({{ numbers | join(', ') }})
+                )
                 {%- if not loop.last %} or{% endif %}
             {%- endfor %}
         )
@@ -92,7 +95,7 @@ final as (
         iso_weekday,
         kpi,
         chart_type,
-        'rule_' || rule_number || '_' || rule_name as rule,
+        'rule_' || rule_number || '_' || rule_short as rule_name,
         rule_number,
         direction,
         point_value,
