@@ -24,19 +24,19 @@ from callshrink.settings import dbt_schema
 WEBHOOK_VAR = "CALLSHRINK_ALERT_WEBHOOK_URL"
 POST_TIMEOUT_SECONDS = 10
 
-# The columns of a signal (marts.process_signals) an alert carries, in the message's order.
-SIGNAL_COLUMNS = (
-    "location_id",
-    "kpi",
-    "signal_date",
-    "rule",
-    "rule_name",
-    "value",
-    "centre_line",
-    "lower_limit",
-    "upper_limit",
-    "calls",
-)
+# What an alert carries of a signal (marts.process_signals), under the alert's names.
+SIGNAL_COLUMNS = {
+    "location_id": "location_id",
+    "kpi": "kpi",
+    "signal_date": "signal_date",
+    "rule": "rule_name",
+    "direction": "direction",
+    "value": "point_value",
+    "centre_line": "centre_line",
+    "lower_limit": "lcl_3",
+    "upper_limit": "ucl_3",
+    "calls": "n",
+}
 KEY_COLUMNS = ("location_id", "kpi", "signal_date", "rule")
 
 
@@ -75,7 +75,10 @@ def record_new(conn: psycopg.Connection, run_id: str | None = None) -> list[dict
     signals = sql.SQL("{}.{}").format(
         sql.Identifier(dbt_schema("marts")), sql.Identifier("process_signals")
     )
-    columns = sql.SQL(", ").join(map(sql.Identifier, SIGNAL_COLUMNS))
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} as {}").format(sql.Identifier(column), sql.Identifier(name))
+        for name, column in SIGNAL_COLUMNS.items()
+    )
     keys = sql.SQL(", ").join(map(sql.Identifier, KEY_COLUMNS))
     rows = conn.execute(
         sql.SQL(
@@ -134,7 +137,7 @@ def first_seen_in(conn: psycopg.Connection, run_id: str) -> list[dict]:
 def line(signal: dict) -> str:
     return (
         f"{signal['location_id']} {signal['kpi']} on {signal['signal_date']}: "
-        f"{signal['rule_name']} (value {signal['value']}, limits {signal['lower_limit']} to "
+        f"{signal['rule']} (value {signal['value']}, limits {signal['lower_limit']} to "
         f"{signal['upper_limit']}, {signal['calls']} calls)"
     )
 

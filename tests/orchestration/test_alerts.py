@@ -66,8 +66,8 @@ def signals_db(server_url: str) -> Iterator[psycopg.Connection]:
         conn.execute("create schema if not exists marts")  # ensure_app_role makes it
         conn.execute(
             "create table marts.process_signals (location_id text, kpi text, signal_date date,"
-            " rule text, rule_name text, value numeric, centre_line numeric,"
-            " lower_limit numeric, upper_limit numeric, calls integer)"
+            " rule_name text, direction text, point_value numeric, centre_line numeric,"
+            " lcl_3 numeric, ucl_3 numeric, n integer)"
         )
         yield conn
     drop_database(server_url, DATABASE)
@@ -75,8 +75,8 @@ def signals_db(server_url: str) -> Iterator[psycopg.Connection]:
 
 def _add_signal(conn: psycopg.Connection, location: str, day: str, value: str) -> None:
     conn.execute(
-        "insert into marts.process_signals values (%s, 'answer_rate', %s, 'rule_1',"
-        " 'a point beyond 3 sigma', %s, 0.85, 0.78, 0.92, 64)",
+        "insert into marts.process_signals values (%s, 'answer_rate', %s,"
+        " 'rule_1_beyond_3_sigma', 'below', %s, 0.85, 0.78, 0.92, 64)",
         (location, day, value),
     )
 
@@ -89,12 +89,12 @@ def test_a_signal_posts_once_with_location_kpi_rule_and_value(
     assert (len(first.new), first.posted, first.error) == (1, 1, None)
     assert len(webhook.posts) == 1
     post = webhook.posts[0]
-    assert "loc_02 answer_rate on 2026-03-10: a point beyond 3 sigma (value 0.61" in post["text"]
+    assert "loc_02 answer_rate on 2026-03-10: rule_1_beyond_3_sigma (value 0.61" in post["text"]
     [signal] = post["signals"]
     assert (signal["location_id"], signal["kpi"], signal["rule"], signal["value"]) == (
         "loc_02",
         "answer_rate",
-        "rule_1",
+        "rule_1_beyond_3_sigma",
         0.61,
     )
 
