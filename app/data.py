@@ -212,6 +212,42 @@ def staffing_what_if(location_id: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def control_chart(location_id: str, kpi: str) -> pd.DataFrame:
+    """A location's points of one KPI (marts.process_control_points) in day order: value,
+    centre line, limits, whether it was judged, and the rules that fired on it."""
+    statement = sql.SQL(
+        "select points.started_date, points.point_value, points.centre_line, points.lcl_3, "
+        "points.ucl_3, points.n, points.phase, points.is_judged, "
+        "string_agg(signals.rule_name, ', ' order by signals.rule_number) as rules "
+        "from {points} as points "
+        "left join {signals} as signals on points.location_id = signals.location_id "
+        "and points.kpi = signals.kpi and points.started_date = signals.signal_date "
+        "where points.location_id = %(location_id)s and points.kpi = %(kpi)s "
+        "group by points.started_date, points.point_value, points.centre_line, points.lcl_3, "
+        "points.ucl_3, points.n, points.phase, points.is_judged "
+        "order by points.started_date"
+    ).format(points=_marts("process_control_points"), signals=_marts("process_signals"))
+    return _query(statement, {"location_id": location_id, "kpi": kpi})
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def process_signals(period: Period) -> pd.DataFrame:
+    """The signals (marts.process_signals) of the period's days and locations, newest first."""
+    statement = sql.SQL(
+        "select signals.signal_date, locations.location_name, signals.location_id, "
+        "signals.kpi, signals.rule_name, signals.direction, signals.point_value, "
+        "signals.centre_line, signals.lcl_3, signals.ucl_3, signals.n "
+        "from {signals} as signals "
+        "inner join {locations} as locations on signals.location_id = locations.location_id "
+        "where signals.signal_date between %(first_day)s and %(last_day)s "
+        "and signals.location_id = any(%(location_ids)s) "
+        "order by signals.signal_date desc, signals.location_id, signals.kpi, "
+        "signals.rule_number"
+    ).format(signals=_marts("process_signals"), locations=_marts("locations"))
+    return _query(statement, period.params())
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
 def conversion_cells() -> pd.DataFrame:
     """Every conversion cell (marts.conversion_cells) with its location's name: the figures of
     the level each cell uses (docs/metrics.md, "Missed-call shrink")."""

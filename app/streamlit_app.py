@@ -21,6 +21,7 @@ navigation = st.navigation(
             st.Page("views/shrink.py", title="Missed-call shrink", icon=":material/money_off:"),
             st.Page("views/causes.py", title="Why calls are lost", icon=":material/manage_search:"),
             st.Page("views/staffing.py", title="Staffing", icon=":material/groups:"),
+            st.Page("views/drift.py", title="Process drift", icon=":material/timeline:"),
         ],
         "Staff": [
             st.Page("views/callbacks.py", title="Call back", icon=":material/phone_callback:"),

@@ -121,19 +121,6 @@ def post(url: str, payload: dict) -> None:
         response.read()
 
 
-def first_seen_in(conn: psycopg.Connection, run_id: str) -> list[dict]:
-    """The signals a run saw first."""
-    _ensure_table(conn)
-    rows = conn.execute(
-        sql.SQL(
-            "select signal from {} where first_seen_run = %(run_id)s "
-            "order by signal_date, location_id, kpi, rule"
-        ).format(_alerts_table()),
-        {"run_id": run_id},
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
 def line(signal: dict) -> str:
     return (
         f"{signal['location_id']} {signal['kpi']} on {signal['signal_date']}: "

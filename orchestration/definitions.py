@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from orchestration.defs.alerts import no_new_process_signals, process_alerts
+from orchestration.defs.alerts import process_alerts
 from orchestration.defs.dbt import callshrink_dbt_assets, dbt_resource
 from orchestration.defs.ingestion import raw_assets
 from orchestration.defs.resources import LandingResource, WarehouseResource
@@ -10,7 +10,6 @@ from orchestration.defs.schedules import daily_schedule, everything_job, landing
 
 defs = dg.Definitions(
     assets=[*raw_assets, callshrink_dbt_assets, process_alerts],
-    asset_checks=[no_new_process_signals],
     jobs=[everything_job],
     schedules=[daily_schedule],
     sensors=[landing_folder_sensor],

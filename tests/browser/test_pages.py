@@ -221,6 +221,12 @@ def test_page_shows_its_title_a_kpi_and_no_error(
         page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for()
         page.locator('[data-testid="stMain"] h1').first.wait_for()
         page.wait_for_load_state("networkidle")
+        # A page that updates its URL (the sidebar's days) runs again; until that run has drawn
+        # its elements they are grey skeletons. Wait for a finished run with none left.
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=\"stSkeleton\"]') && document"
+            ".querySelector('[data-testid=\"stApp\"]').dataset.testScriptState === 'notRunning'"
+        )
         page.screenshot(path=str(screenshots / f"{app_page.id}.png"))
 
         # an unknown path is answered with the default page, at the root

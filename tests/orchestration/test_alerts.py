@@ -106,7 +106,11 @@ def test_a_signal_posts_once_with_location_kpi_rule_and_value(
     third = alerts.run(signals_db, webhook.url, run_id="run-3")
     assert third.posted == 1
     assert [s["location_id"] for s in webhook.posts[-1]["signals"]] == ["loc_05"]
-    assert [s["location_id"] for s in alerts.first_seen_in(signals_db, "run-3")] == ["loc_05"]
+    assert [s["location_id"] for s in third.new] == ["loc_05"]
+    first_runs = signals_db.execute(
+        "select location_id, first_seen_run from alerts.process_alerts order by location_id"
+    ).fetchall()
+    assert first_runs == [("loc_02", "run-1"), ("loc_05", "run-3")]
 
 
 def test_a_refused_post_is_tried_again_and_then_sent_once(
