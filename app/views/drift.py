@@ -1,6 +1,6 @@
 """Executive page: has a location's process moved? Each KPI's control chart (a day's value
 against its weekday's centre line and 3-sigma limits from a fixed baseline), the signals the
-Western Electric / Nelson rules raised, newest first, and the calls of a signal's day
+Western Electric and Nelson rules raised, newest first, and the calls of a signal's day
 (marts.process_control_points, marts.process_signals; docs/metrics.md, Process control)."""
 
 import altair as alt
