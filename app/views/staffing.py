@@ -38,6 +38,18 @@ hours = hours.assign(
 )
 weeks = hours["days_measured"].max()
 st.caption(f"{names[location_id]}: measured over {weeks} weeks.")
+if hours["agents_on_phones"].isna().all():
+    st.info(
+        f"{names[location_id]}'s queue logs no member logins, logoffs or pauses (static members "
+        "in queues.conf): who was on the phones is unknown, so there is no gap to show. The "
+        "agents each hour needs are below."
+    )
+    st.dataframe(
+        hours[["weekday_name", "hour_label", "calls_per_hour", "agents_needed", "needed_by"]],
+        hide_index=True,
+        width="stretch",
+    )
+    st.stop()
 
 short = hours[hours["agent_gap"] > 0].sort_values(
     ["shrink_explained_per_week_usd", "agent_gap"], ascending=False

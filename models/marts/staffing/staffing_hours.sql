@@ -154,7 +154,14 @@ member_spans as (
             and members_available.pbx_queue = crosswalk.external_id
     inner join locations
         on crosswalk.location_id = locations.location_id
-    where members_available.available_members > 0
+
+),
+
+members_known as (
+
+    -- locations whose queue logs its members: elsewhere (static members) nobody can say
+    -- who was on the phones, and the agents on the phones are unknown, never 0
+    select distinct location_id from member_spans
 
 ),
 
@@ -178,6 +185,7 @@ agent_seconds as (
             local_end - interval '1 microsecond',
             interval '1 hour'
         ) as hour_starts (hour_start)
+    where available_members > 0
     group by location_id, local_date, hour_of_day
 
 ),
@@ -271,10 +279,15 @@ rated as (
         per_location.patience_seconds,
         per_location.abandoned_share,
         cells.first_attempts * 3600.0 / nullif(cells.open_seconds, 0) as calls_per_hour,
-        cells.agent_seconds / nullif(cells.open_seconds, 0) as agents_on_phones
+        case
+            when members_known.location_id is not null
+                then cells.agent_seconds / nullif(cells.open_seconds, 0)
+        end as agents_on_phones
     from cells
     inner join per_location
         on cells.location_id = per_location.location_id
+    left join members_known
+        on cells.location_id = members_known.location_id
 
 ),
 

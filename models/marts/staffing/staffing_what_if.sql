@@ -45,7 +45,9 @@ added as (
         round(staffing_hours.agents_on_phones)::integer + agents_added.added_agents as agents
     from staffing_hours
     cross join agents_added
-    where staffing_hours.patience_seconds is not null
+    where
+        staffing_hours.patience_seconds is not null
+        and staffing_hours.agents_on_phones is not null
 
 ),
 
