@@ -16,6 +16,8 @@ KPIS = {
     "customer_effort_score": "Customer effort per call",
     "average_speed_of_answer_seconds": "Average speed of answer (s)",
     "mean_minutes_to_recovery": "Minutes to recovery (mean)",
+    "recovery_rate": "Recovery rate",
+    "missed_call_shrink_usd": "Missed-call shrink ($ a day)",
 }
 baseline_days = data.dbt_var("process_control_baseline_days")
 
@@ -24,9 +26,9 @@ st.caption(
     "A signal says a location's process moved, before the monthly figure shows it: each day's "
     "value is judged against its own weekday's centre line and limits, set once from the "
     f"location's first {baseline_days} complete days (the baseline) and never moved by the "
-    "days they judge. Rules: a point beyond 3 sigma; 2 of 3 beyond 2 sigma on one side; 8 in a "
-    "row on one side. Days with too few calls, and the baseline itself, are shown but not "
-    "judged."
+    "days they judge. Rules by default: a point beyond 3 sigma (every chart); 2 of 3 beyond 2 "
+    "sigma on one side (rates). Days with too few calls, and the baseline itself, are shown "
+    "but not judged. A jump in the day's missed-call shrink is a signal like any other."
 )
 
 period = ui.sidebar_filters()

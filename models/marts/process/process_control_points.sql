@@ -5,6 +5,11 @@
 {%- set baseline_days = var('process_control_baseline_days') | int %}
 {%- set baseline_start = var('process_control_baseline_start') %}
 {%- set min_calls = var('process_control_min_calls') | int %}
+{%- set min_xmr_days = var('process_control_min_xmr_baseline_days') | int %}
+{#- durations are skewed (a busy day's mean wait is far above, never far below): their XmR
+    charts work on ln(1 + value), so that their limits are as likely to be crossed on either
+    side, and show the limits back in the KPI's own unit #}
+{%- set log_scale_kpis = "('average_speed_of_answer_seconds', 'mean_minutes_to_recovery')" %}
 
 with calls as (
     select * from {{ ref('calls') }}
@@ -49,15 +54,30 @@ daily as (
         sum(speed_of_answer_seconds) as speed_of_answer_seconds,
         count(speed_of_answer_seconds) as speed_of_answer_calls,
         sum(minutes_to_recovery) as minutes_to_recovery,
-        count(minutes_to_recovery) as recovered_calls
+        count(minutes_to_recovery) as recovered_calls,
+        sum(case when is_missed_opportunity then 1 else 0 end) as missed_opportunities,
+        sum(case when is_recovered then 1 else 0 end) as recovered_missed_opportunities
     from calls
     where location_id is not null and started_date is not null
     group by location_id, started_date
 ),
 
--- one row per KPI: p and u charts count events over n; an XmR chart sums its calls' values
--- (the day's mean is sum / n). follow_up_days: the KPI waits for what happens after a call
--- (a repeat, a recovery, a retried abandon), so its newest complete day is not judged yet.
+-- the day's missed-call shrink in dollars (both shrink lines), by the day of the valued call
+daily_shrink as (
+    select
+        location_id,
+        started_date,
+        sum(expected_shrink_usd) as shrink_usd
+    from {{ ref('missed_call_shrink') }}
+    where location_id is not null and started_date is not null
+    group by location_id, started_date
+),
+
+-- one row per KPI: p and u charts count events over n; an XmR chart of means sums its
+-- calls' values (the day's mean is sum / n), the shrink chart charts the day's total (its
+-- divisor is 1; n, the calls it could have come from, only decides whether the day is
+-- judged). follow_up_days: the KPI waits for what happens after a call (a repeat, a
+-- recovery, a retried abandon), so its newest complete day is not judged yet.
 kpi_days as (
     select
         daily.location_id,
@@ -66,25 +86,47 @@ kpi_days as (
         kpis.chart_type,
         kpis.follow_up_days,
         kpis.numerator,
-        kpis.n
+        kpis.n,
+        kpis.divisor
     from daily
+    left join daily_shrink
+        on
+            daily.location_id = daily_shrink.location_id
+            and daily.started_date = daily_shrink.started_date
     cross join
         lateral (
             values
-            ('answer_rate', 'p', 0, daily.answered_calls, daily.answer_rate_eligible_calls),
-            ('repeat_contact_rate_24h', 'p', 1, daily.repeat_24h_calls, daily.answered_calls),
-            ('transfer_rate', 'p', 0, daily.transferred_calls, daily.answered_calls),
-            ('escalation_rate', 'p', 0, daily.escalated_calls, daily.answered_calls),
+            (
+                'answer_rate', 'p', 0,
+                daily.answered_calls, daily.answer_rate_eligible_calls, null
+            ),
+            (
+                'repeat_contact_rate_24h', 'p', 1,
+                daily.repeat_24h_calls, daily.answered_calls, null
+            ),
+            ('transfer_rate', 'p', 0, daily.transferred_calls, daily.answered_calls, null),
+            ('escalation_rate', 'p', 0, daily.escalated_calls, daily.answered_calls, null),
+            (
+                'recovery_rate', 'p', 1,
+                daily.recovered_missed_opportunities, daily.missed_opportunities, null
+            ),
             (
                 'customer_effort_score', 'u', 1,
-                daily.customer_effort_events, daily.answer_rate_eligible_calls
+                daily.customer_effort_events, daily.answer_rate_eligible_calls, null
             ),
             (
                 'average_speed_of_answer_seconds', 'xmr', 0,
-                daily.speed_of_answer_seconds, daily.speed_of_answer_calls
+                daily.speed_of_answer_seconds, daily.speed_of_answer_calls, null
             ),
-            ('mean_minutes_to_recovery', 'xmr', 1, daily.minutes_to_recovery, daily.recovered_calls)
-        ) as kpis (kpi, chart_type, follow_up_days, numerator, n)
+            (
+                'mean_minutes_to_recovery', 'xmr', 1,
+                daily.minutes_to_recovery, daily.recovered_calls, null
+            ),
+            (
+                'missed_call_shrink_usd', 'xmr', 1,
+                coalesce(daily_shrink.shrink_usd, 0), daily.answer_rate_eligible_calls, 1
+            )
+        ) as kpis (kpi, chart_type, follow_up_days, numerator, n, divisor)
     where kpis.n > 0
 ),
 
@@ -97,7 +139,14 @@ days_classified as (
         kpi_days.chart_type,
         cast(kpi_days.numerator as numeric) as numerator,
         kpi_days.n,
-        cast(kpi_days.numerator as numeric) / kpi_days.n as point_value,
+        cast(kpi_days.numerator as numeric)
+        / coalesce(kpi_days.divisor, kpi_days.n) as point_value,
+        -- XmR: a day's mean of n calls varies as 1 / n, a day's total does not
+        coalesce(kpi_days.divisor, kpi_days.n) as xmr_weight,
+        case
+            when kpi_days.kpi in {{ log_scale_kpis }} then 'log'
+            else 'linear'
+        end as scale,
         baselines.baseline_start,
         baselines.baseline_start + {{ baseline_days - 1 }} as baseline_end,
         case
@@ -119,10 +168,18 @@ days_classified as (
     inner join baselines on kpi_days.location_id = baselines.location_id
 ),
 
+-- the value the chart's arithmetic works on: the point, or ln(1 + point) on a log scale
+charted as (
+    select
+        *,
+        case when scale = 'log' then ln(1 + point_value) else point_value end as chart_value
+    from days_classified
+),
+
 -- the baseline: its usable days, per location x KPI x weekday
 baseline_points as (
     select *
-    from days_classified
+    from charted
     where phase = 'baseline' and unusable_because is null
 ),
 
@@ -133,37 +190,54 @@ weekday_centres as (
         iso_weekday,
         count(*) as baseline_points,
         sum(n) as baseline_n,
-        -- p and u: events over n of the weekday's baseline days; XmR: the mean of their means
+        sum(1.0 / xmr_weight) as baseline_inverse_weight,
+        -- p and u: events over n of the weekday's baseline days; XmR: the mean of their
+        -- values (on the chart's scale)
         case
-            when min(chart_type) = 'xmr' then avg(point_value)
+            when min(chart_type) = 'xmr' then avg(chart_value)
             else sum(numerator) / sum(n)
-        end as centre_line
+        end as centre_value
     from baseline_points
     group by location_id, kpi, iso_weekday
 ),
 
--- XmR: the moving ranges of consecutive baseline points' deviations from their weekday's
--- centre (the weekday pattern is not variation); sigma = mean moving range / 1.128 (d2, n = 2)
+-- each usable baseline point's deviation from its weekday's centre (the weekday pattern is
+-- not variation): XmR in the chart's unit times sqrt(weight), the spread of one call (a day
+-- of few calls varies more: Saturdays); p and u in sigmas of the point's own n, as a
+-- standard score (null where the centre has no variation)
 baseline_deviations as (
     select
         baseline_points.location_id,
         baseline_points.kpi,
         baseline_points.started_date,
         baseline_points.iso_weekday,
-        baseline_points.point_value - weekday_centres.centre_line as deviation
+        case baseline_points.chart_type
+            when 'p'
+                then (baseline_points.chart_value - weekday_centres.centre_value) / nullif(sqrt(
+                    weekday_centres.centre_value * (1 - weekday_centres.centre_value)
+                    / baseline_points.n
+                ), 0)
+            when 'u'
+                then
+                    (baseline_points.chart_value - weekday_centres.centre_value)
+                    / nullif(sqrt(weekday_centres.centre_value / baseline_points.n), 0)
+            else
+                (baseline_points.chart_value - weekday_centres.centre_value)
+                * sqrt(baseline_points.xmr_weight)
+        end as deviation
     from baseline_points
     inner join weekday_centres
         on
             baseline_points.location_id = weekday_centres.location_id
             and baseline_points.kpi = weekday_centres.kpi
             and baseline_points.iso_weekday = weekday_centres.iso_weekday
-    where baseline_points.chart_type = 'xmr'
 ),
 
 moving_ranges as (
     select
         location_id,
         kpi,
+        deviation,
         abs(
             deviation - lag(deviation) over (partition by location_id, kpi order by started_date)
         ) as moving_range,
@@ -175,79 +249,130 @@ moving_ranges as (
     from baseline_deviations
 ),
 
-xmr_sigmas as (
+-- deviations from centres fitted to the same points are smaller than a new point's: both
+-- estimates are corrected by the degrees of freedom, points - weekday centres
+spreads as (
     select
         location_id,
         kpi,
-        -- deviations from centres fitted to the same points are smaller than a new point's:
-        -- corrected by the degrees of freedom, points / (points - weekday centres)
+        max(deviations) as baseline_days,
+        -- short-term: mean moving range / 1.128 (d2, n = 2), times sqrt(points / (points -
+        -- centres))
         avg(moving_range) / 1.128
         * sqrt(1.0 * max(deviations) / nullif(max(deviations) - max(weekdays_fitted), 0))
-            as xmr_sigma
+            as short_term_spread,
+        -- overall: the root mean square deviation over (points - centres), which also holds
+        -- week-to-week swings that consecutive days share
+        sqrt(sum(deviation * deviation) / nullif(max(deviations) - max(weekdays_fitted), 0))
+            as overall_spread
     from moving_ranges
     group by location_id, kpi
 ),
 
-sigmas as (
+-- XmR sigma: the larger of the two; p and u: the overdispersion factor, by how much the
+-- baseline's days vary more than their n explains (the Laney idea), never below 1
+baseline_spreads as (
     select
-        days_classified.*,
-        weekday_centres.centre_line,
-        weekday_centres.baseline_points,
-        weekday_centres.baseline_n,
-        -- the spread of a new point around a centre estimated from a few baseline days: the
-        -- point's own variance plus the centre's (prediction limits, docs/metrics.md)
-        case days_classified.chart_type
-            when 'p'
-                then sqrt(
-                    weekday_centres.centre_line * (1 - weekday_centres.centre_line)
-                    * (1.0 / days_classified.n + 1.0 / weekday_centres.baseline_n)
-                )
-            when 'u'
-                then sqrt(
-                    weekday_centres.centre_line
-                    * (1.0 / days_classified.n + 1.0 / weekday_centres.baseline_n)
-                )
-            else xmr_sigmas.xmr_sigma * sqrt(1 + 1.0 / weekday_centres.baseline_points)
-        end as sigma
-    from days_classified
-    left join weekday_centres
-        on
-            days_classified.location_id = weekday_centres.location_id
-            and days_classified.kpi = weekday_centres.kpi
-            and days_classified.iso_weekday = weekday_centres.iso_weekday
-    left join xmr_sigmas
-        on
-            days_classified.location_id = xmr_sigmas.location_id
-            and days_classified.kpi = xmr_sigmas.kpi
+        location_id,
+        kpi,
+        greatest(short_term_spread, overall_spread) as xmr_sigma,
+        greatest(overall_spread, 1) as dispersion,
+        baseline_days as xmr_baseline_days
+    from spreads
 ),
 
-bounds as (
+sigmas as (
+    select
+        charted.*,
+        weekday_centres.centre_value,
+        weekday_centres.baseline_points,
+        weekday_centres.baseline_n,
+        baseline_spreads.xmr_baseline_days,
+        -- the spread of a new point around a centre estimated from a few baseline days: the
+        -- point's own variance plus the centre's (prediction limits, docs/metrics.md); in
+        -- the chart's scale
+        case charted.chart_type
+            when 'p'
+                then sqrt(
+                    weekday_centres.centre_value * (1 - weekday_centres.centre_value)
+                    * (1.0 / charted.n + 1.0 / weekday_centres.baseline_n)
+                ) * coalesce(baseline_spreads.dispersion, 1)
+            when 'u'
+                then sqrt(
+                    weekday_centres.centre_value
+                    * (1.0 / charted.n + 1.0 / weekday_centres.baseline_n)
+                ) * coalesce(baseline_spreads.dispersion, 1)
+            -- XmR: a new day of weight w around the mean of k baseline days of weights w_j:
+            -- sigma sqrt(1 / w + sum(1 / w_j) / k^2)
+            else baseline_spreads.xmr_sigma * sqrt(
+                1.0 / charted.xmr_weight
+                + weekday_centres.baseline_inverse_weight
+                / (weekday_centres.baseline_points * weekday_centres.baseline_points)
+            )
+        end as sigma
+    from charted
+    left join weekday_centres
+        on
+            charted.location_id = weekday_centres.location_id
+            and charted.kpi = weekday_centres.kpi
+            and charted.iso_weekday = weekday_centres.iso_weekday
+    left join baseline_spreads
+        on
+            charted.location_id = baseline_spreads.location_id
+            and charted.kpi = baseline_spreads.kpi
+),
+
+-- the centre and centre +- 1, 2, 3 sigma on the chart's scale
+chart_bounds as (
     select
         *,
-        -- proportions stay within [0, 1]; rates and durations are never negative (greatest
-        -- and least skip nulls: no sigma, no bounds)
-        case when sigma is not null then greatest(centre_line - sigma, 0) end as lcl_1,
-        case when sigma is not null then greatest(centre_line - 2 * sigma, 0) end as lcl_2,
-        case when sigma is not null then greatest(centre_line - 3 * sigma, 0) end as lcl_3,
-        case
-            when sigma is null then null
-            when chart_type = 'p' then least(centre_line + sigma, 1)
-            else centre_line + sigma
-        end as ucl_1,
-        case
-            when sigma is null then null
-            when chart_type = 'p' then least(centre_line + 2 * sigma, 1)
-            else centre_line + 2 * sigma
-        end as ucl_2,
-        case
-            when sigma is null then null
-            when chart_type = 'p' then least(centre_line + 3 * sigma, 1)
-            else centre_line + 3 * sigma
-        end as ucl_3
+        centre_value - 3 * sigma as lcl_3_value,
+        centre_value - 2 * sigma as lcl_2_value,
+        centre_value - sigma as lcl_1_value,
+        centre_value + sigma as ucl_1_value,
+        centre_value + 2 * sigma as ucl_2_value,
+        centre_value + 3 * sigma as ucl_3_value
     from sigmas
 ),
 
--- computed in numeric, so that a point exactly on a bound is on it; stored as floats
+-- back in the KPI's unit (exp(b) - 1 on a log scale); proportions stay within [0, 1],
+-- rates and durations are never negative; no sigma, no bounds
+bounds as (
+    select
+        *,
+        {{ process_control_bound('centre_value') }} as centre_line,
+        case
+            when sigma is not null then
+                greatest({{ process_control_bound('lcl_3_value') }}, 0)
+        end as lcl_3,
+        case
+            when sigma is not null then
+                greatest({{ process_control_bound('lcl_2_value') }}, 0)
+        end as lcl_2,
+        case
+            when sigma is not null then
+                greatest({{ process_control_bound('lcl_1_value') }}, 0)
+        end as lcl_1,
+        case
+            when sigma is null then null
+            when chart_type = 'p' then least(ucl_1_value, 1)
+            else {{ process_control_bound('ucl_1_value') }}
+        end as ucl_1,
+        case
+            when sigma is null then null
+            when chart_type = 'p' then least(ucl_2_value, 1)
+            else {{ process_control_bound('ucl_2_value') }}
+        end as ucl_2,
+        case
+            when sigma is null then null
+            when chart_type = 'p' then least(ucl_3_value, 1)
+            else {{ process_control_bound('ucl_3_value') }}
+        end as ucl_3
+    from chart_bounds
+),
+
+-- computed in numeric, so that a point exactly on a bound is on it; stored as floats, to 10
+-- decimals (what a chart can show, and the same whatever order the arithmetic ran in)
 final as (
     select
         location_id,
@@ -257,17 +382,23 @@ final as (
         chart_type,
         cast(numerator as double precision) as numerator,
         n,
-        cast(point_value as double precision) as point_value,
-        cast(centre_line as double precision) as centre_line,
-        cast(sigma as double precision) as sigma,
-        cast(lcl_3 as double precision) as lcl_3,
-        cast(lcl_2 as double precision) as lcl_2,
-        cast(lcl_1 as double precision) as lcl_1,
-        cast(ucl_1 as double precision) as ucl_1,
-        cast(ucl_2 as double precision) as ucl_2,
-        cast(ucl_3 as double precision) as ucl_3,
-        cast(case when sigma > 0 then (point_value - centre_line) / sigma end as double precision)
-            as z_score,
+        cast(round(cast(point_value as numeric), 10) as double precision) as point_value,
+        cast(round(cast(centre_line as numeric), 10) as double precision) as centre_line,
+        cast(round(cast(sigma as numeric), 10) as double precision) as sigma,
+        cast(round(cast(lcl_3 as numeric), 10) as double precision) as lcl_3,
+        cast(round(cast(lcl_2 as numeric), 10) as double precision) as lcl_2,
+        cast(round(cast(lcl_1 as numeric), 10) as double precision) as lcl_1,
+        cast(round(cast(ucl_1 as numeric), 10) as double precision) as ucl_1,
+        cast(round(cast(ucl_2 as numeric), 10) as double precision) as ucl_2,
+        cast(round(cast(ucl_3 as numeric), 10) as double precision) as ucl_3,
+        scale,
+        cast(
+            round(
+                cast(case when sigma > 0 then (chart_value - centre_value) / sigma end as numeric),
+                10
+            )
+            as double precision
+        ) as z_score,
         case
             when centre_line is null or sigma is null then null
             when point_value > ucl_3 or point_value < lcl_3 then 'beyond'
@@ -276,9 +407,9 @@ final as (
             else 'c'
         end as sigma_zone,
         case
-            when point_value > centre_line then 'above'
-            when point_value < centre_line then 'below'
-            when point_value = centre_line then 'centre'
+            when chart_value > centre_value then 'above'
+            when chart_value < centre_value then 'below'
+            when chart_value = centre_value then 'centre'
         end as side,
         phase,
         baseline_start,
@@ -289,11 +420,16 @@ final as (
             case when phase != 'monitoring' then phase end,
             unusable_because,
             case when centre_line is null then 'no_baseline' end,
+            case
+                when chart_type = 'xmr' and coalesce(xmr_baseline_days, 0) < {{ min_xmr_days }}
+                    then 'short_baseline'
+            end,
             case when not coalesce(sigma > 0, false) then 'no_variation' end
         ) as not_judged_because,
         phase = 'monitoring'
         and unusable_because is null
         and centre_line is not null
+        and (chart_type != 'xmr' or coalesce(xmr_baseline_days, 0) >= {{ min_xmr_days }})
         and coalesce(sigma > 0, false) as is_judged
     from bounds
 )

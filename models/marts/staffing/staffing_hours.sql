@@ -343,7 +343,8 @@ final as (
         agents_needed_erlang_a,
         needed_by,
         agents_needed,
-        round(agents_needed - agents_on_phones::numeric, 2) as agent_gap,
+        -- from the rounded agents, so that the gap is exactly needed minus on the phones
+        agents_needed - round(agents_on_phones::numeric, 2) as agent_gap,
         round(staffing_shrink_usd / days_measured, 2) as staffing_shrink_per_week_usd,
         case
             when agents_needed > agents_on_phones
