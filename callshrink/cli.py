@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 
 from callshrink import __version__, db, settings
+from callshrink.generate.presets import DEFAULT_PRESET, PRESETS
 
 DEMO_DIR_NAME = "demo"
 
@@ -392,6 +393,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from callshrink.generate import generate
+    from callshrink.generate.drift import DriftError
     from callshrink.pipeline import run_pipeline
 
     _require_free_port(args.port, args.host)
@@ -399,7 +401,23 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = settings.home_dir().joinpath(DEMO_DIR_NAME)
     if not (out / "landing").is_dir() or args.regenerate:
         print(f"generating demo data in {out} ...", flush=True)
-        generate(out, locations=args.locations, days=args.days, seed=args.seed, progress=True)
+        try:
+            generate(
+                out,
+                locations=args.locations,
+                days=args.days,
+                seed=args.seed,
+                drifts=not args.no_drift,
+                progress=True,
+            )
+        except DriftError as exc:
+            raise SystemExit(f"callshrink demo: {exc}; or leave them out: --no-drift") from None
+        if not args.no_drift:
+            print(
+                "process drifts injected in the last week (answer_key/drifts.json): the "
+                "Process drift page shows them",
+                flush=True,
+            )
     _use_folders(out / "landing", out / "reference")
     db.activate()
     # the demo is small: rebuilding its call models from scratch costs seconds and keeps a
@@ -686,9 +704,28 @@ def build_parser() -> argparse.ArgumentParser:
         "pipeline on it and serve the app. Ctrl-C stops the app and the private "
         "Postgres.",
     )
-    demo_parser.add_argument("--locations", type=int, default=6, help="locations (default 6)")
-    demo_parser.add_argument("--days", type=int, default=28, help="days (default 28)")
+    demo_preset = PRESETS[DEFAULT_PRESET]
+    demo_parser.add_argument(
+        "--locations",
+        type=int,
+        default=demo_preset.locations,
+        help=f"locations (default {demo_preset.locations})",
+    )
+    demo_parser.add_argument(
+        "--days",
+        type=int,
+        default=demo_preset.days,
+        help=f"days (default {demo_preset.days}: the control charts' 28-day baseline and two "
+        "weeks judged)",
+    )
     demo_parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    demo_parser.add_argument(
+        "--no-drift",
+        action="store_true",
+        help="no process drifts (by default a staffing drop at loc_01, longer ring times at "
+        "loc_02 and callbacks stopped at loc_04 start in the last week; callshrink generate "
+        "--drift)",
+    )
     demo_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("app"))
     demo_parser.add_argument("--port", type=int, default=8501, help="app port (default 8501)")
     demo_parser.add_argument(

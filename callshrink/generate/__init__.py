@@ -219,9 +219,9 @@ changes at one location from a local day to the end, for scoring drift detection
 queue_log follow it); ``ring_time`` (PBX): free members let the phone ring out 60 % of the
 time; ``callbacks_stop``: no callbacks at or after the day's local midnight. ``--drift``
 alone: staffing_drop at loc_01, ring_time at loc_02, callbacks_stop at loc_04, from day
-``days // 2``. Without drifts nothing changes (same bytes); with them the landing files of
-the UTC days before the first drift's day are the same as without (the random stream differs
-from that UTC day on, so calls of the local evening before it may differ).
+``max(days // 2, days - 7)``. Without drifts nothing changes (same bytes); with them the
+landing files of the UTC days before the first drift's day are the same as without (the random
+stream differs from that UTC day on, so calls of the local evening before it may differ).
 
 Scale: the generator works one UTC day at a time and the answer key is computed as the
 generator goes (:class:`.answer_key.AnswerKey`): it keeps 8 days of calls for the recovery and

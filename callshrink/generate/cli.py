@@ -114,8 +114,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "recovery falls, repeat contacts rise); LOCATION: loc_NN (the first two need a PBX, "
         "so not loc_03); DAY: a day number 1..days-1 counted from --start (day 0), or "
         "YYYY-MM-DD. --drift alone: the default set, staffing_drop at loc_01, ring_time at "
-        "loc_02 and callbacks_stop at loc_04, all from the middle day (days // 2; needs "
-        "--locations 4 or more)",
+        "loc_02 and callbacks_stop at loc_04, all from day days - 7 (the last "
+        "week) or days // 2, whichever is later (needs --locations 4 or more)",
     )
     parser.add_argument(
         "--no-progress", action="store_true", help="do not draw the progress bar on stderr"

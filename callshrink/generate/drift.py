@@ -104,15 +104,22 @@ def parse(text: str) -> DriftSpec:
     return DriftSpec(kind, location_id, day, text)
 
 
+def default_day(days: int) -> int:
+    """The default drifts' first day: the last week of the data set (``days - 7``), or its
+    middle (``days // 2``) when that is later, so that a long data set has a long undrifted
+    history (the warehouse's control charts take their limits from its first 28 days)."""
+    return max(days // 2, days - 7)
+
+
 def default_specs(pbx_location_ids: list[str], days: int) -> list[DriftSpec]:
     """The default set: staffing_drop, ring_time and callbacks_stop at the first three PBX
-    locations (loc_01, loc_02, loc_04), all from day ``days // 2``."""
+    locations (loc_01, loc_02, loc_04), all from day :func:`default_day`."""
     if len(pbx_location_ids) < len(KINDS):
         raise DriftError(
             f"--drift without a value needs {len(KINDS)} locations with a PBX "
             f"(--locations 4 or more); there are {len(pbx_location_ids)}"
         )
-    day = days // 2
+    day = default_day(days)
     return [
         DriftSpec(kind, lid, day, f"{kind}:{lid}:{day}")
         for kind, lid in zip(KINDS, pbx_location_ids, strict=False)

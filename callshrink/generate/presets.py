@@ -18,7 +18,14 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         Preset("small", 4, 7, 80.0, "4 locations x 7 days, ~2.6k calls: fast, for tests"),
-        Preset("demo", 6, 28, 120.0, "6 locations x 28 days, ~24k calls: the default demo"),
+        Preset(
+            "demo",
+            6,
+            42,
+            120.0,
+            "6 locations x 42 days, ~36k calls: the default demo (28 days of control-chart "
+            "baseline and two weeks judged)",
+        ),
         Preset(
             "contact-center",
             40,

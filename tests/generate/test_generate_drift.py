@@ -60,6 +60,8 @@ def test_default_set_is_three_kinds_at_three_pbx_locations() -> None:
         ("callbacks_stop", "loc_04", 5),
     ]
     assert _resolve("default", days=10) == got
+    # a longer data set: the last week
+    assert {d.day for d in _resolve(True, days=42)} == {35}
     assert _resolve(None) == _resolve(False) == _resolve([]) == []
 
 
