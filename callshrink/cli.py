@@ -111,15 +111,26 @@ def _use_folders(landing: Path | None, reference: Path | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from callshrink.ingest.loader import landing_problem
     from callshrink.pipeline import run_pipeline
 
+    if args.landing is not None:
+        given = "named by --landing"
+    elif os.environ.get("CALLSHRINK_LANDING_DIR"):
+        given = "named by CALLSHRINK_LANDING_DIR"
+    else:
+        given = "used by default: name yours with --landing DIR or CALLSHRINK_LANDING_DIR"
     _use_folders(args.landing, args.reference)
-    for name, folder in (
-        ("landing", settings.landing_dir()),
-        ("reference", settings.reference_dir()),
-    ):
-        if not folder.is_dir():
-            raise SystemExit(f"callshrink run: the {name} folder {folder} does not exist")
+    problem = landing_problem(settings.landing_dir())
+    if problem:
+        raise SystemExit(
+            f"callshrink run: {problem}\n"
+            f"  (the folder {given}. Nothing was loaded or built; `callshrink generate "
+            "--out DIR` writes a demo one in DIR/landing)"
+        )
+    reference = settings.reference_dir()
+    if not reference.is_dir():
+        raise SystemExit(f"callshrink run: the reference folder {reference} does not exist")
     db.activate()
     return 0 if run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh).success else 1
 

@@ -203,13 +203,97 @@ def test_status_names_the_configured_warehouse_without_its_password(private_env)
     assert "s3cret" not in status
 
 
-def test_run_says_plainly_when_the_landing_folder_is_missing(private_env, tmp_path):
-    result = callshrink("run", "--landing", str(tmp_path / "nowhere"), env=private_env)
+FOLDERS_HINT = (
+    "none below tracking/callrail/, pbx/<pbx_id>/cdr/, pbx/<pbx_id>/queue_log/, "
+    "pos/square/payments/, pos/square/refunds/, pos/square/customers/, crm/hubspot/contacts/, "
+    "crm/hubspot/deals/"
+)
+DEMO_HINT = "`callshrink generate --out DIR` writes a demo one in DIR/landing)"
+
+
+def _landing(tmp_path: Path, layout: str) -> tuple[Path, str]:
+    """A landing folder laid out as `layout`, and what `callshrink run` must say of it."""
+    landing = tmp_path / "landing"
+    if layout == "missing":
+        return landing, f"the landing folder {landing} does not exist"
+    if layout == "a file":
+        landing.write_text("x")
+        return landing, f"the landing folder {landing} is a file, not a folder"
+    landing.mkdir()
+    if layout == "files outside the source folders":
+        (landing / "notes.txt").write_text("x")
+        (landing / "pbx").mkdir()
+        (landing / "pbx" / "Master.csv").write_text("x")  # not below pbx/<pbx_id>/cdr/
+        (landing / "tracking" / "callrail").mkdir(parents=True)
+        (landing / "tracking" / "callrail" / ".DS_Store").write_text("x")  # hidden: skipped
+    elif layout == "the folder above a landing folder":
+        (landing / "landing" / "crm" / "hubspot" / "deals").mkdir(parents=True)
+        (landing / "landing" / "crm" / "hubspot" / "deals" / "d.jsonl").write_text("{}\n")
+        return landing, (
+            f"the landing folder {landing} holds no export files ({FOLDERS_HINT}); "
+            f"did you mean {landing / 'landing'}?"
+        )
+    return landing, f"the landing folder {landing} holds no export files ({FOLDERS_HINT})"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "missing",
+        "a file",
+        "empty",
+        "files outside the source folders",
+        "the folder above a landing folder",
+    ],
+)
+def test_run_names_a_landing_folder_it_cannot_load_from(private_env, tmp_path, layout):
+    landing, problem = _landing(tmp_path, layout)
+    result = callshrink("run", "--landing", str(landing), env=private_env)
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"callshrink run: the landing folder {tmp_path / 'nowhere'} does not exist"
+    assert result.stderr == (
+        f"callshrink run: {problem}\n  (the folder named by --landing. Nothing was loaded or "
+        f"built; {DEMO_HINT}\n"
     )
     assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
+
+
+def test_run_says_where_the_landing_folder_it_cannot_load_from_came_from(private_env, tmp_path):
+    default = tmp_path / "home" / "landing"
+    result = callshrink("run", env=private_env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"callshrink run: the landing folder {default} does not exist\n  (the folder used by "
+        "default: name yours with --landing DIR or CALLSHRINK_LANDING_DIR. Nothing was loaded "
+        f"or built; {DEMO_HINT}\n"
+    )
+    private_env["CALLSHRINK_LANDING_DIR"] = str(tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    result = callshrink("run", env=private_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"callshrink run: the landing folder {tmp_path / 'empty'} holds no export files ("
+    )
+    assert "(the folder named by CALLSHRINK_LANDING_DIR. Nothing was loaded" in result.stderr
+    assert not (tmp_path / "home" / "pgdata").exists()
+
+
+def test_run_names_a_missing_reference_folder(private_env, tmp_path):
+    landing = tmp_path / "landing" / "pos" / "square" / "payments"
+    landing.mkdir(parents=True)
+    (landing / "p.jsonl").write_text("{}\n")
+    result = callshrink(
+        "run",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--reference",
+        str(tmp_path / "nowhere"),
+        env=private_env,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"callshrink run: the reference folder {tmp_path / 'nowhere'} does not exist\n"
+    )
+    assert not (tmp_path / "home" / "pgdata").exists()
 
 
 def test_doctor_on_a_warehouse_read_right(pipeline_run):
