@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
 import os
 import shlex
@@ -112,15 +113,26 @@ def _use_folders(landing: Path | None, reference: Path | None) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from callshrink.ingest.loader import landing_problem
     from callshrink.pipeline import run_pipeline
 
+    if args.landing is not None:
+        given = "named by --landing"
+    elif os.environ.get("CALLSHRINK_LANDING_DIR"):
+        given = "named by CALLSHRINK_LANDING_DIR"
+    else:
+        given = "used by default: name yours with --landing DIR or CALLSHRINK_LANDING_DIR"
     _use_folders(args.landing, args.reference)
-    for name, folder in (
-        ("landing", settings.landing_dir()),
-        ("reference", settings.reference_dir()),
-    ):
-        if not folder.is_dir():
-            raise SystemExit(f"callshrink run: the {name} folder {folder} does not exist")
+    problem = landing_problem(settings.landing_dir())
+    if problem:
+        raise SystemExit(
+            f"callshrink run: {problem}\n"
+            f"  (the folder {given}. Nothing was loaded or built; `callshrink generate "
+            "--out DIR` writes a demo one in DIR/landing)"
+        )
+    reference = settings.reference_dir()
+    if not reference.is_dir():
+        raise SystemExit(f"callshrink run: the reference folder {reference} does not exist")
     db.activate()
     return 0 if run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh).success else 1
 
@@ -242,16 +254,41 @@ def _streamlit_command(port: int, host: str = LOCALHOST) -> list[str]:
     ]
 
 
-def _require_free_port(port: int, host: str = LOCALHOST) -> None:
+def _port(text: str) -> int:
+    """A --port value: a TCP port, 1 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {port}")
+    return port
+
+
+def _require_free_port(command: str, port: int, host: str = LOCALHOST) -> None:
+    """Stop before starting anything when the server of `callshrink COMMAND` could not listen
+    on host:port, saying why: the port is taken, needs root, or host is not this machine's."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    not_here = f"callshrink {command} --host {host}: not an address of this machine"
     with socket.socket(family) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except socket.gaierror:
-            raise SystemExit(f"--host {host}: not an address of this machine") from None
-        except OSError:
-            raise SystemExit(f"port {port} is in use (another app?): pass --port N") from None
+            raise SystemExit(not_here) from None
+        except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise SystemExit(not_here) from None
+            if error.errno == errno.EADDRINUSE:
+                reason = (
+                    f"port {port} on {host} is in use (another server, or this one already "
+                    "running?): pass --port N"
+                )
+            elif error.errno == errno.EACCES:
+                reason = f"port {port} needs root (a port below 1024): pass --port N"
+            else:
+                reason = f"cannot listen on {host} port {port}: {error.strerror or error}"
+            raise SystemExit(f"callshrink {command}: {reason}") from None
 
 
 def _is_loopback(host: str) -> bool:
@@ -345,7 +382,7 @@ def _serve(
 
 
 def cmd_app(args: argparse.Namespace) -> int:
-    _require_free_port(args.port, args.host)
+    _require_free_port("app", args.port, args.host)
     _require_app_url()
     db.activate()
     env = _app_environment(args.host)
@@ -359,10 +396,10 @@ def cmd_app(args: argparse.Namespace) -> int:
 def cmd_dev(args: argparse.Namespace) -> int:
     from callshrink.dbt import ensure_manifest, tool
 
+    _require_free_port("dev", args.port, args.host)  # before starting or compiling anything
     _use_folders(args.landing, args.reference)
     db.activate()
     ensure_manifest()
-    _require_free_port(args.port, args.host)
     command = [tool("dagster"), "dev", "-m", "orchestration.definitions"]
     command += ["-h", args.host, "-p", str(args.port)]
     _warn_if_exposed(args.host, args.port, "the Dagster UI (which can launch runs)")
@@ -374,7 +411,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
     from callshrink.dbt import dbt, environment, stage_reference, tool
 
     if not args.generate_only:
-        _require_free_port(args.port, args.host)
+        _require_free_port("docs", args.port, args.host)
     db.activate()
     stage_reference()
     site = settings.home_dir() / "docs"
@@ -396,7 +433,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from callshrink.generate.drift import DriftError
     from callshrink.pipeline import run_pipeline
 
-    _require_free_port(args.port, args.host)
+    _require_free_port("demo", args.port, args.host)
     _require_app_url()  # before generating and building anything
     out = settings.home_dir().joinpath(DEMO_DIR_NAME)
     if not (out / "landing").is_dir() or args.regenerate:
@@ -578,7 +615,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     quarantine_parser.add_argument("--reason", help="why, kept with each moved line (--move)")
     quarantine_parser.add_argument(
-        "--limit", type=int, default=50, help="at most this many lines (default 50)"
+        "--limit",
+        type=generate_cli.positive,
+        default=50,
+        help="at most this many lines (default 50)",
     )
 
     from callshrink import finance
@@ -666,7 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"{settings.DEFAULT_APP_ROLE}), never as the warehouse's owner.",
     )
     app_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("app"))
-    app_parser.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    app_parser.add_argument("--port", type=_port, default=8501, help="port (default 8501)")
     app_parser.add_argument(
         "--stop-db", action="store_true", help="stop the private Postgres when the app stops"
     )
@@ -679,7 +719,7 @@ def build_parser() -> argparse.ArgumentParser:
         "asset graph, checks, schedule and landing-folder sensor.",
     )
     dev_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("Dagster UI"))
-    dev_parser.add_argument("--port", type=int, default=3000, help="port (default 3000)")
+    dev_parser.add_argument("--port", type=_port, default=3000, help="port (default 3000)")
     dev_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     dev_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
 
@@ -691,7 +731,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with the warehouse's catalog) in .callshrink/docs and serve it.",
     )
     docs_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("docs site"))
-    docs_parser.add_argument("--port", type=int, default=8580, help="port (default 8580)")
+    docs_parser.add_argument("--port", type=_port, default=8580, help="port (default 8580)")
     docs_parser.add_argument(
         "--generate-only", action="store_true", help="build the site, do not serve it"
     )
@@ -707,13 +747,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo_preset = PRESETS[DEFAULT_PRESET]
     demo_parser.add_argument(
         "--locations",
-        type=int,
+        type=generate_cli.positive,
         default=demo_preset.locations,
         help=f"locations (default {demo_preset.locations})",
     )
     demo_parser.add_argument(
         "--days",
-        type=int,
+        type=generate_cli.positive,
         default=demo_preset.days,
         help=f"days (default {demo_preset.days}: the control charts' 28-day baseline and two "
         "weeks judged)",
@@ -727,7 +767,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--drift)",
     )
     demo_parser.add_argument("--host", default=LOCALHOST, help=host_help.format("app"))
-    demo_parser.add_argument("--port", type=int, default=8501, help="app port (default 8501)")
+    demo_parser.add_argument("--port", type=_port, default=8501, help="app port (default 8501)")
     demo_parser.add_argument(
         "--regenerate", action="store_true", help="write the demo data again even if it exists"
     )

@@ -19,7 +19,8 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
 
-def _positive(text: str) -> int:
+def positive(text: str) -> int:
+    """A count option's value: a whole number, 1 or more (argparse names the option)."""
     try:
         value = int(text)
     except ValueError as exc:
@@ -71,13 +72,13 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--locations",
-        type=_positive,
+        type=positive,
         default=None,
         metavar="N",
         help="number of locations loc_01..loc_NN (location i is the same whatever N is)",
     )
     parser.add_argument(
-        "--days", type=_positive, default=None, metavar="D", help="number of local days to simulate"
+        "--days", type=positive, default=None, metavar="D", help="number of local days to simulate"
     )
     parser.add_argument(
         "--seed",

@@ -468,6 +468,32 @@ def _files(table: RawTable, landing: Path) -> list[Path]:
     return sorted(files, key=lambda p: (p.stat().st_mtime_ns, p.relative_to(landing).as_posix()))
 
 
+def _has_files(table: RawTable, landing: Path) -> bool:
+    return any(
+        p.is_file() and not p.name.startswith(".")
+        for d in landing.glob(table.folder)
+        if d.is_dir()
+        for p in d.rglob("*")
+    )
+
+
+def landing_problem(landing: Path) -> str | None:
+    """Why ``landing`` cannot be loaded from, naming it, or None when it can: it does not
+    exist, is not a folder, or holds no file in any raw table's folder (a run on it would load
+    nothing and build on empty raw tables). A ``landing`` folder inside it is suggested."""
+    if not landing.exists():
+        return f"the landing folder {landing} does not exist"
+    if not landing.is_dir():
+        return f"the landing folder {landing} is a file, not a folder"
+    if any(_has_files(table, landing) for table in RAW_TABLES):
+        return None
+    folders = ", ".join(f"{table.folder.replace('*', '<pbx_id>')}/" for table in RAW_TABLES)
+    problem = f"the landing folder {landing} holds no export files (none below {folders})"
+    if (landing / "landing").is_dir():
+        problem += f"; did you mean {landing / 'landing'}?"
+    return problem
+
+
 def _pbx_id(table: RawTable, landing: Path, path: Path) -> str | None:
     if not table.has_pbx_id:
         return None

@@ -6,6 +6,7 @@ import os
 import dagster as dg
 
 from callshrink import settings
+from callshrink.ingest.loader import landing_problem
 
 everything_job = dg.define_asset_job(
     "callshrink_all",
@@ -13,12 +14,26 @@ everything_job = dg.define_asset_job(
     description="Load new landing files, validate them, build and test every dbt model.",
 )
 
-daily_schedule = dg.ScheduleDefinition(
+
+class LandingFolderUnusable(Exception):
+    """The landing folder is missing or holds no export files: the schedule's tick fails."""
+
+
+@dg.schedule(
     name="callshrink_daily",
     job=everything_job,
     cron_schedule="0 5 * * *",
-    description="Every day at 05:00: a full pass, in case a file arrived while the sensor was off.",
+    description="Every day at 05:00: a full pass, in case a file arrived while the sensor was off. "
+    "A tick fails, naming the folder, when the landing folder is missing or holds no export files.",
 )
+def daily_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    problem = landing_problem(settings.landing_dir())
+    if problem:
+        context.log.error(f"callshrink_daily: {problem}; no run started")
+        raise LandingFolderUnusable(
+            f"{problem}: no run started (CALLSHRINK_LANDING_DIR names the landing folder)"
+        )
+    return dg.RunRequest()
 
 
 def landing_fingerprint() -> str | None:
@@ -47,6 +62,11 @@ def landing_fingerprint() -> str | None:
     "from the start when CALLSHRINK_LANDING_DIR names the folder, else started in the UI).",
 )
 def landing_folder_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    problem = landing_problem(settings.landing_dir())
+    if problem:
+        return dg.SensorResult(
+            skip_reason=f"{problem} (CALLSHRINK_LANDING_DIR names the folder the sensor watches)"
+        )
     fingerprint = landing_fingerprint()
     if fingerprint is None or fingerprint == context.cursor:
         return dg.SensorResult(skip_reason="no new or changed landing files")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import urllib.request
 from pathlib import Path
@@ -203,13 +204,201 @@ def test_status_names_the_configured_warehouse_without_its_password(private_env)
     assert "s3cret" not in status
 
 
-def test_run_says_plainly_when_the_landing_folder_is_missing(private_env, tmp_path):
-    result = callshrink("run", "--landing", str(tmp_path / "nowhere"), env=private_env)
+FOLDERS_HINT = (
+    "none below tracking/callrail/, pbx/<pbx_id>/cdr/, pbx/<pbx_id>/queue_log/, "
+    "pos/square/payments/, pos/square/refunds/, pos/square/customers/, crm/hubspot/contacts/, "
+    "crm/hubspot/deals/"
+)
+DEMO_HINT = "`callshrink generate --out DIR` writes a demo one in DIR/landing)"
+
+
+def _landing(tmp_path: Path, layout: str) -> tuple[Path, str]:
+    """A landing folder laid out as `layout`, and what `callshrink run` must say of it."""
+    landing = tmp_path / "landing"
+    if layout == "missing":
+        return landing, f"the landing folder {landing} does not exist"
+    if layout == "a file":
+        landing.write_text("x")
+        return landing, f"the landing folder {landing} is a file, not a folder"
+    landing.mkdir()
+    if layout == "files outside the source folders":
+        (landing / "notes.txt").write_text("x")
+        (landing / "pbx").mkdir()
+        (landing / "pbx" / "Master.csv").write_text("x")  # not below pbx/<pbx_id>/cdr/
+        (landing / "tracking" / "callrail").mkdir(parents=True)
+        (landing / "tracking" / "callrail" / ".DS_Store").write_text("x")  # hidden: skipped
+    elif layout == "the folder above a landing folder":
+        (landing / "landing" / "crm" / "hubspot" / "deals").mkdir(parents=True)
+        (landing / "landing" / "crm" / "hubspot" / "deals" / "d.jsonl").write_text("{}\n")
+        return landing, (
+            f"the landing folder {landing} holds no export files ({FOLDERS_HINT}); "
+            f"did you mean {landing / 'landing'}?"
+        )
+    return landing, f"the landing folder {landing} holds no export files ({FOLDERS_HINT})"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "missing",
+        "a file",
+        "empty",
+        "files outside the source folders",
+        "the folder above a landing folder",
+    ],
+)
+def test_run_names_a_landing_folder_it_cannot_load_from(private_env, tmp_path, layout):
+    landing, problem = _landing(tmp_path, layout)
+    result = callshrink("run", "--landing", str(landing), env=private_env)
     assert result.returncode == 1
-    assert result.stderr.strip() == (
-        f"callshrink run: the landing folder {tmp_path / 'nowhere'} does not exist"
+    assert result.stderr == (
+        f"callshrink run: {problem}\n  (the folder named by --landing. Nothing was loaded or "
+        f"built; {DEMO_HINT}\n"
     )
     assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
+
+
+def test_run_says_where_the_landing_folder_it_cannot_load_from_came_from(private_env, tmp_path):
+    default = tmp_path / "home" / "landing"
+    result = callshrink("run", env=private_env)
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"callshrink run: the landing folder {default} does not exist\n  (the folder used by "
+        "default: name yours with --landing DIR or CALLSHRINK_LANDING_DIR. Nothing was loaded "
+        f"or built; {DEMO_HINT}\n"
+    )
+    private_env["CALLSHRINK_LANDING_DIR"] = str(tmp_path / "empty")
+    (tmp_path / "empty").mkdir()
+    result = callshrink("run", env=private_env)
+    assert result.returncode == 1
+    assert result.stderr.startswith(
+        f"callshrink run: the landing folder {tmp_path / 'empty'} holds no export files ("
+    )
+    assert "(the folder named by CALLSHRINK_LANDING_DIR. Nothing was loaded" in result.stderr
+    assert not (tmp_path / "home" / "pgdata").exists()
+
+
+def test_run_names_a_missing_reference_folder(private_env, tmp_path):
+    landing = tmp_path / "landing" / "pos" / "square" / "payments"
+    landing.mkdir(parents=True)
+    (landing / "p.jsonl").write_text("{}\n")
+    result = callshrink(
+        "run",
+        "--landing",
+        str(tmp_path / "landing"),
+        "--reference",
+        str(tmp_path / "nowhere"),
+        env=private_env,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"callshrink run: the reference folder {tmp_path / 'nowhere'} does not exist\n"
+    )
+    assert not (tmp_path / "home" / "pgdata").exists()
+
+
+def _usage_error(capsys, *argv: str) -> str:
+    """The last line argparse printed refusing `callshrink ARGV` (exit status 2)."""
+    with pytest.raises(SystemExit) as refused:
+        cli.build_parser().parse_args(list(argv))
+    assert refused.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ("generate", "--out", "x", "--locations", "0"),
+            "callshrink generate: error: argument --locations: must be at least 1, got 0",
+        ),
+        (
+            ("generate", "--out", "x", "--locations", "-2"),
+            "callshrink generate: error: argument --locations: must be at least 1, got -2",
+        ),
+        (
+            ("generate", "--out", "x", "--days", "0"),
+            "callshrink generate: error: argument --days: must be at least 1, got 0",
+        ),
+        (
+            ("generate", "--out", "x", "--days", "-1"),
+            "callshrink generate: error: argument --days: must be at least 1, got -1",
+        ),
+        (
+            ("generate", "--out", "x", "--days", "two"),
+            "callshrink generate: error: argument --days: not a whole number: 'two'",
+        ),
+        (
+            ("demo", "--locations", "0"),
+            "callshrink demo: error: argument --locations: must be at least 1, got 0",
+        ),
+        (
+            ("demo", "--days", "-7"),
+            "callshrink demo: error: argument --days: must be at least 1, got -7",
+        ),
+        (
+            ("quarantine", "--limit", "0"),
+            "callshrink quarantine: error: argument --limit: must be at least 1, got 0",
+        ),
+        (
+            ("export", "finance", "--month", "2026-02", "--out", "x.csv", "--level", "weekly"),
+            "callshrink export finance: error: argument --level: invalid choice: 'weekly' "
+            "(choose from 'daily', 'records', 'left_out')",
+        ),
+        (
+            ("app", "--port", "70000"),
+            "callshrink app: error: argument --port: a port is 1 to 65535, got 70000",
+        ),
+        (
+            ("dev", "--port", "0"),
+            "callshrink dev: error: argument --port: a port is 1 to 65535, got 0",
+        ),
+        (
+            ("docs", "--port", "http"),
+            "callshrink docs: error: argument --port: not a port number: 'http'",
+        ),
+    ],
+)
+def test_a_bad_argument_is_named_with_what_it_must_be(capsys, argv, message):
+    assert _usage_error(capsys, *argv) == message
+
+
+def test_export_names_a_month_it_cannot_read_before_starting_anything(private_env, tmp_path):
+    out = tmp_path / "x.csv"
+    for month in ("2026-13", "Feb 2026"):
+        done = callshrink("export", "finance", "--month", month, "--out", str(out), env=private_env)
+        assert done.returncode == 1
+        assert done.stderr == (
+            f"callshrink export finance: month {month!r} is not YYYY-MM (e.g. 2026-02)\n"
+        )
+    assert not out.exists()
+    assert not (tmp_path / "home" / "pgdata").exists()
+
+
+@pytest.mark.parametrize("command", ["app", "dev", "docs", "demo"])
+def test_a_server_command_names_the_port_in_use_before_starting_anything(
+    private_env, tmp_path, command
+):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = callshrink(command, "--port", str(port), env=private_env)
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"callshrink {command}: port {port} on 127.0.0.1 is in use (another server, or this "
+        "one already running?): pass --port N\n"
+    )
+    assert not (tmp_path / "home" / "pgdata").exists()  # no server started, nothing generated
+    assert not (tmp_path / "home" / "demo").exists()
+
+
+@pytest.mark.parametrize("host", ["192.0.2.1", "no-such-host.invalid"])
+def test_a_server_command_names_a_host_that_is_not_this_machine(private_env, tmp_path, host):
+    done = callshrink("app", "--host", host, "--port", str(free_port()), env=private_env)
+    assert done.returncode == 1
+    assert done.stderr == f"callshrink app --host {host}: not an address of this machine\n"
+    assert not (tmp_path / "home" / "pgdata").exists()
 
 
 def test_doctor_on_a_warehouse_read_right(pipeline_run):
@@ -233,12 +422,23 @@ def test_doctor_before_any_run_says_what_to_do(private_env):
     assert "callshrink run" in done.stderr
 
 
-def test_quarantine_names_the_tables_when_one_is_misspelt(private_env):
+def test_quarantine_names_the_tables_when_one_is_misspelt(private_env, tmp_path):
     result = callshrink("quarantine", "--table", "asterisk_cdrs", env=private_env)
     assert result.returncode == 1
-    assert "no raw table 'asterisk_cdrs'; one of asterisk_cdr, asterisk_queue_log" in (
-        result.stderr
+    assert result.stderr == (
+        "callshrink quarantine --table: no raw table 'asterisk_cdrs'; one of asterisk_cdr, "
+        "asterisk_queue_log, callrail_calls, hubspot_contacts, hubspot_deals, square_customers, "
+        "square_payments, square_refunds\n"
     )
+    assert not (tmp_path / "home" / "pgdata").exists()  # nothing started for nothing
+
+
+def test_quarantine_move_asks_why_before_moving_anything(private_env, tmp_path):
+    for reason in ([], ["--reason", "  "]):
+        result = callshrink("quarantine", "--move", "pbx/a/cdr/x.csv:3", *reason, env=private_env)
+        assert result.returncode == 1
+        assert result.stderr == "callshrink quarantine --move: say why with --reason TEXT\n"
+    assert not (tmp_path / "home" / "pgdata").exists()
 
 
 def test_quarantine_move_names_a_file_outside_every_landing_folder(pipeline_run):

@@ -18,14 +18,40 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def test_out_is_required() -> None:
-    with pytest.raises(SystemExit):
-        _parser().parse_args(["generate"])
+def _refusal(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """The error argparse printed refusing ARGV, after it exited with status 2."""
+    with pytest.raises(SystemExit) as refused:
+        _parser().parse_args(list(argv))
+    assert refused.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1].split(" error: ", 1)[1]
 
 
-def test_bad_start_date_is_rejected() -> None:
-    with pytest.raises(SystemExit):
-        _parser().parse_args(["generate", "--out", "x", "--start", "2026-13-01"])
+def test_out_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _refusal(capsys, "generate") == "the following arguments are required: --out"
+
+
+def test_bad_start_date_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _refusal(capsys, "generate", "--out", "x", "--start", "2026-13-01") == (
+        "argument --start: not a date (YYYY-MM-DD): '2026-13-01'"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "error"),
+    [
+        ("--locations", "0", "must be at least 1, got 0"),
+        ("--locations", "-3", "must be at least 1, got -3"),
+        ("--locations", "2.5", "not a whole number: '2.5'"),
+        ("--days", "0", "must be at least 1, got 0"),
+        ("--days", "-1", "must be at least 1, got -1"),
+    ],
+)
+def test_a_count_below_one_is_refused_naming_the_option(
+    capsys: pytest.CaptureFixture[str], option: str, value: str, error: str
+) -> None:
+    assert _refusal(capsys, "generate", "--out", "x", option, value) == (
+        f"argument {option}: {error}"
+    )
 
 
 def test_run_small_preset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -110,9 +110,17 @@ def test_cli_option_syntax(capsys: pytest.CaptureFixture[str]) -> None:
         ("ring_time", "loc_02", 3),
         ("callbacks_stop", "loc_03", 4),
     ]
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as refused:
         p.parse_args(["--out", "x", "--drift", "bogus:loc_01:3"])
-    assert "unknown kind 'bogus'" in capsys.readouterr().err
+    assert refused.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "error: argument --drift: drift 'bogus:loc_01:3': unknown kind 'bogus' "
+            "(kinds: staffing_drop, ring_time, callbacks_stop)"
+        )
+    )
     assert "staffing_drop" in p.format_help() and "callbacks_stop" in p.format_help()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
+import pytest
 
 from callshrink.ingest import RAW_TABLES
 
@@ -16,9 +17,15 @@ def test_definitions_load_with_raw_assets_checks_dbt_job_schedule_and_sensor():
         assert "/".join(table.asset_key) in keys
     # dbt models are keyed <schema>/<model>, seeds reference/<seed>
     assert {"marts/calls", "staging/stg_asterisk__cdr", "reference/locations"} <= keys
-    assert defs.resolve_job_def("callshrink_all") is not None
-    assert defs.resolve_schedule_def("callshrink_daily").cron_schedule == "0 5 * * *"
-    assert defs.resolve_sensor_def("landing_folder_sensor") is not None
+    # each resolve_* raises when the name is unknown: what is asserted is what they resolve to
+    job = defs.resolve_job_def("callshrink_all")
+    assert {key.to_user_string() for key in job.asset_layer.executable_asset_keys} == {
+        key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).is_executable
+    }
+    schedule = defs.resolve_schedule_def("callshrink_daily")
+    assert (schedule.cron_schedule, schedule.job_name) == ("0 5 * * *", "callshrink_all")
+    sensor = defs.resolve_sensor_def("landing_folder_sensor")
+    assert (sensor.job_name, sensor.minimum_interval_seconds) == ("callshrink_all", 60)
 
 
 def test_staging_models_depend_on_the_raw_ingestion_assets():
@@ -49,15 +56,83 @@ def test_sensor_requests_a_run_only_when_landing_files_change(tmp_path, monkeypa
     from orchestration.defs.schedules import landing_folder_sensor
 
     monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(tmp_path))
-    (tmp_path / "pbx").mkdir()
-    (tmp_path / "pbx" / "a.csv").write_text("x")
+    cdr = tmp_path / "pbx" / "pbx_east" / "cdr"
+    cdr.mkdir(parents=True)
+    (cdr / "a.csv").write_text("x")
     first = landing_folder_sensor(dg.build_sensor_context())
     assert len(first.run_requests) == 1
     again = landing_folder_sensor(dg.build_sensor_context(cursor=first.cursor))
-    assert again.run_requests == [] or again.run_requests is None
-    (tmp_path / "pbx" / "b.csv").write_text("y")
+    assert again.run_requests == []
+    assert again.skip_reason.skip_message == "no new or changed landing files"
+    (cdr / "b.csv").write_text("y")
     changed = landing_folder_sensor(dg.build_sensor_context(cursor=first.cursor))
     assert len(changed.run_requests) == 1
+
+
+SOURCE_FOLDERS = (
+    "tracking/callrail/, pbx/<pbx_id>/cdr/, pbx/<pbx_id>/queue_log/, pos/square/payments/, "
+    "pos/square/refunds/, pos/square/customers/, crm/hubspot/contacts/, crm/hubspot/deals/"
+)
+
+
+def _unusable_landing(tmp_path, state: str):
+    """A landing folder the sensor and the schedule cannot load from, and the problem named."""
+    landing = tmp_path / "landing"
+    if state == "missing":
+        return landing, f"the landing folder {landing} does not exist"
+    landing.mkdir()
+    if state == "outside the source folders":
+        (landing / "pbx").mkdir()
+        (landing / "pbx" / "Master.csv").write_text("x")  # not below pbx/<pbx_id>/cdr/
+    return landing, f"the landing folder {landing} holds no export files (none below " + (
+        f"{SOURCE_FOLDERS})"
+    )
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "outside the source folders"])
+def test_sensor_skips_naming_a_landing_folder_it_cannot_load_from(tmp_path, monkeypatch, state):
+    from orchestration.defs.schedules import landing_folder_sensor
+
+    landing, problem = _unusable_landing(tmp_path, state)
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
+    result = landing_folder_sensor(dg.build_sensor_context())
+    assert result.run_requests == []
+    assert result.skip_reason.skip_message == (
+        f"{problem} (CALLSHRINK_LANDING_DIR names the folder the sensor watches)"
+    )
+    assert result.cursor is None  # the folder's first files, once there, start a run
+
+
+@pytest.mark.parametrize("state", ["missing", "empty", "outside the source folders"])
+def test_schedule_tick_fails_naming_a_landing_folder_it_cannot_load_from(
+    tmp_path, monkeypatch, capfd, state
+):
+    from orchestration.defs.schedules import daily_schedule
+
+    landing, problem = _unusable_landing(tmp_path, state)
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
+    with pytest.raises(dg.DagsterUserCodeExecutionError) as failed:
+        daily_schedule.evaluate_tick(dg.build_schedule_context())
+    assert str(failed.value) == "Error occurred during the evaluation of schedule callshrink_daily"
+    assert str(failed.value.__cause__) == (
+        f"{problem}: no run started (CALLSHRINK_LANDING_DIR names the landing folder)"
+    )
+    # and logs it, for the daemon's log
+    assert (
+        f"dagster - ERROR - callshrink_daily: {problem}; no run started\n" in capfd.readouterr().err
+    )
+
+
+def test_schedule_starts_a_run_when_the_landing_folder_has_files(tmp_path, monkeypatch):
+    from orchestration.defs.schedules import daily_schedule
+
+    deals = tmp_path / "crm" / "hubspot" / "deals"
+    deals.mkdir(parents=True)
+    (deals / "d.jsonl").write_text("{}\n")
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(tmp_path))
+    tick = daily_schedule.evaluate_tick(dg.build_schedule_context())
+    assert len(tick.run_requests) == 1
+    assert tick.skip_message is None
 
 
 def test_the_closed_month_snapshot_is_an_asset_between_its_model_and_the_restatements():
