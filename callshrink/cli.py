@@ -327,7 +327,7 @@ def _app_environment(host: str = LOCALHOST) -> dict[str, str]:
         app_url = db.app_database_url(start=False)
     except db.AppRoleUnavailable as error:
         raise SystemExit(f"callshrink: {error}") from None
-    owner_variables = {settings.DATABASE_URL_VAR, *db.dbt_env()}
+    owner_variables = {settings.DATABASE_URL_VAR, *db.dbt_env()} - set(db.SESSION_ENV)
     env = {k: v for k, v in os.environ.items() if k not in owner_variables}
     env[settings.APP_DATABASE_URL_VAR] = app_url
     if not settings.configured_staff_database_url():

@@ -155,6 +155,12 @@ def database_url(start: bool = True) -> str:
     return start_private()
 
 
+# Every session of the warehouse works in UTC, whatever the server's TimeZone: a UTC day
+# (started_date_utc), a day's or a month's interval across a daylight-saving change and the
+# loaders' timestamps all depend on it. libpq (dbt's psycopg2, psycopg, psql) reads PGTZ.
+SESSION_ENV = {"PGTZ": "UTC"}
+
+
 def activate(start: bool = True) -> str:
     """Resolve the warehouse, make sure the app's role can read its marts (before dbt grants
     them to it), and export the variables profiles.yml and dbt_project.yml read (dbt and mf).
@@ -164,6 +170,7 @@ def activate(start: bool = True) -> str:
     """
     url = database_url(start=start)
     os.environ.update(Connection.from_url(url).env())
+    os.environ.update(SESSION_ENV)
     if ensure_app_role(url, private=configured_database_url() is None):
         os.environ.pop(MARTS_READER_VAR, None)
     else:
@@ -172,9 +179,13 @@ def activate(start: bool = True) -> str:
 
 
 def dbt_env() -> dict[str, str]:
-    """The variables `activate` exported for dbt: the connection, and the marts' reader when
-    it is not the app's role."""
-    names = [*Connection.from_url("postgresql://x@localhost/x").env(), MARTS_READER_VAR]
+    """The variables `activate` exported for dbt: the connection, the session's time zone, and
+    the marts' reader when it is not the app's role."""
+    names = [
+        *Connection.from_url("postgresql://x@localhost/x").env(),
+        *SESSION_ENV,
+        MARTS_READER_VAR,
+    ]
     return {name: os.environ[name] for name in names if name in os.environ}
 
 
