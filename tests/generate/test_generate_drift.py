@@ -21,7 +21,7 @@ from callshrink.generate import cli, drift, generate
 from .test_generate_determinism import tree_hash
 
 ARGS = {"locations": 5, "days": 16, "seed": 11, "calls_per_location_day": 120.0}
-DAY = ARGS["days"] // 2  # the default set's day
+DAY = ARGS["days"] - 7  # the default set's day: the last week (later than days // 2)
 START = dt.date(2026, 2, 23)  # DEFAULT_START
 SPLIT = START + dt.timedelta(days=DAY)
 
