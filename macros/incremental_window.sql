@@ -9,12 +9,17 @@
     `in_call_window(column, extra_days, margin)` is the filter: `column >= cutoff - margin`
     (margin: a SQL interval, for inputs that must reach a little further back than the rows
     a model writes), or `true` on a full build.
+
+    Days back are counted as 24 hours each, never as `interval 'N days'`: timestamptz
+    arithmetic in days follows the session's TimeZone, and across a clock change a day
+    there is 23 or 25 hours, which would move the cutoff off UTC midnight and let an
+    incremental run replace a whole UTC day with the hour of it that it recomputed.
 #}
 {% macro call_cutoff(extra_days=0) -%}
     (
         select
             coalesce(date_trunc('day', max(started_at), 'UTC'), '-infinity'::timestamptz)
-            - interval '{{ var("incremental_lookback_days") | int + extra_days | int }} days'
+            - interval '{{ (var("incremental_lookback_days") | int + extra_days | int) * 24 }} hours'
         from {{ this }}
     )
 {%- endmacro %}

@@ -77,7 +77,7 @@ earlier_inbound_calls as (
         and {{ in_call_window(
             'started_at',
             extra_days=followup_days(),
-            margin="interval '" ~ lookback_days ~ " days'"
+            margin="interval '" ~ lookback_days * 24 ~ " hours'"
         ) }}
 
 ),
@@ -98,7 +98,9 @@ lookbacks as (
         on
             calls.caller_phone_e164 = earlier.caller_phone_e164
             and calls.started_at > earlier.started_at
-            and calls.started_at - interval '{{ lookback_days }} days'
+            -- hours, not days: a day of a session time zone with daylight saving can be
+            -- 23 hours long, and the look-back must reach a whole 24
+            and calls.started_at - interval '{{ lookback_days * 24 }} hours'
             <= earlier.started_at
             and calls.call_id <> earlier.call_id
     where calls.direction = 'inbound'
@@ -132,7 +134,8 @@ later_calls as (
         on
             calls.caller_phone_e164 = later.caller_phone_e164
             and calls.started_at < later.started_at
-            and calls.started_at + interval '{{ followup_days() }} days' >= later.started_at
+            and calls.started_at + interval '{{ followup_days() | int * 24 }} hours'
+            >= later.started_at
     where (calls.is_answer_rate_eligible or calls.is_unanswered) and not later.is_spam
 
 ),

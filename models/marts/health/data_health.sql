@@ -173,11 +173,14 @@ keys as (
 
 pbx_totals as (
 
+    -- each PBX's own inbound calls, wherever they are placed: the unplaced share's
+    -- denominator. Not the sum of the PBX's rows, which hold a location's calls from every
+    -- PBX (under the one that carries most) and none of another PBX's locations.
     select
         pbx_id,
-        sum(pbx_inbound_calls) as pbx_inbound_calls
-    from call_figures
-    where pbx_id is not null
+        count(*) as pbx_inbound_calls
+    from calls
+    where direction = 'inbound' and has_pbx_record and pbx_id is not null
     group by pbx_id
 
 ),
