@@ -1,6 +1,8 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, tests as checks.
 
-Two things happen around `dbt build`:
+Three things happen around `dbt build`:
+- it leaves out the dbt unit tests (they test the models' SQL on hand-made rows, whatever the
+  data: the test suite runs them, tests/models/test_dbt_unit_tests.py);
 - the raw tables whose Great Expectations check failed in this run are blocked: the models
   downstream of them (`--exclude source:<source>.<table>+`) keep what they held, the rest
   build, and the step then fails naming the check;
@@ -43,6 +45,9 @@ def callshrink_dbt_assets(
     stage_reference()  # the reference CSVs of this run, as dbt's seed path
     blocked = _blocked_tables(context)
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
+    # unit tests check the SQL against hand-made rows, not the data: a run gains nothing from
+    # them (make test runs them once; by hand, dbt test --select test_type:unit)
+    args += ["--exclude-resource-type", "unit_test"]
     for source_table in blocked:
         args += ["--exclude", f"source:{source_table}+"]
     with db.connect(autocommit=True) as lock:  # held until dbt is done
