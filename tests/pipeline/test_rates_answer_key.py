@@ -13,9 +13,8 @@ exports carry the whole truth. Where they do not, the difference is written down
 
 - Four call records are quarantined (two CDR lines of pbx_east, two CallRail lines, listed in
   answer_key/defects.json); each can change what the warehouse knows of one call only.
-  On this data set none of them changes any count below (each lands on a call whose every
-  figure is still read from the records that remain), so every figure is exact; the tests
-  allow no difference.
+  On this data set none of them changes any count below (checked: every count is equal), so
+  the tests allow no difference; a generator change that makes one matter must show here.
 - An answered call only CallRail saw (loc_03: CallRail forwards to a mobile) has no wait the
   warehouse can measure (docs/metrics.md, "Two waits": unknown for answered calls only CallRail
   saw), so its wait neither adds a customer-effort event nor fails compliance, whatever the
