@@ -123,8 +123,12 @@ number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
     missed_cause (for missed opportunities and after-hours calls: after_hours; at a PBX queue,
     the state the caller found: nobody_staffed, all_busy, or rang_no_answer for a free member
     rung; without a PBX, rang_no_answer for a phone that rang out, long_wait for a hang-up
-    after 20 s, else no_callback), attributed_revenue_usd (net revenue attributed to the call
-    under the rule below).
+    after 20 s, else no_callback), queue_wait_seconds (inbound calls that entered a PBX queue:
+    seconds on the queue's clock, from the end of the greeting: the CONNECT holdtime when
+    answered, else the waittime the caller left with; empty for every other call),
+    has_voicemail (the caller reached voicemail: the voicemail outcome, or an after-hours call
+    that left a message), attributed_revenue_usd (net revenue attributed to the call under the
+    rule below).
     ``staffing.csv`` every PBX location's open weekday-hours: iso_weekday, hour (local),
     agents_staffed (the plan), expected_calls_per_hour (the fresh calls the plan was made
     for), demand_calls_per_hour (the queue calls of new demand that came, per open hour, over

@@ -945,6 +945,8 @@ CALL_HEADER = [
     "ticket_usd",
     "is_new_caller",
     "missed_cause",
+    "queue_wait_seconds",
+    "has_voicemail",
     "attributed_revenue_usd",
 ]
 ORIGINS = ("fresh", "retry", "follow_up", "callback")
@@ -969,6 +971,8 @@ def _call_rows(
     start = day["t"][part].astype("datetime64[s]").astype(str).tolist()
     cols = {k: day[k][part].tolist() for k in day.cols}
     rec = rec_key[part].tolist()
+    queue_wait = _queue_waits(ctx, day)[part].tolist()
+    voicemail = _has_voicemail(day)[part].tolist()
     r24, r7 = repeat["24h"][part].tolist(), repeat["7d"][part].tolist()
     opp = opportunity[part].tolist()
     new_l = new[part].tolist()
@@ -1003,9 +1007,33 @@ def _call_rows(
                 usd(cols["ticket"][j]),
                 _flag(new_l[j]),
                 missed_cause(outcome, cols["staff_state"][j], cols["wait"][j]),
+                queue_wait[j] if queue_wait[j] >= 0 else "",
+                _flag(voicemail[j]),
             ]
         )
     return rows
+
+
+def _queue_waits(ctx: sim.Context, day: Table) -> np.ndarray:
+    """Seconds on the queue's clock (from the end of the PBX's greeting: CONNECT holdtime
+    when answered, else the waittime the caller left with) of the inbound calls that entered
+    a PBX queue; -1 for every other call (no PBX, after hours, spam, outbound, or a hang-up
+    during the greeting)."""
+    loc = day["loc"].astype(np.int64)
+    greeting = ctx.greeting[loc]
+    out, wait = day["outcome"], day["wait"].astype(np.int64)
+    queued = (day["direction"] == 0) & ctx.has_pbx[loc]
+    queued &= ~np.isin(out, (sim.AFTER_HOURS, sim.SPAM))
+    queued &= (out == sim.ANSWERED) | (wait >= greeting)
+    return np.where(queued, wait - greeting, -1)
+
+
+def _has_voicemail(day: Table) -> np.ndarray:
+    """Inbound calls that reached voicemail: the voicemail outcome, or an after-hours call
+    that left a message (rather than hanging up on the forwarded phone)."""
+    out = day["outcome"]
+    after_vm = (out == sim.AFTER_HOURS) & (day["exit_kind"] == sim.EXIT_AFTER_VM)
+    return (day["direction"] == 0) & ((out == sim.VOICEMAIL) | after_vm)
 
 
 def missed_cause(outcome: str, staff_state: int, wait: int) -> str:
