@@ -45,5 +45,7 @@ def test_every_dbt_unit_test_passes(pipeline_run: PipelineRun) -> None:
     assert result.returncode == 0, output[-20000:]
     done = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", output)
     assert done, output[-5000:]
-    # every listed test ran and passed: none skipped, none left out by a selector
-    assert [int(n) for n in done.groups()] == [len(tests), 0, 0, 0]
+    passed, warned, errored, skipped = (int(n) for n in done.groups())
+    # all passed, none skipped, and at least every listed test ran
+    assert (warned, errored, skipped) == (0, 0, 0), output[-5000:]
+    assert passed >= len(tests) > 100, (passed, len(tests))
