@@ -24,8 +24,13 @@ of the restatement report:
 A payment dated in March lands too. March is open, so neither it nor the deal moved into March
 makes a row; January and February keep every other figure. The figures as closed are the
 generator's answer key (answer_key/attributions.csv, computed apart from the models) plus the
-records written here; the figures now are those plus the changes above, worked out by hand. A
-full refresh afterwards keeps the snapshot's history and the report.
+records written here; the figures now are those plus the changes above, worked out by hand.
+
+A third delivery brings a CallRail call of 19 February, an hour before a 33.33 payment at loc_02
+whose customer has the caller's number: the payment becomes attributable. A call that old is
+older than the incremental lookback, so it reaches the call marts with the full refresh the
+README asks for; that run then restates loc_02's February payments a second time (2 above, then
+attributed +33.33, unattributed -33.33), and keeps every other row and the snapshot's history.
 
 The module has a database of its own (callshrink_restatements), built once, and points the
 environment at it only for its duration.
@@ -57,6 +62,8 @@ JANUARY, FEBRUARY, MARCH = "2026-01-01", "2026-02-01", "2026-03-01"
 # call written here, the HubSpot contact of the deal lost late and the Square customer that
 # arrives late all have it.
 CALLER = "+17735550142"
+# The caller of the call delivered last (the third delivery) and of a February payment's customer.
+LATE_CALLER = "+17735550143"
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Change:
     source_records: int
 
 
+# the second run's changes
 ADDED_PAYMENT = Change("loc_01", FEBRUARY, "payment", "123.45", "0", "123.45", 1)
 CHANGED_AMOUNT = Change("loc_02", FEBRUARY, "payment", "12.50", "0", "12.50", 0)
 PAYMENT_FAILED = Change("loc_01", JANUARY, "payment", "-75.25", "0", "-75.25", -1)
@@ -88,6 +96,8 @@ CHANGES = (
     DEAL_MOVED_OUT,
     DEAL_MOVED_IN,
 )
+# the full refresh's: the second change of loc_02's February payments since they closed
+CHANGED_AMOUNT_THEN_CALLED = Change("loc_02", FEBRUARY, "payment", "12.50", "33.33", "-20.83", 0)
 
 
 # --- the records written here, in the vendors' formats (docs/sources.md) ---
@@ -165,6 +175,25 @@ def _crosswalk(reference: Path, system: str, location_id: str) -> str:
     )
 
 
+def _answered_call(call_id: str, start_time: str, caller: str, reference: Path) -> dict:
+    """An answered inbound CallRail call at loc_02, seen by CallRail only: no PBX call has its
+    caller, so CallRail's answered flag decides its outcome."""
+    return {
+        "id": call_id,
+        "start_time": start_time,
+        "direction": "inbound",
+        "answered": True,
+        "voicemail": False,
+        "call_type": "answered",
+        "duration": 240,
+        "customer_phone_number": caller,
+        "tracking_phone_number": _crosswalk(reference, "callrail_tracking_number", "loc_02"),
+        "company_id": _crosswalk(reference, "callrail_company", "loc_02"),
+        "source": "Direct",
+        "tags": [],
+    }
+
+
 def _first_delivery(landing: Path, reference: Path) -> None:
     """The records the late changes will change, delivered with the generated exports."""
     loc_01 = _crosswalk(reference, "square_location", "loc_01")
@@ -182,28 +211,33 @@ def _first_delivery(landing: Path, reference: Path) -> None:
                 loc_02,
                 customer_id="RESTATECUSTOMER01",
             ),
+            # 11:00 in Chicago on Thursday 19 February; its customer's number makes no call
+            # until the third delivery
+            _payment(
+                "RestateCalled0001",
+                "2026-02-19T17:00:00.000Z",
+                3333,
+                loc_02,
+                customer_id="RESTATECUSTOMER02",
+            ),
         )
     )
-    # an answered inbound call at loc_02 (Friday 30 January, 14:00 in Chicago, open hours),
-    # seen by CallRail only: no PBX call has its caller, so CallRail's answered flag decides
-    (landing / "tracking" / "callrail" / "calls_restatements.jsonl").write_text(
+    (landing / "pos" / "square" / "customers" / "customers_restatements.jsonl").write_text(
         _json_lines(
             {
-                "id": "CALrestatement0001",
-                "start_time": "2026-01-30T14:00:00.000-06:00",
-                "direction": "inbound",
-                "answered": True,
-                "voicemail": False,
-                "call_type": "answered",
-                "duration": 240,
-                "customer_phone_number": CALLER,
-                "tracking_phone_number": _crosswalk(
-                    reference, "callrail_tracking_number", "loc_02"
-                ),
-                "company_id": _crosswalk(reference, "callrail_company", "loc_02"),
-                "source": "Direct",
-                "tags": [],
+                "id": "RESTATECUSTOMER02",
+                "created_at": "2026-02-19T17:00:00.000Z",
+                "updated_at": "2026-02-19T17:00:00.000Z",
+                "given_name": "Lena",
+                "family_name": "Tardy",
+                "phone_number": "773-555-0143",
             }
+        )
+    )
+    # an answered inbound call at loc_02 (Friday 30 January, 14:00 in Chicago, open hours)
+    (landing / "tracking" / "callrail" / "calls_restatements.jsonl").write_text(
+        _json_lines(
+            _answered_call("CALrestatement0001", "2026-01-30T14:00:00.000-06:00", CALLER, reference)
         )
     )
     (landing / "crm" / "hubspot" / "contacts" / "contacts_restatements.jsonl").write_text(
@@ -283,6 +317,17 @@ def _late_delivery(landing: Path, reference: Path) -> None:
     )
 
 
+def _third_delivery(landing: Path, reference: Path) -> None:
+    """A call of Thursday 19 February (10:00 in Chicago), an hour before RestateCalled0001."""
+    (landing / "tracking" / "callrail" / "calls_late_2026-03-08.jsonl").write_text(
+        _json_lines(
+            _answered_call(
+                "CALrestatement0002", "2026-02-19T10:00:00.000-06:00", LATE_CALLER, reference
+            )
+        )
+    )
+
+
 # --- the figures expected, from the answer key and the records above ---
 
 
@@ -329,6 +374,7 @@ def _as_closed(out: Path) -> dict[Key, Figures]:
         figures.setdefault(key, Figures()).add(usd, attributed=attributed)
 
     add(("loc_02", FEBRUARY, "payment"), "50.00", False)  # RestateAmount0001
+    add(("loc_02", FEBRUARY, "payment"), "33.33", False)  # RestateCalled0001, no call yet
     add(("loc_01", JANUARY, "payment"), "75.25", False)  # RestateStatus0001
     add(("loc_02", JANUARY, "payment"), "42.10", False)  # RestateAttrib0001, no phone yet
     add(("loc_02", JANUARY, "deal"), "250.00", True)  # deal 900000001, to the call
@@ -358,8 +404,10 @@ class Restated:
     report: dict[Key, dict] = field(default_factory=dict)
     monthly_now: dict[Key, dict] = field(default_factory=dict)
     history_late: int = 0
+    refresh_run: PipelineResult | None = None
     history_after_refresh: int = 0
     report_after_refresh: list[dict] = field(default_factory=list)
+    monthly_after_refresh: dict[Key, dict] = field(default_factory=dict)
 
 
 def _key(row: dict) -> Key:
@@ -428,11 +476,13 @@ def restated(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 state.monthly_now = _monthly(conn)
                 state.history_late = _snapshot_rows(conn)
 
-                # a full refresh rebuilds the models, never the snapshot: the history stays
-                refresh = run_pipeline(quiet=True, full_refresh=True)
-                assert refresh.success, refresh.summary()
+                # a call older than the lookback, then the full refresh that reaches it
+                _third_delivery(landing, reference)
+                state.refresh_run = run_pipeline(quiet=True, full_refresh=True)
+                assert state.refresh_run.success, state.refresh_run.summary()
                 state.history_after_refresh = _snapshot_rows(conn)
                 state.report_after_refresh = _restatements(conn)
+                state.monthly_after_refresh = _monthly(conn)
             yield state
 
 
@@ -478,7 +528,7 @@ def test_the_months_closed_with_the_answer_keys_figures(restated: Restated):
 
 
 def test_every_record_written_here_loaded(restated: Restated):
-    for run in (restated.first_run, restated.late_run):
+    for run in (restated.first_run, restated.late_run, restated.refresh_run):
         assert all(load.rows_quarantined == 0 for load in run.raw.values()), run.summary()
     loads = restated.late_run.raw
     assert loads["square/payments"].rows_loaded == 4
@@ -496,10 +546,19 @@ def test_each_change_is_one_row_and_nothing_else_is(restated: Restated):
     assert all(row["restated_at"] > row["closed_at"] for row in restated.report_rows)
 
 
-def _assert_row(restated: Restated, change: Change) -> None:
+def _assert_row(
+    restated: Restated,
+    change: Change,
+    report: list[dict] | None = None,
+    monthly: dict[Key, dict] | None = None,
+) -> dict:
+    """The report's row of the change's key (after the second run, unless given another report
+    and the tie-out of the same run): as closed, now, and the differences."""
+    report = restated.report_rows if report is None else report
+    monthly = restated.monthly_now if monthly is None else monthly
     key = (change.location_id, change.month, change.record_type)
-    row = restated.report.get(key)
-    assert row is not None, f"no restatement row for {key}: {restated.report_rows}"
+    row = next((row for row in report if _key(row) == key), None)
+    assert row is not None, f"no restatement row for {key}: {report}"
     closed = restated.closed.get(key, Figures())
     source_change = Decimal(change.source_usd)
     attributed_change = Decimal(change.attributed_usd)
@@ -529,12 +588,13 @@ def _assert_row(restated: Restated, change: Change) -> None:
         unattributed_change,
     )
     # the report's figures now are the month's tie-out now
-    now = restated.monthly_now[key]
+    now = monthly[key]
     assert (now["source_usd"], now["attributed_usd"], now["unattributed_usd"]) == (
         row["current_source_usd"],
         row["current_attributed_usd"],
         row["current_unattributed_usd"],
     )
+    return row
 
 
 def test_a_payment_added_late(restated: Restated):
@@ -585,7 +645,30 @@ def test_a_deal_moved_from_the_open_month_into_a_closed_one(restated: Restated):
 
 
 def test_a_full_refresh_keeps_the_history_and_the_report(restated: Restated):
-    # one new version per changed key since the first snapshot
+    # one new version per changed key since the first snapshot, and one more for the call
     assert restated.history_late == restated.snapshot_rows_first + len(CHANGES)
-    assert restated.history_after_refresh == restated.history_late
-    assert restated.report_after_refresh == restated.report_rows
+    assert restated.history_after_refresh == restated.history_late + 1
+    changed = (CHANGED_AMOUNT.location_id, CHANGED_AMOUNT.month, CHANGED_AMOUNT.record_type)
+    assert [row for row in restated.report_after_refresh if _key(row) != changed] == [
+        row for row in restated.report_rows if _key(row) != changed
+    ]
+
+
+def test_a_late_call_makes_a_closed_payment_attributable(restated: Restated):
+    """The call of the third delivery, reached by the full refresh: loc_02's February payments
+    change a second time, their attribution alone (on top of the second run's 12.50)."""
+    assert restated.refresh_run.raw["callrail/calls"].rows_loaded == 1
+    assert restated.refresh_run.raw["callrail/calls"].rows_quarantined == 0
+    row = _assert_row(
+        restated,
+        CHANGED_AMOUNT_THEN_CALLED,
+        restated.report_after_refresh,
+        restated.monthly_after_refresh,
+    )
+    before = restated.report[("loc_02", FEBRUARY, "payment")]
+    assert row["restatements"] == 2
+    assert row["closed_at"] == before["closed_at"]
+    assert row["restated_at"] > before["restated_at"]
+    closed = restated.closed[("loc_02", FEBRUARY, "payment")]
+    now = restated.monthly_after_refresh[("loc_02", FEBRUARY, "payment")]
+    assert now["attributed_records"] == closed.attributed_records + 1
