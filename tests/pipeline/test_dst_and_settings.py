@@ -10,7 +10,7 @@ against the generator's answer key:
 - every call's local date and hour, from the key's UTC start and the location's zone (Python's
   zoneinfo), the calls of both passes of the repeated 01:00 hour included;
 - inbound outcomes per location and local day (1 November has 25 hours);
-- recovery of the missed opportunities whose 24 hours span the change.
+- recovery and repeat contacts (24 h, 7 d) of the calls whose windows span the change.
 
 Seed 309 is chosen for what that hour holds: after-hours calls at loc_01 in both passes,
 which pbx_east writes with the same ambiguous 01:xx New York wall time (fresh calls at 01:00 on
@@ -79,7 +79,8 @@ ALTERNATIVES = {
 SELECT = "int_calls_followed_up+ revenue_attributions+"
 CALL_COLUMNS = (
     "call_id, location_id, direction, outcome, started_at, started_at_local, started_date, "
-    "started_hour, queue_wait_seconds, has_voicemail, recovered_by_call_id, "
+    "started_hour, queue_wait_seconds, has_voicemail, recovered_by_call_id, is_repeat_24h, "
+    "is_repeat_7d, "
     "counts_in_service_level, meets_service_level, is_compliant"
 )
 ATTRIBUTION_COLUMNS = "record_type, record_id, call_id, attribution_rule, location_id, amount_usd"
@@ -280,24 +281,52 @@ def test_outcomes_per_location_and_local_day_equal_the_key(key_calls, built):
     assert not differing, f"(key, marts.calls): {sorted(differing.items())}"
 
 
-def test_recovery_across_the_change_equals_the_key(key_calls, reference, built):
+def test_recovery_and_repeat_windows_across_the_change_equal_the_key(key_calls, reference, built):
+    """Windows are elapsed hours: across the change a day of wall clock is 25 hours. A missed
+    opportunity's recovering call and an answered call's repeat flags (24 h, 7 d), for every
+    call whose window spans its location's change, are the key's. The data holds an answered
+    call with a later inbound call 24 h 45 min after it, across the change: 23 h 45 min of wall
+    clock, so a window measured on local time would call it a repeat."""
     ours = built["calls"]
-    spanning = []
-    for call_id, call in key_calls.items():
-        if call["is_missed_opportunity"] != "true":
-            continue
+    by_caller: dict[str, list[dict]] = {}
+    for call in key_calls.values():
+        if call["caller_e164"] and call["direction"] == "inbound":
+            by_caller.setdefault(call["caller_e164"], []).append(call)
+
+    def spans(call: dict, window: dt.timedelta) -> bool:
+        """The change falls within the window, or within the hour after it (a window on the
+        wall clock would end an hour later in elapsed time)."""
         zone = reference[call["location_id"]]["zone"]
         change = dt.datetime(2026, 11, 1, 1, fold=1, tzinfo=zone).astimezone(dt.UTC)
-        if call["start"] < change <= call["start"] + RECOVERY:
-            spanning.append(call_id)
-    recovered = [call_id for call_id in spanning if key_calls[call_id]["recovered_by_call_id"]]
-    assert len(spanning) >= 10 and len(recovered) >= 3, (len(spanning), len(recovered))
-    wrong = {
-        call_id: (key_calls[call_id]["recovered_by_call_id"], ours[call_id]["recovered_by_call_id"])
-        for call_id in spanning
-        if key_calls[call_id]["recovered_by_call_id"] != ours[call_id]["recovered_by_call_id"]
-    }
-    assert not wrong, f"(key, marts.calls) recovering call: {wrong}"
+        return call["start"] < change <= call["start"] + window + dt.timedelta(hours=1)
+
+    expected, got = {}, {}
+    missed = [c for c in key_calls.values() if c["is_missed_opportunity"] == "true"]
+    for call in missed:
+        if spans(call, RECOVERY):
+            expected[(call["call_id"], "recovered by")] = call["recovered_by_call_id"]
+            got[(call["call_id"], "recovered by")] = ours[call["call_id"]]["recovered_by_call_id"]
+    answered = [
+        c for c in key_calls.values() if c["direction"] == "inbound" and c["outcome"] == "answered"
+    ]
+    late_by_an_hour = 0
+    for call in answered:
+        for flag, window in (("is_repeat_24h", RECOVERY), ("is_repeat_7d", dt.timedelta(days=7))):
+            if spans(call, window):
+                expected[(call["call_id"], flag)] = call[flag] == "true"
+                got[(call["call_id"], flag)] = ours[call["call_id"]][flag]
+        if spans(call, RECOVERY):
+            late_by_an_hour += any(
+                RECOVERY < later["start"] - call["start"] <= RECOVERY + dt.timedelta(hours=1)
+                and later["outcome"] != "spam"
+                for later in by_caller.get(call["caller_e164"], [])
+            )
+    recovered = [key for key, value in expected.items() if key[1] == "recovered by" and value]
+    repeats = [key for key, value in expected.items() if key[1] == "is_repeat_7d" and value]
+    assert len(recovered) >= 3 and len(repeats) >= 3, (len(recovered), len(repeats))
+    assert late_by_an_hour >= 1
+    wrong = {key: (value, got[key]) for key, value in expected.items() if got[key] != value}
+    assert not wrong, f"(key, marts.calls): {wrong}"
 
 
 # --- the settings' alternatives ------------------------------------------------------------
