@@ -52,9 +52,12 @@ format: install
 
 # tests/browser drives Chromium: ensure-browser finds it, or installs Debian's (as root), or
 # stops here saying what to install.
+# Two test processes, a whole module to each at a time, the slowest modules first
+# (tests/conftest.py); TEST_PROCESSES=1 runs the suite in one.
+TEST_PROCESSES ?= 2
 test: install lint
 	scripts/ensure-browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadfile --no-loadscope-reorder
 
 lock:
 	$(BIN)/uv pip compile --python 3.11 requirements.in -o requirements.lock

@@ -18,6 +18,9 @@ agree without passing configuration around:
   (default: ``.callshrink/`` in the checkout, which git ignores).
 - ``CALLSHRINK_LANDING_DIR``: the landing folder of raw exports (default ``<home>/landing``).
 - ``CALLSHRINK_REFERENCE_DIR``: the reference seeds dbt loads (default: ``seeds/``).
+- ``CALLSHRINK_PROJECT_DIR``: the dbt project dbt, Dagster and MetricFlow run in (default: this
+  checkout). The test suite points each of its parallel processes at a folder of links to the
+  checkout with a ``target/`` of its own, so that their dbt artifacts stay apart.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(
+    os.environ.get("CALLSHRINK_PROJECT_DIR") or Path(__file__).resolve().parent.parent
+)
 DATABASE_URL_VAR = "CALLSHRINK_DATABASE_URL"
 APP_DATABASE_URL_VAR = "CALLSHRINK_APP_DATABASE_URL"
 APP_ROLE_VAR = "CALLSHRINK_APP_ROLE"

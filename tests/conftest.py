@@ -9,14 +9,23 @@ The app's read-only role: on the private server the suite points CALLSHRINK_APP_
 at the role's URL for its database, so the app tests read as the app does. On a server of your
 own, it takes your CALLSHRINK_APP_DATABASE_URL with the suite's database name; without one the
 app reads as the owner and tests/security is skipped.
+
+`make test` runs the suite in two processes (pytest-xdist, a whole module to a process). Each
+process works in a project folder of its own (links to this checkout and a dbt `target/` of its
+own, CALLSHRINK_PROJECT_DIR) and gives every database it makes its name suffix (`_gw0`); the
+controlling process starts the private server before them and stops it after them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,15 +34,63 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callshrink import db, settings
-from callshrink.dbt import tool
-from callshrink.generate import generate
-from callshrink.pipeline import PipelineResult, run_pipeline
+CHECKOUT = Path(__file__).resolve().parent.parent
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 ... in a pytest-xdist worker
+# Files the processes of one run share: their project folders and a lock.
+SCRATCH = Path(
+    tempfile.gettempdir(), f"callshrink-{hashlib.sha256(bytes(CHECKOUT)).hexdigest()[:12]}"
+)
 
-TEST_DATABASE = "callshrink_test"
+
+def _worker_project() -> None:
+    """In a pytest-xdist worker: a project folder of links to the checkout, but with target/
+    and logs/ of its own (dbt rewrites target/manifest.json on every invocation; another
+    process must never read it half written), made CALLSHRINK_PROJECT_DIR before callshrink
+    is imported."""
+    if not WORKER or "CALLSHRINK_PROJECT_DIR" in os.environ:
+        return
+    project = SCRATCH / WORKER
+    project.mkdir(parents=True, exist_ok=True)
+    for entry in project.iterdir():
+        if entry.is_symlink():
+            entry.unlink()
+    for entry in CHECKOUT.iterdir():
+        if entry.name not in ("target", "logs"):
+            project.joinpath(entry.name).symlink_to(entry)
+    os.environ["CALLSHRINK_PROJECT_DIR"] = str(project)
+
+
+_worker_project()
+
+from callshrink import db, settings  # noqa: E402 (after the worker's project folder is set)
+from callshrink.dbt import tool  # noqa: E402
+from callshrink.generate import generate  # noqa: E402
+from callshrink.pipeline import PipelineResult, run_pipeline  # noqa: E402
+
+
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """Held by one test process at a time (starting the server, creating roles)."""
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    with SCRATCH.joinpath("lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def database_name(name: str) -> str:
+    """`name` with this process's suffix under pytest-xdist, so processes never share one."""
+    suffix = f"_{WORKER}" if WORKER else ""
+    return name if name.endswith(suffix) else name + suffix
+
+
+TEST_DATABASE = database_name("callshrink_test")
 
 
 def drop_database(server_url: str, name: str) -> None:
+    name = database_name(name)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
@@ -41,12 +98,15 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def recreate_database(server_url: str, name: str) -> str:
-    """A new, empty database `name`, in which the app's role may read the marts once built."""
+    """A new, empty database `name` (with this process's suffix), in which the app's role may
+    read the marts once built."""
+    name = database_name(name)
     drop_database(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     url = settings.with_database(server_url, name)
-    db.ensure_app_role(url)
+    with exclusive():  # roles and their grants are shared by every database of the server
+        db.ensure_app_role(url)
     return url
 
 
@@ -89,6 +149,7 @@ def own_database(
 ) -> Iterator[str]:
     """For a fixture: a fresh database `name` that everything under test uses, with its own
     CALLSHRINK_HOME and Dagster home; dropped, and the suite's dbt target files restored, after."""
+    name = database_name(name)
     app_server = app_server_url()
     url = recreate_database(server_url, name)
     for variable in ENVIRONMENT:
@@ -119,11 +180,52 @@ def server_url() -> Iterator[str]:
     if configured:
         yield configured
         return
-    was_running = db.private_status().running
-    url = db.start_private()
+    with exclusive():
+        was_running = db.private_status().running
+        url = db.start_private()
     yield url
     if not was_running:
         db.stop_private()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controlling process of `pytest -n N` starts the private server (when no server is
+    configured) before its test processes, which then find it running and leave it so."""
+    if WORKER or not config.getoption("numprocesses", None):
+        return
+    if not settings.configured_database_url() and not db.private_status().running:
+        db.start_private()
+        config.stash[_STARTED_SERVER] = True
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if config.stash.get(_STARTED_SERVER, False):
+        db.stop_private()
+
+
+_STARTED_SERVER = pytest.StashKey[bool]()
+
+# Modules that build warehouses of their own, longest first (measured with --durations): run
+# first, so that the two processes of `make test` end together.
+SLOWEST_MODULES = (
+    "tests/pipeline/test_shrink_answer_key.py",
+    "tests/pipeline/test_process_control.py",
+    "tests/pipeline/test_incremental.py",
+    "tests/orchestration/test_blocked_source.py",
+    "tests/pipeline/test_root_causes_and_staffing.py",
+    "tests/pipeline/test_restatements.py",
+    "tests/app/test_metric_parity.py",
+    "tests/pipeline/test_dst_and_settings.py",
+    "tests/pipeline/test_hostile_run.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0]
+        return SLOWEST_MODULES.index(module) if module in SLOWEST_MODULES else len(SLOWEST_MODULES)
+
+    items.sort(key=rank)  # stable: each module's tests keep their order
 
 
 @pytest.fixture(scope="session")

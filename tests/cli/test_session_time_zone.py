@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 
 from callshrink import db, settings
-from tests.conftest import drop_database, recreate_database
+from tests.conftest import database_name, drop_database, recreate_database
 
 DATABASE = "callshrink_test_new_york"
 # 8 March 2026, 23:30 in New York (EDT from 03:00 that day) is 03:30 UTC on 9 March
@@ -32,7 +32,7 @@ def new_york_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("alter database {} set timezone = 'America/New_York'").format(
-                sql.Identifier(DATABASE)
+                sql.Identifier(database_name(DATABASE))
             )
         )
     # activate() writes os.environ: record what it touches, so that monkeypatch puts it back
