@@ -63,7 +63,7 @@ def _worker_project() -> None:
 _worker_project()
 
 from callshrink import db, settings  # noqa: E402 (after the worker's project folder is set)
-from callshrink.dbt import tool  # noqa: E402
+from callshrink.dbt import ensure_manifest, tool  # noqa: E402
 from callshrink.generate import generate  # noqa: E402
 from callshrink.pipeline import PipelineResult, run_pipeline  # noqa: E402
 
@@ -364,7 +364,10 @@ def offered_downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
 
 
 def mf(*args: str) -> subprocess.CompletedProcess:
-    """MetricFlow's command line (`mf ARGS`) on the warehouse under test, as a user runs it."""
+    """MetricFlow's command line (`mf ARGS`) on the warehouse under test, as a user runs it
+    (after `callshrink run`, whose parse makes target/ name the warehouse: mf reads the
+    database from it)."""
+    ensure_manifest()
     env = {**os.environ, "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
     return subprocess.run(
         [tool("mf"), *args],

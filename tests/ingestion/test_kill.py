@@ -14,7 +14,7 @@ import psycopg
 
 from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest.loader import start_load
-from tests.conftest import recreate_database
+from tests.conftest import database_name, recreate_database
 from tests.ingestion.test_loader import CDR_GOOD
 
 LINES = 400_000
@@ -45,7 +45,7 @@ def _copying(conn: psycopg.Connection, database: str) -> bool:
 
 
 def test_a_killed_load_leaves_nothing_and_the_next_run_loads_everything(server_url, tmp_path):
-    database = "callshrink_test_kill"
+    database = database_name("callshrink_test_kill")  # as the server names it
     url = recreate_database(server_url, database)
     landing = tmp_path / "landing"
     cdr = landing / "pbx" / "pbx_east" / "cdr" / "Master.csv"

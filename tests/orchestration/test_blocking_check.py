@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 from callshrink.pipeline import run_pipeline
-from callshrink.settings import DATABASE_URL_VAR, Connection
-from tests.conftest import recreate_database
+from tests.conftest import own_database
 from tests.ingestion.test_loader import CDR_GOOD
 
 
+@pytest.fixture
+def blocking_url(server_url, tmp_path, monkeypatch):
+    yield from own_database(server_url, "callshrink_test_blocking", tmp_path, monkeypatch)
+
+
 def test_a_failed_check_blocks_what_is_downstream_and_says_which_rows(
-    warehouse_url, server_url, tmp_path, monkeypatch
+    blocking_url, tmp_path, monkeypatch
 ):
-    url = recreate_database(server_url, "callshrink_test_blocking")
-    for name, value in {DATABASE_URL_VAR: url, **Connection.from_url(url).env()}.items():
-        monkeypatch.setenv(name, value)  # restored after the test, for the session's database
+    url = blocking_url
     landing = tmp_path / "landing"
     cdr = landing / "pbx" / "pbx_east" / "cdr" / "Master.csv"
     cdr.parent.mkdir(parents=True)
