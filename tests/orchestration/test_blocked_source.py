@@ -102,6 +102,7 @@ def test_a_bad_payment_blocks_only_revenue_and_a_correction_clears_it(
         for _ in range(600):  # the run loads, checks, then waits for the lock at dbt
             waiting = holder.execute(
                 "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+                " and database = (select oid from pg_database where datname = current_database())"
             ).fetchone()[0]
             if waiting:
                 waited = True
