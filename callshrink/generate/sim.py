@@ -13,7 +13,13 @@ import numpy as np
 
 from callshrink.generate import drift, staffing
 from callshrink.generate.drift import Drift
-from callshrink.generate.phones import caller_numbers
+from callshrink.generate.phones import (
+    JUNK_CALLER_IDS,
+    SPAM_NPAS,
+    avoid_lookalikes,
+    caller_numbers,
+    repeated_digits,
+)
 from callshrink.generate.reference import Location
 from callshrink.generate.table import Table
 from callshrink.generate.tz import TzTable, date_epoch, iso_weekday
@@ -80,7 +86,45 @@ WALK_IN_POOL = 40_000  # walk-in customers per location
 # Callers per location: about 0.9 x the fresh calls of this many days (at least 28, at most
 # POOL_DAYS_MAX, so a year of a contact center fits in CALLER_SPACE; callers then return more).
 POOL_DAYS_MAX = 84
-SPAM_NPAS = np.array([201, 646, 888, 877, 469, 786, 208, 564])
+# Repeated-digit numbers of one frequent genuine caller at each of the first six locations
+# (caller offset REPEATED_CALLER in the location's pool): spam-like, and not spam.
+REPEATED_DIGITS = (2, 3, 4, 6, 7, 9)
+REPEATED_CALLER = 2
+# The edges of the written definitions (docs/metrics.md, "Comparisons" and "Two waits"),
+# drawn from a random stream of their own (EDGE_STREAM) so that the share of edge cases does
+# not depend on the rest of the simulation. EDGE_SHARE of the open-hours, non-spam inbound
+# calls get one of the EDGE_* cases below; WITHHELD_SHARE of genuine fresh calls withhold
+# their caller id; EXACT_WINDOW_SHARE of callbacks and of follow-up calls come exactly 24 h
+# (or 24 h and 1 s) after the call they follow, start to start.
+EDGE_STREAM = 13
+EDGE_SHARE = 0.02
+WITHHELD_SHARE = 0.004
+EXACT_WINDOW_SHARE = 0.05
+SERVICE_LEVEL_SECONDS = 20  # the warehouse's default var service_level_seconds (T)
+# (kind, seconds): an abandon at exactly `seconds` on the caller's clock ("caller") or on the
+# queue's ("queue", from the end of the greeting), an answer at exactly `seconds` on the
+# queue's clock ("answer"), an abandon `seconds` before the forwarded phone's ring time
+# ("ring", no PBX: 1 = one second before; 0 = it rang out exactly then, no message).
+EDGES_PBX = (
+    ("caller", SHORT_ABANDON_SECONDS - 1),
+    ("caller", SHORT_ABANDON_SECONDS),
+    ("caller", SHORT_ABANDON_SECONDS + 1),
+    ("queue", SHORT_ABANDON_SECONDS - 1),
+    ("queue", SHORT_ABANDON_SECONDS),
+    ("queue", SHORT_ABANDON_SECONDS + 1),
+    ("answer", SERVICE_LEVEL_SECONDS - 1),
+    ("answer", SERVICE_LEVEL_SECONDS),
+    ("answer", SERVICE_LEVEL_SECONDS + 1),
+    ("queue", SERVICE_LEVEL_SECONDS),
+    ("queue", SERVICE_LEVEL_SECONDS + 1),
+)
+EDGES_NO_PBX = (
+    ("caller", SHORT_ABANDON_SECONDS - 1),
+    ("caller", SHORT_ABANDON_SECONDS),
+    ("caller", SHORT_ABANDON_SECONDS + 1),
+    ("ring", 1),
+    ("ring", 0),
+)
 
 
 @dataclass
@@ -145,6 +189,8 @@ class Context:
                 f"distinct caller numbers than the generator has ({CALLER_SPACE:,})"
             )
         self.next_key = 0
+        # the edge cases' own stream (EDGE_STREAM): see simulate_inbound, callbacks, retries
+        self.edge_rng = np.random.default_rng([seed, EDGE_STREAM])
         self.staffing = staffing.StaffingPlan(
             [loc.index for loc in locs],
             self.has_pbx,
@@ -201,7 +247,12 @@ class Context:
         )
 
     def phones(self, loc: np.ndarray, caller: np.ndarray) -> np.ndarray:
-        return caller_numbers(self.npa[loc], caller, self.salt)
+        numbers = caller_numbers(self.npa[loc], caller, self.salt)
+        repeated = (loc < len(REPEATED_DIGITS)) & (caller - self.pool_start[loc] == REPEATED_CALLER)
+        if repeated.any():
+            digits = np.array([repeated_digits(d) for d in REPEATED_DIGITS], dtype=np.int64)
+            numbers = np.where(repeated, digits[np.minimum(loc, len(digits) - 1)], numbers)
+        return numbers
 
     def propensity(self, caller: np.ndarray) -> np.ndarray:
         frac = ((caller * 2_654_435_761 + self.salt) % 1000) / 1000.0
@@ -312,14 +363,37 @@ def fresh_arrivals(rng: np.random.Generator, ctx: Context, day: int) -> Table:
     spam_phone = SPAM_NPAS[rng.integers(0, len(SPAM_NPAS), n)] * 10_000_000 + rng.integers(
         2_000_000, 9_999_999, n
     )
-    calls["phone"] = np.where(tracked_spam, spam_phone, calls["phone"])
+    calls["phone"] = np.where(tracked_spam, avoid_lookalikes(spam_phone), calls["phone"])
     calls["phone"] = np.where(junk, 0, calls["phone"])
     calls["junk"] = np.where(junk, rng.integers(0, 8, n), -1)
     calls["caller"] = np.where(spam, -1, calls["caller"])
     _set_tracking(rng, ctx, calls)
     _fresh_intent(rng, ctx, calls, np.ones(n, dtype=bool))
     simulate_inbound(rng, ctx, calls)
+    _withhold(ctx, calls)
     return calls
+
+
+def _withhold(ctx: Context, calls: Table) -> None:
+    """Some genuine callers withhold their caller id (the PBX sees ``anonymous``,
+    ``Restricted``...; CallRail the same, or nothing). By docs/metrics.md a caller id that is
+    not a phone number makes the call spam, whoever called: the outcome is ``spam``, nothing
+    follows from it (no callback to a number nobody knows, no retry, follow-up or purchase)
+    and the call is not transferred. Only where CallRail and a PBX would not both record it:
+    untracked at a PBX location (a CallRail record and a PBX call without a number cannot be
+    stitched), tracked at the location without a PBX. Edge stream only."""
+    n = len(calls)
+    edge = ctx.edge_rng
+    roll, junk = edge.random(n), edge.integers(0, len(JUNK_CALLER_IDS), n)
+    pbx = ctx.has_pbx[calls["loc"]]
+    withheld = (roll < WITHHELD_SHARE) & ~calls["spam"] & (pbx != calls["tracked"])
+    if not withheld.any():
+        return
+    calls["phone"] = np.where(withheld, 0, calls["phone"])
+    calls["junk"] = np.where(withheld, junk, calls["junk"])
+    calls["outcome"] = np.where(withheld, SPAM, calls["outcome"]).astype(np.int8)
+    for name in ("xfer", "xfer_at", "xfer_wait", "xfer_talk"):
+        calls[name] = np.where(withheld, 0, calls[name]).astype(calls[name].dtype)
 
 
 def _set_tracking(rng: np.random.Generator, ctx: Context, calls: Table) -> None:
@@ -359,7 +433,8 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     calls["after_hours"] = after
     queued = pbx & ~after & ~calls["spam"]
     state, answer_wait = _queue_states(rng, ctx, loc, t, queued, load)
-    exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, answer_wait)
+    edges = _edges(ctx, loc, pbx, ~after & ~calls["spam"], answer_wait)
+    exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, edges[1], edges)
     talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered)
     _after_hours(rng, after, pbx, ctx.forward_ring[loc], exit_kind, wait, talk, outcome)
     answered &= ~after
@@ -404,21 +479,65 @@ def _queue_states(
     return state, answer_wait
 
 
+Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _edges(
+    ctx: Context, loc: np.ndarray, pbx: np.ndarray, eligible: np.ndarray, answer_wait: np.ndarray
+) -> Edges:
+    """Pick EDGE_SHARE of the ``eligible`` calls for an edge case (EDGES_PBX at a PBX,
+    EDGES_NO_PBX without one), drawn from the edge stream: (patience, answer_wait, no_key,
+    no_voicemail). ``patience`` is -1 where the caller's own draw stands, else the second the
+    caller hangs up: exactly at an abandon edge (the agent, if any, would pick up later), or
+    never (10**6) for an answer edge, where ``answer_wait`` puts the pick-up exactly at the
+    edge (only if someone is staffed). Edge calls press no key; a ``ring`` 0 edge (the
+    forwarded phone rang out exactly at its ring time) leaves no message."""
+    n = len(loc)
+    edge = ctx.edge_rng
+    roll, pick = edge.random(n), edge.integers(0, len(EDGES_PBX) * len(EDGES_NO_PBX), n)
+    chosen = eligible & (roll < EDGE_SHARE)
+    patience = np.full(n, -1, dtype=np.int64)
+    answer_wait = answer_wait.copy()
+    no_vm = np.zeros(n, dtype=bool)
+    greeting = ctx.greeting[loc]
+    ring = ctx.forward_ring[loc]
+    for at_pbx, edges in ((True, EDGES_PBX), (False, EDGES_NO_PBX)):
+        for k, (kind, seconds) in enumerate(edges):
+            m = chosen & (pbx == at_pbx) & (pick % len(edges) == k)
+            if kind == "answer":
+                m &= answer_wait < 10**9
+                answer_wait[m] = greeting[m] + seconds
+                patience[m] = 10**6
+                continue
+            if kind == "caller":
+                at = np.full(n, seconds, dtype=np.int64)
+            elif kind == "queue":
+                at = greeting + seconds
+            else:  # "ring"
+                at = ring - seconds
+                no_vm |= m & (seconds == 0)
+            patience[m] = at[m]
+            answer_wait[m] = np.maximum(answer_wait[m], at[m] + 1)
+    return patience, answer_wait, chosen, no_vm
+
+
 def _queue_exit(
     rng: np.random.Generator,
     ctx: Context,
     loc: np.ndarray,
     pbx: np.ndarray,
     answer_wait: np.ndarray,
+    edges: Edges | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Race between an agent picking up, the caller's patience, a keypress to voicemail and
     the queue timeout (or, without a PBX, the mobile's ring time before its voicemail). An
     agent picking up wins every tie; a caller whose patience ends exactly at the timeout rang
     out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout.
-    Returns (exit_kind, wait, answered)."""
+    ``edges`` (:func:`_edges`) overrides the patience, keypress and message of the edge
+    calls. Returns (exit_kind, wait, answered)."""
     n = len(loc)
-    # Short patience stays below 9 s and long patience above 11 s, so that a few seconds of
-    # clock difference between systems never moves a call across the 10 s threshold.
+    # Drawn patience: short (2-8 s) or long (12 s on); the edge calls (:func:`_edges`) land
+    # on and around every threshold instead.
     patience = np.where(
         rng.random(n) < ctx.params.short_patience_share,
         rng.integers(2, 9, n),
@@ -428,9 +547,14 @@ def _queue_exit(
     key_at = np.where(
         pbx & (rng.random(n) < ctx.params.keypress_share), rng.integers(20, 60, n), 10**9
     )
+    vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
+    if edges is not None:
+        edge_patience, _, no_key, no_vm = edges
+        patience = np.where(edge_patience >= 0, edge_patience, patience)
+        key_at = np.where(no_key, 10**9, key_at)
+        vm_after_timeout &= ~no_vm
     first_exit = np.minimum(np.minimum(patience, timeout), key_at)
     answered = answer_wait <= first_exit
-    vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
     exit_kind = np.full(n, EXIT_NONE, dtype=np.int8)
     unans = ~answered
     exit_kind[unans & (patience == first_exit) & (patience < timeout)] = EXIT_ABANDON
@@ -607,9 +731,10 @@ def callbacks(rng: np.random.Generator, ctx: Context, parent: Table) -> Table:
     )
     t = ctx.next_open(parent["loc"], t)
     t += rng.integers(0, 1800, n)
+    t, exact = _exact_window(ctx, parent, t, open_only=True)
     cb = _child_calls(ctx, parent, t, CALLBACK)
     cb["direction"][:] = 1
-    picked = rng.random(n) < 0.55
+    picked = (rng.random(n) < 0.55) | exact  # the customer picks up an exact-window callback
     cb["outcome"] = np.where(picked, ANSWERED, MISSED).astype(np.int8)
     cb["wait"] = np.where(picked, rng.integers(5, 20, n), 30)
     cb["talk"] = np.where(picked, np.clip(rng.lognormal(np.log(150), 0.6, n), 20, 1800), 0).astype(
@@ -628,6 +753,23 @@ def callbacks(rng: np.random.Generator, ctx: Context, parent: Table) -> Table:
     return cb
 
 
+def _exact_window(
+    ctx: Context, parent: Table, t: np.ndarray, open_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """EXACT_WINDOW_SHARE of the calls following ``parent`` (edge stream) start exactly 24 h
+    after it, start to start, or 24 h and 1 s after (half each): the end of the recovery and
+    repeat windows (docs/metrics.md: a window includes its end). With ``open_only`` only where
+    the location is open then (a callback). Returns (t, the calls moved)."""
+    n = len(parent)
+    edge = ctx.edge_rng
+    roll, late = edge.random(n), edge.integers(0, 2, n)
+    exact_t = parent["t"] + RECOVERY_WINDOW + late
+    moved = roll < EXACT_WINDOW_SHARE
+    if open_only and moved.any():
+        moved &= ctx.is_open(parent["loc"], exact_t)
+    return np.where(moved, exact_t, t), moved
+
+
 def retries(
     rng: np.random.Generator,
     ctx: Context,
@@ -643,6 +785,8 @@ def retries(
     if wait_for_open.any():
         idx = np.flatnonzero(wait_for_open)
         t[idx] = ctx.next_open(parent["loc"][idx], t[idx]) + rng.integers(0, 4 * 3600, len(idx))
+    if origin == FOLLOW_UP:
+        t, _ = _exact_window(ctx, parent, t, open_only=False)
     child = _child_calls(ctx, parent, t, origin)
     if origin == RETRY:  # a retry after the queue left the caller unanswered is no new demand
         child["is_demand"] = (parent["direction"] != 0) | (
