@@ -219,21 +219,27 @@ definitions:
 - repeat contact (W): an answered inbound call followed within W (the end included) by another
   non-spam inbound call from the same number, at any location.
 
-Edge cases (:mod:`.sim`, drawn from a random stream of their own so their share does not
-depend on the rest): the data lands on and around every threshold, and every system records
-those calls to the second alike (a PBX call's start is the trunk's, which the key uses; the
-CallRail record of a PBX call starts 0-5 s earlier, which no definition reads). 2 % of the
-open-hours, non-spam inbound calls are an edge: at a PBX, a hang-up after exactly 9, 10 or
-11 s on the caller's clock, or after 9, 10, 11, 20 or 21 s on the queue's clock (3 s more for
-the caller at a FreePBX), or an answer after exactly 19, 20 or 21 s on the queue's clock;
-without a PBX, a hang-up after 9, 10, 11 or 27 s, or a call that rang out after exactly the
-28 s, without a message. 5 % of callbacks (where the location is open then, and picked up)
-and of follow-up calls start exactly 24 h, or 24 h and 1 s, after the call they follow.
-0.4 % of genuine fresh calls withhold the caller id (untracked at a PBX location, where a
-CallRail record and a PBX call without a number could not be stitched; tracked at loc_03);
-nothing follows such a call. About 2 % of genuine callers have a spam area code or a
-toll-free number (:mod:`.phones`), and one frequent caller at each of the first six locations
-ten repeated digits (2222222222 at loc_01).
+Edge cases (:mod:`.sim`, drawn from a random stream of their own so their share does not depend
+on the rest): the data lands on and around every threshold, and every system records those
+calls to the second alike (a PBX call's start is the trunk's, which the key uses; the CallRail
+record of a PBX call starts 0-5 s earlier, which no definition reads). An edge moves a call's
+seconds onto a threshold, never what kind of call it is: 30 % of the open-hours, non-spam
+inbound calls that ended within a few seconds of a threshold by themselves are snapped onto it,
+only where the outcome, the side of T (on the queue's clock at a PBX, else the caller's),
+whether the call reached the queue and who won the race (pick-up, hang-up, timeout, keypress)
+stay as they were: at a PBX, a hang-up after 5-15 s moves to exactly 9 s (if it was below 10
+s), else 10 or 11 s on the caller's clock or 9, 10 or 11 s on the queue's (3 s more for the
+caller at a FreePBX); a queue hang-up 15-25 s into the queue to 20 or 21 s (the caller having
+waited more than 15 s); a pick-up after 12-25 s of queue to 19, 20 or 21 s; without a PBX, a
+hang-up after 5-15 s likewise, one after 23-27 s to 27 s. A call that rang out without a
+message already ends exactly at the ring time (28 s at loc_03). So every outcome, and all that
+follows from it (retries, callbacks, purchases, lost revenue), is what it would be without
+edges. 5 % of callbacks (where the location is open then, and picked up) and of follow-up calls
+start exactly 24 h, or 24 h and 1 s, after the call they follow. 0.4 % of genuine fresh calls
+withhold the caller id (untracked at a PBX location, where a CallRail record and a PBX call
+without a number could not be stitched; tracked at loc_03); nothing follows such a call. About
+2 % of genuine callers have a spam area code or a toll-free number (:mod:`.phones`), and one
+frequent caller at each of the first six locations ten repeated digits (2222222222 at loc_01).
 - attribution: a COMPLETED payment goes to the latest answered inbound call from the same
   E.164 number (through customer_id -> phone_number) at the same location strictly before it,
   within 30 days; a closedwon deal likewise through its associated contact's phone (or

@@ -92,38 +92,39 @@ REPEATED_DIGITS = (2, 3, 4, 6, 7, 9)
 REPEATED_CALLER = 2
 # The edges of the written definitions (docs/metrics.md, "Comparisons" and "Two waits"),
 # drawn from a random stream of their own (EDGE_STREAM) so that the share of edge cases does
-# not depend on the rest of the simulation. EDGE_SHARE of the open-hours, non-spam inbound
-# calls get one of the EDGE_* cases below; WITHHELD_SHARE of genuine fresh calls withhold
-# their caller id; EXACT_WINDOW_SHARE of callbacks and of follow-up calls come exactly 24 h
-# (or 24 h and 1 s) after the call they follow, start to start.
+# not depend on the rest of the simulation. An edge case moves a call's wait onto a threshold
+# and never changes what kind of call it is (:func:`_snap_to_edges`): EDGE_SHARE of the
+# open-hours, non-spam inbound calls whose own wait came within a few seconds of a threshold
+# are snapped onto it. WITHHELD_SHARE of genuine fresh calls withhold their caller id;
+# EXACT_WINDOW_SHARE of callbacks and of follow-up calls come exactly 24 h (or 24 h and 1 s)
+# after the call they follow, start to start.
 EDGE_STREAM = 13
-EDGE_SHARE = 0.02
+EDGE_SHARE = 0.3
 WITHHELD_SHARE = 0.004
 EXACT_WINDOW_SHARE = 0.05
 SERVICE_LEVEL_SECONDS = 20  # the warehouse's default var service_level_seconds (T)
-# (kind, seconds): an abandon at exactly `seconds` on the caller's clock ("caller") or on the
-# queue's ("queue", from the end of the greeting), an answer at exactly `seconds` on the
-# queue's clock ("answer"), an abandon `seconds` before the forwarded phone's ring time
-# ("ring", no PBX: 1 = one second before; 0 = it rang out exactly then, no message).
-EDGES_PBX = (
-    ("caller", SHORT_ABANDON_SECONDS - 1),
-    ("caller", SHORT_ABANDON_SECONDS),
-    ("caller", SHORT_ABANDON_SECONDS + 1),
-    ("queue", SHORT_ABANDON_SECONDS - 1),
-    ("queue", SHORT_ABANDON_SECONDS),
-    ("queue", SHORT_ABANDON_SECONDS + 1),
-    ("answer", SERVICE_LEVEL_SECONDS - 1),
-    ("answer", SERVICE_LEVEL_SECONDS),
-    ("answer", SERVICE_LEVEL_SECONDS + 1),
-    ("queue", SERVICE_LEVEL_SECONDS),
-    ("queue", SERVICE_LEVEL_SECONDS + 1),
-)
-EDGES_NO_PBX = (
-    ("caller", SHORT_ABANDON_SECONDS - 1),
-    ("caller", SHORT_ABANDON_SECONDS),
-    ("caller", SHORT_ABANDON_SECONDS + 1),
-    ("ring", 1),
-    ("ring", 0),
+# (group, clock, seconds): where a call of a group may be snapped to. Groups, by how the call
+# ended on its own: "hang_up" a hang-up after 5-15 s on the caller's clock; "queue" a PBX queue
+# hang-up after more than 15 s on the caller's clock and T - 5 to T + 5 s on the queue's;
+# "ring" (no PBX) a hang-up after more than T s and at most 5 s before the forwarded phone's
+# ring time; "answer" a PBX call answered after T - 8 to T + 5 s on the queue's clock (fewer
+# are answered just below T than just above it). Clocks: "caller" seconds from the call's
+# start; "queue" seconds from the end of the greeting; "ring" seconds before the forwarded
+# phone's ring time. The ring time itself (28 s at loc_03: it rang out, missed when no message
+# follows) needs no snapping: every ring-out without a message ends there.
+EDGES = (
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS - 1),
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS),
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS + 1),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS - 1),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS + 1),
+    ("queue", "queue", SERVICE_LEVEL_SECONDS),
+    ("queue", "queue", SERVICE_LEVEL_SECONDS + 1),
+    ("ring", "ring", 1),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS - 1),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS + 1),
 )
 
 
@@ -433,8 +434,9 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     calls["after_hours"] = after
     queued = pbx & ~after & ~calls["spam"]
     state, answer_wait = _queue_states(rng, ctx, loc, t, queued, load)
-    edges = _edges(ctx, loc, pbx, ~after & ~calls["spam"], answer_wait)
-    exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, edges[1], edges)
+    exit_kind, wait, answered = _queue_exit(
+        rng, ctx, loc, pbx, answer_wait, ~after & ~calls["spam"]
+    )
     talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered)
     _after_hours(rng, after, pbx, ctx.forward_ring[loc], exit_kind, wait, talk, outcome)
     answered &= ~after
@@ -479,65 +481,23 @@ def _queue_states(
     return state, answer_wait
 
 
-Edges = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def _edges(
-    ctx: Context, loc: np.ndarray, pbx: np.ndarray, eligible: np.ndarray, answer_wait: np.ndarray
-) -> Edges:
-    """Pick EDGE_SHARE of the ``eligible`` calls for an edge case (EDGES_PBX at a PBX,
-    EDGES_NO_PBX without one), drawn from the edge stream: (patience, answer_wait, no_key,
-    no_voicemail). ``patience`` is -1 where the caller's own draw stands, else the second the
-    caller hangs up: exactly at an abandon edge (the agent, if any, would pick up later), or
-    never (10**6) for an answer edge, where ``answer_wait`` puts the pick-up exactly at the
-    edge (only if someone is staffed). Edge calls press no key; a ``ring`` 0 edge (the
-    forwarded phone rang out exactly at its ring time) leaves no message."""
-    n = len(loc)
-    edge = ctx.edge_rng
-    roll, pick = edge.random(n), edge.integers(0, len(EDGES_PBX) * len(EDGES_NO_PBX), n)
-    chosen = eligible & (roll < EDGE_SHARE)
-    patience = np.full(n, -1, dtype=np.int64)
-    answer_wait = answer_wait.copy()
-    no_vm = np.zeros(n, dtype=bool)
-    greeting = ctx.greeting[loc]
-    ring = ctx.forward_ring[loc]
-    for at_pbx, edges in ((True, EDGES_PBX), (False, EDGES_NO_PBX)):
-        for k, (kind, seconds) in enumerate(edges):
-            m = chosen & (pbx == at_pbx) & (pick % len(edges) == k)
-            if kind == "answer":
-                m &= answer_wait < 10**9
-                answer_wait[m] = greeting[m] + seconds
-                patience[m] = 10**6
-                continue
-            if kind == "caller":
-                at = np.full(n, seconds, dtype=np.int64)
-            elif kind == "queue":
-                at = greeting + seconds
-            else:  # "ring"
-                at = ring - seconds
-                no_vm |= m & (seconds == 0)
-            patience[m] = at[m]
-            answer_wait[m] = np.maximum(answer_wait[m], at[m] + 1)
-    return patience, answer_wait, chosen, no_vm
-
-
 def _queue_exit(
     rng: np.random.Generator,
     ctx: Context,
     loc: np.ndarray,
     pbx: np.ndarray,
     answer_wait: np.ndarray,
-    edges: Edges | None = None,
+    edge_eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Race between an agent picking up, the caller's patience, a keypress to voicemail and
     the queue timeout (or, without a PBX, the mobile's ring time before its voicemail). An
     agent picking up wins every tie; a caller whose patience ends exactly at the timeout rang
-    out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout.
-    ``edges`` (:func:`_edges`) overrides the patience, keypress and message of the edge
-    calls. Returns (exit_kind, wait, answered)."""
+    out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout. Then
+    some ``edge_eligible`` calls near a threshold are snapped onto it (:func:`_snap_to_edges`).
+    Returns (exit_kind, wait, answered)."""
     n = len(loc)
-    # Drawn patience: short (2-8 s) or long (12 s on); the edge calls (:func:`_edges`) land
-    # on and around every threshold instead.
+    # Drawn patience: short (2-8 s) or long (12 s on); :func:`_snap_to_edges` moves a share of
+    # the calls near a threshold onto it.
     patience = np.where(
         rng.random(n) < ctx.params.short_patience_share,
         rng.integers(2, 9, n),
@@ -548,11 +508,6 @@ def _queue_exit(
         pbx & (rng.random(n) < ctx.params.keypress_share), rng.integers(20, 60, n), 10**9
     )
     vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
-    if edges is not None:
-        edge_patience, _, no_key, no_vm = edges
-        patience = np.where(edge_patience >= 0, edge_patience, patience)
-        key_at = np.where(no_key, 10**9, key_at)
-        vm_after_timeout &= ~no_vm
     first_exit = np.minimum(np.minimum(patience, timeout), key_at)
     answered = answer_wait <= first_exit
     exit_kind = np.full(n, EXIT_NONE, dtype=np.int8)
@@ -563,7 +518,88 @@ def _queue_exit(
     exit_kind[timed_out & vm_after_timeout] = EXIT_TIMEOUT_VM
     exit_kind[timed_out & ~vm_after_timeout] = EXIT_TIMEOUT_DROP
     wait = np.where(answered, answer_wait, first_exit)
+    if edge_eligible is not None:
+        # how late a hang-up may come and stay one (the agent's pick-up, the timeout or the
+        # keypress would come first), and how late a pick-up may come and still win the race
+        hang_up_before = np.minimum(np.minimum(answer_wait, timeout), key_at)
+        wait = _snap_to_edges(
+            ctx, loc, pbx, edge_eligible, exit_kind, answered, wait, hang_up_before, first_exit
+        )
     return exit_kind, wait, answered
+
+
+def _snap_to_edges(
+    ctx: Context,
+    loc: np.ndarray,
+    pbx: np.ndarray,
+    eligible: np.ndarray,
+    exit_kind: np.ndarray,
+    answered: np.ndarray,
+    wait: np.ndarray,
+    hang_up_before: np.ndarray,
+    answer_by: np.ndarray,
+) -> np.ndarray:
+    """Move the waits of EDGE_SHARE of the ``eligible`` calls whose own wait came near a
+    threshold onto it (EDGES; edge stream): a hang-up after 7 s to 9 s, one after 13 s to 10 s
+    or 11 s, a pick-up after 24 s of queue to 21 s... Only to where the call stays the kind of
+    call it was: the same outcome (short abandon below 10 s on the caller's clock, abandoned,
+    answered), in or out of the queue, within T or not on the clock T is judged on (the
+    queue's at a PBX, else the caller's), and the same winner of the race (a hang-up before
+    the pick-up, timeout and keypress it escaped; a pick-up no later than the caller's
+    patience, the timeout or the keypress). So the outcomes, and everything that follows from
+    them, are the simulation's own; only seconds move. Returns the new waits."""
+    n = len(loc)
+    edge = ctx.edge_rng
+    roll, pick = edge.random(n), edge.integers(0, 1 << 30, n)
+    greeting = np.where(pbx, ctx.greeting[loc], 0)
+    ring = ctx.forward_ring[loc]
+    queue_wait = wait - greeting
+    hang_up = eligible & (exit_kind == EXIT_ABANDON)
+    groups = {
+        "hang_up": hang_up & (wait >= 5) & (wait <= 15),
+        "queue": hang_up
+        & pbx
+        & (wait > 15)
+        & (queue_wait >= SERVICE_LEVEL_SECONDS - 5)
+        & (queue_wait <= SERVICE_LEVEL_SECONDS + 5),
+        "ring": hang_up & ~pbx & (wait > SERVICE_LEVEL_SECONDS) & (wait >= ring - 5),
+        "answer": eligible
+        & answered
+        & pbx
+        & (queue_wait >= SERVICE_LEVEL_SECONDS - 8)
+        & (queue_wait <= SERVICE_LEVEL_SECONDS + 5),
+    }
+    chosen = roll < EDGE_SHARE
+
+    def kind(w: np.ndarray) -> tuple[np.ndarray, ...]:
+        judged = np.where(pbx, w - greeting, w)
+        return w < SHORT_ABANDON_SECONDS, judged <= SERVICE_LEVEL_SECONDS, w >= greeting
+
+    before = kind(wait)
+    options = []
+    for group, clock, seconds in EDGES:
+        if clock == "caller":
+            to = np.full(n, seconds, dtype=np.int64)
+        elif clock == "queue":
+            to = greeting + seconds
+        else:  # "ring"
+            to = ring - seconds
+        ok = chosen & groups[group] & (to != wait)
+        if clock == "queue":
+            ok &= pbx
+        ok &= np.where(answered, to <= answer_by, to < hang_up_before)
+        for was, now in zip(before, kind(to), strict=True):
+            ok &= was == now
+        options.append((ok, to))
+    allowed = np.stack([ok for ok, _ in options], axis=1)
+    count = allowed.sum(axis=1)
+    which = np.where(count > 0, pick % np.maximum(count, 1), -1)
+    # the which-th allowed target of each call
+    rank = np.cumsum(allowed, axis=1) - 1
+    take = allowed & (rank == which[:, None])
+    targets = np.stack([to for _, to in options], axis=1)
+    snapped = take.any(axis=1)
+    return np.where(snapped, (targets * take).sum(axis=1), wait).astype(wait.dtype)
 
 
 def _talk_and_outcome(

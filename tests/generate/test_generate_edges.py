@@ -22,6 +22,11 @@ location without a PBX (locations.csv) and 24 h windows:
   spam whoever called, a valid number that looks like spam (a spam area code, toll-free,
   ten repeated digits) is not.
 
+The edge cases must not change what kind of call a call is, only move its seconds onto a
+threshold: generated again with no call snapped (sim.EDGE_SHARE = 0; the edges draw from a
+random stream of their own), every call has the same outcome, buying intent, recovery and
+root cause, and every wait that moved landed on an edge.
+
 Where a case is counted, it is counted from the landing files (queue_log, CDRs, CallRail),
 not from the answer key; the key's outcome is then compared with the expectation.
 """
@@ -35,7 +40,7 @@ from pathlib import Path
 
 import pytest
 
-from callshrink.generate import generate
+from callshrink.generate import generate, sim
 from tests.generate.gen_readers import callrail_records, pbx_calls, read_csv
 
 EDGE_SET = {"locations": 4, "days": 14, "seed": 5, "calls_per_location_day": 120.0}
@@ -309,3 +314,47 @@ def test_withheld_caller_ids_are_spam_even_untagged(
         elif record is None:
             seen["untracked"] += 1
     assert seen["tracked, untagged"] >= 1 and seen["untracked"] >= 3, seen
+
+
+# Where an edge may put a call, by outcome: seconds on the caller's clock (wait_seconds) or on
+# the queue's (queue_wait_seconds); 27 s is one second before loc_03's 28 s ring time.
+EDGE_WAITS = {
+    "short_abandon": ({9}, {9}),
+    "abandoned": ({10, 11, 27}, {9, 10, 11, 20, 21}),
+    "answered": (set(), {19, 20, 21}),
+}
+
+
+def test_edges_move_seconds_not_outcomes(
+    edge_out: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same data set without a single snapped call is the same calls with the same fates:
+    only the waits of some hang-ups and pick-ups differ, each now exactly on an edge, and
+    the lost revenue (what the shrink is checked against) does not move at all."""
+    monkeypatch.setattr(sim, "EDGE_SHARE", 0.0)
+    plain_out = tmp_path / "no_edges"
+    generate(plain_out, **EDGE_SET)
+    plain = {r["call_key"]: r for r in read_csv(plain_out / "answer_key" / "calls.csv")}
+    edged = {r["call_key"]: r for r in read_csv(edge_out / "answer_key" / "calls.csv")}
+    assert plain.keys() == edged.keys()
+    moved: Counter = Counter()
+    for key, row in edged.items():
+        before = plain[key]
+        for column in ("outcome", "would_buy", "recovered_by_call_key", "missed_cause"):
+            assert row[column] == before[column], (column, before, row)
+        if row["outcome"] == "spam":  # a genuine caller who withheld the number: spam, any wait
+            continue
+        if (row["wait_seconds"], row["queue_wait_seconds"]) == (
+            before["wait_seconds"],
+            before["queue_wait_seconds"],
+        ):
+            continue
+        caller, queue = EDGE_WAITS[row["outcome"]]
+        on_edge = int(row["wait_seconds"]) in caller or (
+            row["queue_wait_seconds"] != "" and int(row["queue_wait_seconds"]) in queue
+        )
+        assert on_edge, (before, row)
+        moved[row["outcome"]] += 1
+    assert all(moved[o] >= 5 for o in EDGE_WAITS), moved
+    lost = (plain_out / "answer_key" / "lost_revenue.csv").read_text()
+    assert (edge_out / "answer_key" / "lost_revenue.csv").read_text() == lost
