@@ -28,8 +28,9 @@ FreePBX, pbx_west a plain hand-written dialplan. Both write CDRs as Asterisk 12+
     in ``-<8 hex>`` from a per-PBX counter (both halves of a Local pair share it). The PBX
     answers the trunk at once: the trunk's own record (no dstchannel) is ANSWERED with answer =
     start and lasts the whole call. src is the caller as the carrier presents it (``+1NXX...``,
-    ``1NXX...`` or ``NXX...``; junk for some spam). Queue timeout 60-120 s, agent extensions
-    ``<N>01..`` (101-105 at loc_01, more where the staffing plan puts more on the phones).
+    ``1NXX...`` or ``NXX...``; junk for some spam and for genuine callers who withhold their
+    number). Queue timeout 60-120 s, agent extensions ``<N>01..`` (101-105 at loc_01, more
+    where the staffing plan puts more on the phones).
     Agents follow the location's staffing plan (:mod:`.staffing`: agents per weekday and local
     hour, from Erlang C, thinned where short-handed, a few hours with nobody): agent k is added
     (ADDMEMBER) at the start of the first hour with more than k agents, removed (REMOVEMEMBER)
@@ -113,12 +114,14 @@ number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
     ``outcomes_by_location.csv`` location_id, outcome, calls: inbound calls by true outcome
     (answered, voicemail, abandoned, missed, short_abandon, after_hours, spam; every pair).
     ``calls.csv`` one row per call (inbound and outbound callbacks): call_key, location_id,
-    direction, origin (fresh/retry/follow_up/callback), caller_e164 (empty for junk caller ids),
+    direction, origin (fresh/retry/follow_up/callback), caller_e164 (empty for junk and withheld
+    caller ids),
     start_utc (the PBX trunk start; CallRail's start_time is 0-5 s earlier), callrail_id,
     pbx_linkedid, source (CallRail tracker source, empty if untracked), outcome (outbound:
     answered/no_answer), is_missed_opportunity, recovered_by_call_key, is_repeat_24h,
-    is_repeat_7d, transfer (agent/escalation), wait_seconds (on the call's clock, from the
-    trunk's start: a FreePBX greeting included), would_buy, ticket_usd,
+    is_repeat_7d, transfer (agent/escalation), wait_seconds (on the caller's clock, from the
+    trunk's start: a FreePBX greeting included; for an unanswered call only CallRail saw,
+    CallRail's duration, which for a voicemail includes the message), would_buy, ticket_usd,
     is_new_caller (first inbound call of the number at the location in the data set),
     missed_cause (for missed opportunities and after-hours calls: after_hours; at a PBX queue,
     the state the caller found: nobody_staffed, all_busy, or rang_no_answer for a free member
@@ -185,25 +188,58 @@ number; escalation_queues.csv: ``pbx_east,4999`` and ``pbx_west,tier2``.
     landing), "line" (1-based, null for a whole file), "kind", "expected"}]}``; see
     :mod:`.defects`.
 
-Truth rules used by the answer key:
+Truth rules used by the answer key. The key applies the written definitions of docs/metrics.md
+(their comparisons: "Comparisons" and "Two waits") to what each system records, on the clock
+each definition names (:func:`.answer_key.true_outcomes`), not the outcome the simulation
+meant, so the key and the warehouse can disagree only where one of them departs from the
+definitions:
 - outcome precedence: spam, then after_hours (arrival outside business_hours in the location's
-  zone), then short_abandon (hung up before 10 s), answered, voicemail, abandoned (hung up
-  later, before the queue timed out), missed (the queue timed out and no message was left).
-  The same rule holds at the mobile-only location (loc_03), where the mobile's ring time
-  before its voicemail takes the call (locations.csv forward_ring_seconds, 28 s) is the
-  timeout: a hang-up from 10 s on and before then is ``abandoned`` (though CallRail calls it
-  ``missed`` from 15 s on), a call that rang until the voicemail took it is ``missed`` (or
-  ``voicemail`` with a message). A caller whose patience ends exactly at the timeout rang out
-  (everywhere), so a hang-up is strictly shorter than the timeout. Generated waits never
-  fall in 9-11 s, so small start time differences between systems cannot flip a short
-  abandon.
-- spam rule: a call is spam when its CallRail record has the tag ``spam``, or when it has no
-  CallRail record and its caller id has fewer than 10 digits (``anonymous``, ``Restricted``,
-  empty, short numbers). No other call has such a caller id or tag.
-- recovered: a voicemail/abandoned/missed call followed within 24 h (start to start) by an
-  answered call with the same number, inbound or an outbound callback, at any location.
-- repeat contact (W): an answered inbound call followed within W by another non-spam inbound
-  call from the same number, at any location.
+  zone), then what happened. At a PBX location the PBX's records: answered (a queue member
+  answered), voicemail (a VoiceMail record), missed (the queue timed out, no message), else
+  the caller hung up: short_abandon when the caller's wait (from the trunk's start, a FreePBX
+  greeting included: the caller's clock, never the queue's) is below 10 s (exactly 10 s is
+  not), else abandoned. At the mobile-only location (loc_03) CallRail's: its voicemail flag,
+  its answered flag, then its duration (the seconds the mobile rang): short_abandon below
+  10 s, abandoned below the mobile's ring time before its voicemail takes the call
+  (locations.csv forward_ring_seconds, 28 s; CallRail itself calls a hang-up ``missed`` from
+  15 s on), else missed. A caller whose patience ends exactly at the timeout rang out
+  (everywhere), so a hang-up is strictly shorter than the timeout and a call that rang
+  exactly the 28 s is missed.
+- spam rule: a call is spam when its CallRail record has the tag ``spam``, or when its caller
+  id is not a phone number at all (``anonymous``, ``Restricted``, empty, short numbers),
+  whoever called and whether or not CallRail tracked it: a genuine caller who withholds the
+  number makes a spam call. A valid number is never spam by its look: genuine callers with a
+  spam area code, a toll-free number or ten repeated digits are not spam.
+- queue figures (speed of answer, service level) on the queue's clock: the CONNECT holdtime or
+  the ABANDON waittime, from the end of the greeting; "within T" is a queue wait of T (20 s)
+  or less.
+- recovered: a voicemail/abandoned/missed call followed within 24 h (start to start, the end
+  included: exactly 24 h later still recovers) by an answered call with the same number,
+  inbound or an outbound callback, at any location.
+- repeat contact (W): an answered inbound call followed within W (the end included) by another
+  non-spam inbound call from the same number, at any location.
+
+Edge cases (:mod:`.sim`, drawn from a random stream of their own so their share does not depend
+on the rest): the data lands on and around every threshold, and every system records those
+calls to the second alike (a PBX call's start is the trunk's, which the key uses; the CallRail
+record of a PBX call starts 0-5 s earlier, which no definition reads). An edge moves a call's
+seconds onto a threshold, never what kind of call it is: 30 % of the open-hours, non-spam
+inbound calls that ended within a few seconds of a threshold by themselves are snapped onto it,
+only where the outcome, the side of T (on the queue's clock at a PBX, else the caller's),
+whether the call reached the queue and who won the race (pick-up, hang-up, timeout, keypress)
+stay as they were: at a PBX, a hang-up after 5-15 s moves to exactly 9 s (if it was below 10
+s), else 10 or 11 s on the caller's clock or 9, 10 or 11 s on the queue's (3 s more for the
+caller at a FreePBX); a queue hang-up 15-25 s into the queue to 20 or 21 s (the caller having
+waited more than 15 s); a pick-up after 12-25 s of queue to 19, 20 or 21 s; without a PBX, a
+hang-up after 5-15 s likewise, one after 23-27 s to 27 s. A call that rang out without a
+message already ends exactly at the ring time (28 s at loc_03). So every outcome, and all that
+follows from it (retries, callbacks, purchases, lost revenue), is what it would be without
+edges. 5 % of callbacks (where the location is open then, and picked up) and of follow-up calls
+start exactly 24 h, or 24 h and 1 s, after the call they follow. 0.4 % of genuine fresh calls
+withhold the caller id (untracked at a PBX location, where a CallRail record and a PBX call
+without a number could not be stitched; tracked at loc_03); nothing follows such a call. About
+2 % of genuine callers have a spam area code or a toll-free number (:mod:`.phones`), and one
+frequent caller at each of the first six locations ten repeated digits (2222222222 at loc_01).
 - attribution: a COMPLETED payment goes to the latest answered inbound call from the same
   E.164 number (through customer_id -> phone_number) at the same location strictly before it,
   within 30 days; a closedwon deal likewise through its associated contact's phone (or

@@ -106,6 +106,54 @@ def latest_before(
     return _nearest(src_key, src_t, dst_key, dst_t, window, base, after=False)
 
 
+def true_outcomes(ctx: sim.Context, calls: Table) -> np.ndarray:
+    """Each inbound call's outcome by docs/metrics.md (Outcomes, Precedence), applied to what
+    the systems record, on the clock the definition names; not the outcome the simulation
+    meant (which only drives what follows a call).
+
+    1. ``spam``: CallRail tagged it (a tracked robocall), or the caller id is not a phone
+       number (withheld, ``anonymous``, junk digits; ``phone`` 0), whoever called and
+       whether or not CallRail tracked it. A valid number never makes a call spam, however
+       it looks (a spam area code, toll-free, repeated digits).
+    2. ``after_hours``: it started while the location was closed (business_hours in the
+       location's zone).
+    3. At a PBX location, the PBX decides: ``answered`` (a queue member answered),
+       ``voicemail`` (a VoiceMail record), ``missed`` (the queue timed out, no message), else
+       the caller hung up: ``short_abandon`` if the caller's wait (from the trunk's start,
+       greeting included: the caller's clock) is below SHORT_ABANDON_SECONDS (exactly 10 s is
+       not), else ``abandoned``.
+       Without a PBX, CallRail decides: its voicemail flag, its answered flag, then its
+       duration (the seconds the forwarded phone rang, which is the caller's wait):
+       ``short_abandon`` below SHORT_ABANDON_SECONDS, ``abandoned`` below the location's
+       forward ring time (locations.csv), else ``missed`` (exactly the ring time rang out).
+    Outbound calls get -1 (they have no outcome)."""
+    loc = calls["loc"].astype(np.int64)
+    exit_kind, wait = calls["exit_kind"], calls["wait"].astype(np.int64)
+    valid = calls["phone"] > 0
+    tagged = calls["spam"] & calls["tracked"]
+    closed = ~ctx.is_open(loc, calls["t"]) if len(loc) else np.zeros(0, dtype=bool)
+    pbx = ctx.has_pbx[loc]
+    voicemail = np.isin(exit_kind, (sim.EXIT_KEY_VM, sim.EXIT_TIMEOUT_VM, sim.EXIT_AFTER_VM))
+    short = wait < sim.SHORT_ABANDON_SECONDS
+    at_pbx = np.select(
+        [exit_kind == sim.EXIT_NONE, voicemail, exit_kind == sim.EXIT_TIMEOUT_DROP, short],
+        [sim.ANSWERED, sim.VOICEMAIL, sim.MISSED, sim.SHORT_ABANDON],
+        default=sim.ABANDONED,
+    )
+    # CallRail's flags and duration (for an unanswered call without a message, the seconds
+    # the forwarded phone rang: callrail._type)
+    by_callrail = np.select(
+        [voicemail, exit_kind == sim.EXIT_NONE, short, wait < ctx.forward_ring[loc]],
+        [sim.VOICEMAIL, sim.ANSWERED, sim.SHORT_ABANDON, sim.ABANDONED],
+        default=sim.MISSED,
+    )
+    happened = np.where(pbx, at_pbx, by_callrail)
+    outcome = np.select(
+        [tagged | ~valid, closed], [sim.SPAM, sim.AFTER_HOURS], default=happened
+    ).astype(np.int64)
+    return np.where(calls["direction"] == 0, outcome, -1)
+
+
 def _local_dates(ctx: sim.Context, loc: np.ndarray, t: np.ndarray) -> np.ndarray:
     known = loc >= 0
     wall = t.copy()
@@ -252,7 +300,12 @@ class AnswerKey:
 
     # -- input ------------------------------------------------------------------------------
     def add_calls(self, step: int, calls: Table) -> None:
-        """The calls of ``step`` in (t, key) order, with CALL_KEY_COLUMNS, uid_ctr, cr_ctr."""
+        """The calls of ``step`` in (t, key) order, with CALL_KEY_COLUMNS, uid_ctr, cr_ctr.
+        Inbound calls get their outcome by the written definition (:func:`true_outcomes`)."""
+        inbound = calls["direction"] == 0
+        calls["outcome"] = np.where(
+            inbound, true_outcomes(self.ctx, calls), calls["outcome"]
+        ).astype(calls["outcome"].dtype)
         self.window.append((step, self.next_row, calls))
         self._count_demand(calls)
         inbound = calls["direction"] == 0
@@ -972,6 +1025,7 @@ def _call_rows(
     cols = {k: day[k][part].tolist() for k in day.cols}
     rec = rec_key[part].tolist()
     queue_wait = _queue_waits(ctx, day)[part].tolist()
+    caller_wait = _caller_waits(ctx, day)[part].tolist()
     voicemail = _has_voicemail(day)[part].tolist()
     r24, r7 = repeat["24h"][part].tolist(), repeat["7d"][part].tolist()
     opp = opportunity[part].tolist()
@@ -1002,7 +1056,7 @@ def _call_rows(
                 _flag(r24[j]),
                 _flag(r7[j]),
                 TRANSFERS[cols["xfer"][j]],
-                cols["wait"][j],
+                caller_wait[j],
                 _flag(cols["would_buy"][j]),
                 usd(cols["ticket"][j]),
                 _flag(new_l[j]),
@@ -1026,6 +1080,18 @@ def _queue_waits(ctx: sim.Context, day: Table) -> np.ndarray:
     queued &= ~np.isin(out, (sim.AFTER_HOURS, sim.SPAM))
     queued &= (out == sim.ANSWERED) | (wait >= greeting)
     return np.where(queued, wait - greeting, -1)
+
+
+def _caller_waits(ctx: sim.Context, day: Table) -> np.ndarray:
+    """Seconds on the caller's clock (docs/metrics.md, "Two waits"): from the call's start
+    (the trunk's, a FreePBX greeting included) until a person answered or the call ended
+    unanswered; for an unanswered call only CallRail saw (no PBX), CallRail's duration, which
+    for a call that reached the forwarded phone's voicemail includes the message."""
+    loc = day["loc"].astype(np.int64)
+    wait = day["wait"].astype(np.int64)
+    vm = np.isin(day["exit_kind"], (sim.EXIT_KEY_VM, sim.EXIT_TIMEOUT_VM, sim.EXIT_AFTER_VM))
+    by_callrail = (day["direction"] == 0) & ~ctx.has_pbx[loc] & vm
+    return np.where(by_callrail, wait + day["talk"].astype(np.int64), wait)
 
 
 def _has_voicemail(day: Table) -> np.ndarray:

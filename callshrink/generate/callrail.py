@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from callshrink.generate import sim
 from callshrink.generate.names import CITY_BY_TZ, person
-from callshrink.generate.phones import e164
+from callshrink.generate.phones import JUNK_CALLER_IDS, e164
 from callshrink.generate.reference import Location
 from callshrink.generate.tz import Clock
 
@@ -107,7 +107,7 @@ def call_object(c: dict, loc: Location, tz: Clock, cid: str, first_call: bool) -
         "customer_city": city,
         "customer_country": "US",
         "customer_name": name,
-        "customer_phone_number": e164(int(c["phone"])),
+        "customer_phone_number": _caller_id(c),
         "customer_state": state,
         "direction": "outbound" if outbound else "inbound",
         "duration": duration,
@@ -132,6 +132,14 @@ def call_object(c: dict, loc: Location, tz: Clock, cid: str, first_call: bool) -
         "agent_email": f"owner@{loc.location_id}.example.com" if answered and not pbx else None,
         "device_type": "mobile" if int(c["phone"]) % 3 else "desktop",
     }
+
+
+def _caller_id(c: dict) -> str | None:
+    """The caller as CallRail shows it: E.164, or a withheld caller id as the carrier sent it
+    (``anonymous``, ``Restricted``, junk digits; nothing at all as null)."""
+    if c["junk"] >= 0:
+        return JUNK_CALLER_IDS[int(c["junk"])] or None
+    return e164(int(c["phone"]))
 
 
 class DayFile:

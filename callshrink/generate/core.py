@@ -53,6 +53,7 @@ CALL_KEY_COLUMNS = {
     "intent": np.int64,
     "xfer": np.int8,
     "wait": np.int32,
+    "talk": np.int32,
     "exit_kind": np.int8,
     "staff_state": np.int8,
     "is_demand": bool,

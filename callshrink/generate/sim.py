@@ -13,7 +13,13 @@ import numpy as np
 
 from callshrink.generate import drift, staffing
 from callshrink.generate.drift import Drift
-from callshrink.generate.phones import caller_numbers
+from callshrink.generate.phones import (
+    JUNK_CALLER_IDS,
+    SPAM_NPAS,
+    avoid_lookalikes,
+    caller_numbers,
+    repeated_digits,
+)
 from callshrink.generate.reference import Location
 from callshrink.generate.table import Table
 from callshrink.generate.tz import TzTable, date_epoch, iso_weekday
@@ -80,7 +86,46 @@ WALK_IN_POOL = 40_000  # walk-in customers per location
 # Callers per location: about 0.9 x the fresh calls of this many days (at least 28, at most
 # POOL_DAYS_MAX, so a year of a contact center fits in CALLER_SPACE; callers then return more).
 POOL_DAYS_MAX = 84
-SPAM_NPAS = np.array([201, 646, 888, 877, 469, 786, 208, 564])
+# Repeated-digit numbers of one frequent genuine caller at each of the first six locations
+# (caller offset REPEATED_CALLER in the location's pool): spam-like, and not spam.
+REPEATED_DIGITS = (2, 3, 4, 6, 7, 9)
+REPEATED_CALLER = 2
+# The edges of the written definitions (docs/metrics.md, "Comparisons" and "Two waits"),
+# drawn from a random stream of their own (EDGE_STREAM) so that the share of edge cases does
+# not depend on the rest of the simulation. An edge case moves a call's wait onto a threshold
+# and never changes what kind of call it is (:func:`_snap_to_edges`): EDGE_SHARE of the
+# open-hours, non-spam inbound calls whose own wait came within a few seconds of a threshold
+# are snapped onto it. WITHHELD_SHARE of genuine fresh calls withhold their caller id;
+# EXACT_WINDOW_SHARE of callbacks and of follow-up calls come exactly 24 h (or 24 h and 1 s)
+# after the call they follow, start to start.
+EDGE_STREAM = 13
+EDGE_SHARE = 0.3
+WITHHELD_SHARE = 0.004
+EXACT_WINDOW_SHARE = 0.05
+SERVICE_LEVEL_SECONDS = 20  # the warehouse's default var service_level_seconds (T)
+# (group, clock, seconds): where a call of a group may be snapped to. Groups, by how the call
+# ended on its own: "hang_up" a hang-up after 5-15 s on the caller's clock; "queue" a PBX queue
+# hang-up after more than 15 s on the caller's clock and T - 5 to T + 5 s on the queue's;
+# "ring" (no PBX) a hang-up after more than T s and at most 5 s before the forwarded phone's
+# ring time; "answer" a PBX call answered after T - 8 to T + 5 s on the queue's clock (fewer
+# are answered just below T than just above it). Clocks: "caller" seconds from the call's
+# start; "queue" seconds from the end of the greeting; "ring" seconds before the forwarded
+# phone's ring time. The ring time itself (28 s at loc_03: it rang out, missed when no message
+# follows) needs no snapping: every ring-out without a message ends there.
+EDGES = (
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS - 1),
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS),
+    ("hang_up", "caller", SHORT_ABANDON_SECONDS + 1),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS - 1),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS),
+    ("hang_up", "queue", SHORT_ABANDON_SECONDS + 1),
+    ("queue", "queue", SERVICE_LEVEL_SECONDS),
+    ("queue", "queue", SERVICE_LEVEL_SECONDS + 1),
+    ("ring", "ring", 1),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS - 1),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS),
+    ("answer", "queue", SERVICE_LEVEL_SECONDS + 1),
+)
 
 
 @dataclass
@@ -145,6 +190,8 @@ class Context:
                 f"distinct caller numbers than the generator has ({CALLER_SPACE:,})"
             )
         self.next_key = 0
+        # the edge cases' own stream (EDGE_STREAM): see simulate_inbound, callbacks, retries
+        self.edge_rng = np.random.default_rng([seed, EDGE_STREAM])
         self.staffing = staffing.StaffingPlan(
             [loc.index for loc in locs],
             self.has_pbx,
@@ -201,7 +248,12 @@ class Context:
         )
 
     def phones(self, loc: np.ndarray, caller: np.ndarray) -> np.ndarray:
-        return caller_numbers(self.npa[loc], caller, self.salt)
+        numbers = caller_numbers(self.npa[loc], caller, self.salt)
+        repeated = (loc < len(REPEATED_DIGITS)) & (caller - self.pool_start[loc] == REPEATED_CALLER)
+        if repeated.any():
+            digits = np.array([repeated_digits(d) for d in REPEATED_DIGITS], dtype=np.int64)
+            numbers = np.where(repeated, digits[np.minimum(loc, len(digits) - 1)], numbers)
+        return numbers
 
     def propensity(self, caller: np.ndarray) -> np.ndarray:
         frac = ((caller * 2_654_435_761 + self.salt) % 1000) / 1000.0
@@ -312,14 +364,37 @@ def fresh_arrivals(rng: np.random.Generator, ctx: Context, day: int) -> Table:
     spam_phone = SPAM_NPAS[rng.integers(0, len(SPAM_NPAS), n)] * 10_000_000 + rng.integers(
         2_000_000, 9_999_999, n
     )
-    calls["phone"] = np.where(tracked_spam, spam_phone, calls["phone"])
+    calls["phone"] = np.where(tracked_spam, avoid_lookalikes(spam_phone), calls["phone"])
     calls["phone"] = np.where(junk, 0, calls["phone"])
     calls["junk"] = np.where(junk, rng.integers(0, 8, n), -1)
     calls["caller"] = np.where(spam, -1, calls["caller"])
     _set_tracking(rng, ctx, calls)
     _fresh_intent(rng, ctx, calls, np.ones(n, dtype=bool))
     simulate_inbound(rng, ctx, calls)
+    _withhold(ctx, calls)
     return calls
+
+
+def _withhold(ctx: Context, calls: Table) -> None:
+    """Some genuine callers withhold their caller id (the PBX sees ``anonymous``,
+    ``Restricted``...; CallRail the same, or nothing). By docs/metrics.md a caller id that is
+    not a phone number makes the call spam, whoever called: the outcome is ``spam``, nothing
+    follows from it (no callback to a number nobody knows, no retry, follow-up or purchase)
+    and the call is not transferred. Only where CallRail and a PBX would not both record it:
+    untracked at a PBX location (a CallRail record and a PBX call without a number cannot be
+    stitched), tracked at the location without a PBX. Edge stream only."""
+    n = len(calls)
+    edge = ctx.edge_rng
+    roll, junk = edge.random(n), edge.integers(0, len(JUNK_CALLER_IDS), n)
+    pbx = ctx.has_pbx[calls["loc"]]
+    withheld = (roll < WITHHELD_SHARE) & ~calls["spam"] & (pbx != calls["tracked"])
+    if not withheld.any():
+        return
+    calls["phone"] = np.where(withheld, 0, calls["phone"])
+    calls["junk"] = np.where(withheld, junk, calls["junk"])
+    calls["outcome"] = np.where(withheld, SPAM, calls["outcome"]).astype(np.int8)
+    for name in ("xfer", "xfer_at", "xfer_wait", "xfer_talk"):
+        calls[name] = np.where(withheld, 0, calls[name]).astype(calls[name].dtype)
 
 
 def _set_tracking(rng: np.random.Generator, ctx: Context, calls: Table) -> None:
@@ -359,7 +434,9 @@ def simulate_inbound(rng: np.random.Generator, ctx: Context, calls: Table) -> No
     calls["after_hours"] = after
     queued = pbx & ~after & ~calls["spam"]
     state, answer_wait = _queue_states(rng, ctx, loc, t, queued, load)
-    exit_kind, wait, answered = _queue_exit(rng, ctx, loc, pbx, answer_wait)
+    exit_kind, wait, answered = _queue_exit(
+        rng, ctx, loc, pbx, answer_wait, ~after & ~calls["spam"]
+    )
     talk, outcome = _talk_and_outcome(rng, exit_kind, wait, answered)
     _after_hours(rng, after, pbx, ctx.forward_ring[loc], exit_kind, wait, talk, outcome)
     answered &= ~after
@@ -410,15 +487,17 @@ def _queue_exit(
     loc: np.ndarray,
     pbx: np.ndarray,
     answer_wait: np.ndarray,
+    edge_eligible: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Race between an agent picking up, the caller's patience, a keypress to voicemail and
     the queue timeout (or, without a PBX, the mobile's ring time before its voicemail). An
     agent picking up wins every tie; a caller whose patience ends exactly at the timeout rang
-    out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout.
+    out (timeout wins over abandon), so a hang-up is strictly shorter than the timeout. Then
+    some ``edge_eligible`` calls near a threshold are snapped onto it (:func:`_snap_to_edges`).
     Returns (exit_kind, wait, answered)."""
     n = len(loc)
-    # Short patience stays below 9 s and long patience above 11 s, so that a few seconds of
-    # clock difference between systems never moves a call across the 10 s threshold.
+    # Drawn patience: short (2-8 s) or long (12 s on); :func:`_snap_to_edges` moves a share of
+    # the calls near a threshold onto it.
     patience = np.where(
         rng.random(n) < ctx.params.short_patience_share,
         rng.integers(2, 9, n),
@@ -428,9 +507,9 @@ def _queue_exit(
     key_at = np.where(
         pbx & (rng.random(n) < ctx.params.keypress_share), rng.integers(20, 60, n), 10**9
     )
+    vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
     first_exit = np.minimum(np.minimum(patience, timeout), key_at)
     answered = answer_wait <= first_exit
-    vm_after_timeout = rng.random(n) < np.where(pbx, 0.55, 0.6)
     exit_kind = np.full(n, EXIT_NONE, dtype=np.int8)
     unans = ~answered
     exit_kind[unans & (patience == first_exit) & (patience < timeout)] = EXIT_ABANDON
@@ -439,7 +518,88 @@ def _queue_exit(
     exit_kind[timed_out & vm_after_timeout] = EXIT_TIMEOUT_VM
     exit_kind[timed_out & ~vm_after_timeout] = EXIT_TIMEOUT_DROP
     wait = np.where(answered, answer_wait, first_exit)
+    if edge_eligible is not None:
+        # how late a hang-up may come and stay one (the agent's pick-up, the timeout or the
+        # keypress would come first), and how late a pick-up may come and still win the race
+        hang_up_before = np.minimum(np.minimum(answer_wait, timeout), key_at)
+        wait = _snap_to_edges(
+            ctx, loc, pbx, edge_eligible, exit_kind, answered, wait, hang_up_before, first_exit
+        )
     return exit_kind, wait, answered
+
+
+def _snap_to_edges(
+    ctx: Context,
+    loc: np.ndarray,
+    pbx: np.ndarray,
+    eligible: np.ndarray,
+    exit_kind: np.ndarray,
+    answered: np.ndarray,
+    wait: np.ndarray,
+    hang_up_before: np.ndarray,
+    answer_by: np.ndarray,
+) -> np.ndarray:
+    """Move the waits of EDGE_SHARE of the ``eligible`` calls whose own wait came near a
+    threshold onto it (EDGES; edge stream): a hang-up after 7 s to 9 s, one after 13 s to 10 s
+    or 11 s, a pick-up after 24 s of queue to 21 s... Only to where the call stays the kind of
+    call it was: the same outcome (short abandon below 10 s on the caller's clock, abandoned,
+    answered), in or out of the queue, within T or not on the clock T is judged on (the
+    queue's at a PBX, else the caller's), and the same winner of the race (a hang-up before
+    the pick-up, timeout and keypress it escaped; a pick-up no later than the caller's
+    patience, the timeout or the keypress). So the outcomes, and everything that follows from
+    them, are the simulation's own; only seconds move. Returns the new waits."""
+    n = len(loc)
+    edge = ctx.edge_rng
+    roll, pick = edge.random(n), edge.integers(0, 1 << 30, n)
+    greeting = np.where(pbx, ctx.greeting[loc], 0)
+    ring = ctx.forward_ring[loc]
+    queue_wait = wait - greeting
+    hang_up = eligible & (exit_kind == EXIT_ABANDON)
+    groups = {
+        "hang_up": hang_up & (wait >= 5) & (wait <= 15),
+        "queue": hang_up
+        & pbx
+        & (wait > 15)
+        & (queue_wait >= SERVICE_LEVEL_SECONDS - 5)
+        & (queue_wait <= SERVICE_LEVEL_SECONDS + 5),
+        "ring": hang_up & ~pbx & (wait > SERVICE_LEVEL_SECONDS) & (wait >= ring - 5),
+        "answer": eligible
+        & answered
+        & pbx
+        & (queue_wait >= SERVICE_LEVEL_SECONDS - 8)
+        & (queue_wait <= SERVICE_LEVEL_SECONDS + 5),
+    }
+    chosen = roll < EDGE_SHARE
+
+    def kind(w: np.ndarray) -> tuple[np.ndarray, ...]:
+        judged = np.where(pbx, w - greeting, w)
+        return w < SHORT_ABANDON_SECONDS, judged <= SERVICE_LEVEL_SECONDS, w >= greeting
+
+    before = kind(wait)
+    options = []
+    for group, clock, seconds in EDGES:
+        if clock == "caller":
+            to = np.full(n, seconds, dtype=np.int64)
+        elif clock == "queue":
+            to = greeting + seconds
+        else:  # "ring"
+            to = ring - seconds
+        ok = chosen & groups[group] & (to != wait)
+        if clock == "queue":
+            ok &= pbx
+        ok &= np.where(answered, to <= answer_by, to < hang_up_before)
+        for was, now in zip(before, kind(to), strict=True):
+            ok &= was == now
+        options.append((ok, to))
+    allowed = np.stack([ok for ok, _ in options], axis=1)
+    count = allowed.sum(axis=1)
+    which = np.where(count > 0, pick % np.maximum(count, 1), -1)
+    # the which-th allowed target of each call
+    rank = np.cumsum(allowed, axis=1) - 1
+    take = allowed & (rank == which[:, None])
+    targets = np.stack([to for _, to in options], axis=1)
+    snapped = take.any(axis=1)
+    return np.where(snapped, (targets * take).sum(axis=1), wait).astype(wait.dtype)
 
 
 def _talk_and_outcome(
@@ -607,9 +767,10 @@ def callbacks(rng: np.random.Generator, ctx: Context, parent: Table) -> Table:
     )
     t = ctx.next_open(parent["loc"], t)
     t += rng.integers(0, 1800, n)
+    t, exact = _exact_window(ctx, parent, t, open_only=True)
     cb = _child_calls(ctx, parent, t, CALLBACK)
     cb["direction"][:] = 1
-    picked = rng.random(n) < 0.55
+    picked = (rng.random(n) < 0.55) | exact  # the customer picks up an exact-window callback
     cb["outcome"] = np.where(picked, ANSWERED, MISSED).astype(np.int8)
     cb["wait"] = np.where(picked, rng.integers(5, 20, n), 30)
     cb["talk"] = np.where(picked, np.clip(rng.lognormal(np.log(150), 0.6, n), 20, 1800), 0).astype(
@@ -628,6 +789,23 @@ def callbacks(rng: np.random.Generator, ctx: Context, parent: Table) -> Table:
     return cb
 
 
+def _exact_window(
+    ctx: Context, parent: Table, t: np.ndarray, open_only: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """EXACT_WINDOW_SHARE of the calls following ``parent`` (edge stream) start exactly 24 h
+    after it, start to start, or 24 h and 1 s after (half each): the end of the recovery and
+    repeat windows (docs/metrics.md: a window includes its end). With ``open_only`` only where
+    the location is open then (a callback). Returns (t, the calls moved)."""
+    n = len(parent)
+    edge = ctx.edge_rng
+    roll, late = edge.random(n), edge.integers(0, 2, n)
+    exact_t = parent["t"] + RECOVERY_WINDOW + late
+    moved = roll < EXACT_WINDOW_SHARE
+    if open_only and moved.any():
+        moved &= ctx.is_open(parent["loc"], exact_t)
+    return np.where(moved, exact_t, t), moved
+
+
 def retries(
     rng: np.random.Generator,
     ctx: Context,
@@ -643,6 +821,8 @@ def retries(
     if wait_for_open.any():
         idx = np.flatnonzero(wait_for_open)
         t[idx] = ctx.next_open(parent["loc"][idx], t[idx]) + rng.integers(0, 4 * 3600, len(idx))
+    if origin == FOLLOW_UP:
+        t, _ = _exact_window(ctx, parent, t, open_only=False)
     child = _child_calls(ctx, parent, t, origin)
     if origin == RETRY:  # a retry after the queue left the caller unanswered is no new demand
         child["is_demand"] = (parent["direction"] != 0) | (

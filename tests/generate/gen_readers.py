@@ -268,7 +268,9 @@ def _callrail_outcome(ref: Reference, loc: str, r: dict) -> str:
     says ``missed`` from 15 s of ringing on; METRICS says abandoned until the mobile's
     voicemail took the call (forward_ring_seconds), missed only when it rang that long."""
     start = dt.datetime.fromisoformat(r["start_time"])
-    if "spam" in r["tags"]:
+    # docs/metrics.md: spam when tagged, or when the caller id is not a phone number at all
+    # (withheld, anonymous, junk digits), whoever called
+    if "spam" in r["tags"] or _junk(r["customer_phone_number"] or ""):
         return "spam"
     if not ref.is_open(loc, start):
         return "after_hours"
@@ -300,7 +302,9 @@ def read_calls(out: Path) -> list[FileCall]:
             outcome = "answered" if r["answered"] else "no_answer"
         else:
             outcome = _callrail_outcome(ref, loc, r)
-        calls.append(FileCall(loc, r["direction"], r["customer_phone_number"], start, outcome))
+        caller = r["customer_phone_number"]
+        caller = None if _junk(caller or "") else caller
+        calls.append(FileCall(loc, r["direction"], caller, start, outcome))
     for call in pbx_calls(out):
         first, start = call.first, call.start
         if call.kind == "internal":  # staff or consult calls: nobody's call

@@ -13,12 +13,15 @@ missed opportunities and repeat contacts (24 h, 7 d) within 2 %; missed opportun
 callbacks, new callers, median minutes to recovery, average speed of answer and service level
 (20 s) within 1 %; at least 99.5 % of the calls both CallRail and a PBX recorded stitched into
 one call; no internal call, consult call or callback counted as an inbound call. (On this data
-set the warehouse matches exactly; the tests allow the tolerance, not more.)
+set the warehouse matches exactly; the tests allow the tolerance, not more.) The calls the
+generator puts on and around a threshold (short abandon, service level, forward ring time,
+the 24 h windows) must match call by call, with no tolerance.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 import re
 from collections import Counter
@@ -312,3 +315,89 @@ def test_callbacks_are_outbound_calls_of_their_location(
         if ours.get(call) != ("outbound", location)
     }
     assert not wrong, list(wrong.items())[:5]
+
+
+def _on_a_threshold(row: dict, starts: dict[str, dt.datetime], follows: dict) -> list[str]:
+    """Why an inbound key call sits on an edge of docs/metrics.md's comparisons (empty if it
+    does not): a hang-up after 9-11 s on the caller's clock (short_abandon_seconds = 10), a
+    queue wait of 9-11 s or 19-21 s (service_level_seconds = 20), a duration of 27-28 s at the
+    location without a PBX (forward ring time 28), or a follow-up call exactly 24 h or 24 h
+    and 1 s after it."""
+    edges = []
+    if row["wait_seconds"] in ("9", "10", "11"):
+        edges.append("caller wait")
+    if row["queue_wait_seconds"] in ("9", "10", "11", "19", "20", "21"):
+        edges.append("queue wait")
+    if not row["pbx_linkedid"] and row["wait_seconds"] in ("27", "28"):
+        edges.append("forward ring")
+    gaps = {(later - starts[row["call_key"]]).total_seconds() for later in follows[row["call_key"]]}
+    if gaps & {86_400.0, 86_401.0}:
+        edges.append("24 h window")
+    return edges
+
+
+def test_calls_on_the_thresholds_match_the_answer_key_call_by_call(
+    pipeline_run: PipelineRun, warehouse_url: str
+):
+    """The generator puts calls on and around every threshold (exactly 9, 10, 11 s of the
+    caller's wait; 19, 20, 21 s of the queue's; 27 and 28 s of a forwarded phone's ring; a
+    callback or another call exactly 24 h, or 24 h and 1 s, later). The counts above allow
+    1 %; on these calls the warehouse must agree with the key call by call: outcome, both
+    waits, the recovering call and the 24 h repeat flag."""
+    pbx_of = _location_pbx(pipeline_run.reference)
+    key = _key_calls(pipeline_run)
+
+    def call_id(row: dict) -> str:
+        if row["pbx_linkedid"]:
+            return f"{pbx_of[row['location_id']]}:{row['pbx_linkedid']}"
+        return f"callrail:{row['callrail_id']}"
+
+    starts = {
+        row["call_key"]: dt.datetime.fromisoformat(row["start_utc"].replace("Z", "+00:00"))
+        for row in key
+    }
+    by_number: dict[str, list[dict]] = {}
+    for row in key:
+        if row["caller_e164"]:
+            by_number.setdefault(row["caller_e164"], []).append(row)
+    follows = {
+        row["call_key"]: [
+            starts[other["call_key"]]
+            for other in by_number.get(row["caller_e164"], [])
+            if starts[other["call_key"]] > starts[row["call_key"]]
+        ]
+        for row in key
+    }
+    ids = {row["call_key"]: call_id(row) for row in key}
+    with psycopg.connect(warehouse_url) as connection:
+        cursor = connection.execute(
+            "select call_id, outcome, wait_seconds, queue_wait_seconds, recovered_by_call_id, "
+            "is_repeat_24h from marts.calls where direction = 'inbound'"
+        )
+        ours = {row[0]: row[1:] for row in cursor.fetchall()}
+    edges: Counter = Counter()
+    wrong = []
+    for row in key:
+        if row["direction"] != "inbound" or row["outcome"] in ("spam", "after_hours"):
+            continue
+        why = _on_a_threshold(row, starts, follows)
+        if not why:
+            continue
+        edges.update(why)
+        caller_wait = None
+        if row["outcome"] != "answered" or row["pbx_linkedid"]:  # unknown: answered, CallRail only
+            caller_wait = int(row["wait_seconds"])
+        expected = (
+            row["outcome"],
+            caller_wait,
+            int(row["queue_wait_seconds"]) if row["queue_wait_seconds"] else None,
+            ids[row["recovered_by_call_key"]] if row["recovered_by_call_key"] else None,
+            row["is_repeat_24h"] == "true",
+        )
+        got = ours.get(ids[row["call_key"]])
+        if got != expected:
+            wrong.append((ids[row["call_key"]], why, expected, got))
+    print(f"\ncalls on a threshold: {dict(edges)}")
+    assert all(edges[k] >= 10 for k in ("caller wait", "queue wait", "24 h window")), edges
+    assert edges["forward ring"] >= 3, edges
+    assert not wrong, wrong[:10]
