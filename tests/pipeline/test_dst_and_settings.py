@@ -47,9 +47,12 @@ DATABASE = "callshrink_test_dst_settings"
 DATA_SET = {
     "locations": 3,
     "days": 10,
-    "seed": 309,
+    "seed": 329,
     "start": dt.date(2026, 10, 28),
-    "calls_per_location_day": 40.0,
+    # the repeated hour (1 a.m., after hours) needs calls in both passes and a call 24-25 h
+    # after an answered one across the change: at 40 calls a location-day none of 1,000
+    # seeds has them all; at 160 seed 329 does (found by searching the answer keys)
+    "calls_per_location_day": 160.0,
 }
 CHANGE_DAY = dt.date(2026, 11, 1)
 T = 20  # var service_level_seconds
