@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,18 +46,34 @@ def stage_reference() -> str:
     dbt writes compiled seeds to target/run/<project>/<seed path>; with an absolute seed path
     that is the source CSV itself, which it overwrites. So a reference folder other than the
     project's seeds/ is copied below .callshrink/reference/ and dbt gets that relative path.
+    The copy is named by the folder's path and the CSVs' contents, and made whole in a
+    temporary folder before it is renamed into place: a copy once in place never changes, so
+    two threads or processes staging at once cannot read a half-written seed. Older copies of
+    the same folder are removed.
     """
     source = reference_dir()
     if source == (PROJECT_DIR / "seeds").resolve():
         relative = "seeds"
     else:
-        digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
-        staged = PROJECT_DIR / ".callshrink" / "reference" / digest
-        if staged.exists():
-            shutil.rmtree(staged)
-        staged.mkdir(parents=True)
-        for csv_file in sorted(source.glob("*.csv")):
-            shutil.copy2(csv_file, staged.joinpath(csv_file.name))
+        csv_files = sorted(source.glob("*.csv"))
+        contents = hashlib.sha256()
+        for csv_file in csv_files:
+            contents.update(csv_file.name.encode() + b"\0" + csv_file.read_bytes() + b"\0")
+        path_digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
+        parent = PROJECT_DIR / ".callshrink" / "reference"
+        staged = parent / f"{path_digest}-{contents.hexdigest()[:12]}"
+        if not staged.exists():
+            parent.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
+            for csv_file in csv_files:
+                shutil.copy2(csv_file, building.joinpath(csv_file.name))
+            try:
+                building.rename(staged)
+            except OSError:  # another process put the same copy in place first
+                shutil.rmtree(building, ignore_errors=True)
+        for older in parent.glob(f"{path_digest}*"):
+            if older != staged:
+                shutil.rmtree(older, ignore_errors=True)
         relative = str(staged.relative_to(PROJECT_DIR))
     os.environ[SEED_PATH_VAR] = relative
     return relative
@@ -84,11 +102,16 @@ def _parsed_for_another_database() -> bool:
     return any(model["node_relation"].get("database") != database for model in models)
 
 
+_PARSING = threading.Lock()
+
+
 def ensure_manifest() -> Path:
     """Parse the project when target/manifest.json is missing or older than its sources, or
-    was parsed against another database."""
-    stage_reference()
-    stale = not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_input_mtime()
-    if stale or _parsed_for_another_database():
-        dbt(["parse", "--quiet"])
+    was parsed against another database. Threads of one process take turns (the app and the
+    tests ask from several at once)."""
+    with _PARSING:
+        stage_reference()
+        stale = not MANIFEST.exists() or MANIFEST.stat().st_mtime < _newest_input_mtime()
+        if stale or _parsed_for_another_database():
+            dbt(["parse", "--quiet"])
     return MANIFEST
