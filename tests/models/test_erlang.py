@@ -21,7 +21,6 @@ import math
 import os
 import random
 import subprocess
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -399,29 +398,3 @@ def test_erlang_a_edges(db: psycopg.Connection) -> None:
     assert 0 < value(db, "erlang_a_answered_share", 5, 200, 180, 1e6) < 1
     with pytest.raises(psycopg.errors.RaiseException):
         value(db, "erlang_a_agents", 100, 180, 60, 20, 1.0)
-
-
-# --- how fast a mart's worth of cells is ------------------------------------------------------
-
-
-def test_timing_of_a_mart_of_cells(db: psycopg.Connection) -> None:
-    """About 2,500 location x weekday x hour cells needing 1 to 40 agents (not asserted: the
-    figure is printed for the report; run pytest -s to see it)."""
-    rng = random.Random(7)
-    cells = [
-        (rng.uniform(2, 450), rng.uniform(150, 300), rng.uniform(30, 180))
-        for _ in range(2_520)  # 15 locations x 7 weekdays x 24 hours
-    ]
-    started = time.perf_counter()
-    rows = db.execute(
-        f"select {F}.erlang_a_agents(c, h, p, 20, 0.8) "
-        "from unnest(%s::float8[], %s::float8[], %s::float8[]) as t(c, h, p)",
-        [[c for c, _, _ in cells], [h for _, h, _ in cells], [p for _, _, p in cells]],
-    ).fetchall()
-    elapsed = time.perf_counter() - started
-    agents = [row[0] for row in rows]
-    print(
-        f"\nerlang_a_agents for {len(cells)} cells ({min(agents)}-{max(agents)} agents): "
-        f"{elapsed:.2f} s"
-    )
-    assert len(agents) == len(cells)
