@@ -8,10 +8,16 @@ Three things happen around `dbt build`:
   build, and the step then fails naming the check;
 - one build at a time per warehouse: the step holds a Postgres advisory lock while dbt runs,
   so a second run (a schedule, a sensor, another `callshrink run`) waits for the first instead
-  of colliding with its tables.
+  of colliding with its tables;
+- each build writes its dbt artifacts (run_results.json, compiled SQL, dbt.log) to a folder
+  of its own, target/callshrink_dbt_assets-<run>-<hash>/; a daily schedule would fill the
+  disk with them, so only the newest `CALLSHRINK_KEEP_DBT_RUNS` (default 10) are kept.
 """
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -25,6 +31,8 @@ from orchestration.defs.quality import CHECK_NAME
 
 # pg_advisory_lock key of the dbt build (advisory locks are per database).
 BUILD_LOCK = 0x63616C6C_73687231  # "callshr1"
+KEEP_RUNS_VAR = "CALLSHRINK_KEEP_DBT_RUNS"
+DEFAULT_KEEP_RUNS = 10
 
 dbt_project = DbtProject(project_dir=PROJECT_DIR, profiles_dir=PROJECT_DIR)
 ensure_manifest()
@@ -44,6 +52,7 @@ def callshrink_dbt_assets(
     db.activate()  # exports the connection variables profiles.yml reads
     stage_reference()  # the reference CSVs of this run, as dbt's seed path
     blocked = _blocked_tables(context)
+    keep = keep_runs()  # a bad setting fails before the build, not after
     args = ["build", "--full-refresh"] if config.full_refresh else ["build"]
     # unit tests check the SQL against hand-made rows, not the data: a run gains nothing from
     # them (make test runs them once; by hand, dbt test --select test_type:unit)
@@ -56,10 +65,47 @@ def callshrink_dbt_assets(
             lock.execute("select pg_advisory_lock(%s)", (BUILD_LOCK,))
         invocation = dbt.cli(args, context=context, raise_on_error=False)
         yield from invocation.stream()
+    prune_run_folders(invocation.target_path.parent, keep, context.log)
     if not invocation.is_successful():
         raise dg.Failure(description="dbt build failed:\n" + "\n".join(_failed_nodes(invocation)))
     if blocked:
         raise dg.Failure(description=_blocked_message(blocked))
+
+
+def keep_runs() -> int:
+    """How many runs' dbt folders to keep: CALLSHRINK_KEEP_DBT_RUNS, at least 1."""
+    text = os.environ.get(KEEP_RUNS_VAR, "").strip()
+    if not text:
+        return DEFAULT_KEEP_RUNS
+    try:
+        keep = int(text)
+    except ValueError:
+        raise dg.Failure(
+            description=f"{KEEP_RUNS_VAR}={text!r} is not a whole number of runs to keep"
+        ) from None
+    if keep < 1:
+        raise dg.Failure(description=f"{KEEP_RUNS_VAR}={keep}: keep at least the last run's")
+    return keep
+
+
+def prune_run_folders(target: Path, keep: int, log: Any = None) -> list[Path]:
+    """Remove all but the `keep` newest per-run folders (callshrink_dbt_assets-*) in target/;
+    the rest of target/ (manifest.json, partial_parse.msgpack, a hand run's files) stays.
+    Returns the folders removed."""
+    runs = sorted(
+        (path for path in target.glob("callshrink_dbt_assets-*") if path.is_dir()),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    removed = runs[keep:]
+    for path in removed:
+        shutil.rmtree(path, ignore_errors=True)
+    if removed and log is not None:
+        log.info(
+            f"removed {len(removed)} older runs' dbt folders from {target} "
+            f"(keeping the newest {keep}: {KEEP_RUNS_VAR})"
+        )
+    return removed
 
 
 def _blocked_tables(context: dg.AssetExecutionContext) -> dict[str, str]:

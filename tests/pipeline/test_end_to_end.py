@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import psycopg
 
+from callshrink import settings
 from callshrink.dbt import tool
 from callshrink.ingest import RAW_TABLES
 from callshrink.pipeline import run_pipeline
@@ -171,12 +172,18 @@ def test_every_inbound_call_has_one_outcome_and_a_location(
 
 
 def test_running_again_over_the_same_files_changes_nothing(
-    pipeline_run: PipelineRun, conn: psycopg.Connection
+    pipeline_run: PipelineRun, conn: psycopg.Connection, monkeypatch
 ):
     before = snapshot_counts(conn)
+    monkeypatch.setenv("CALLSHRINK_KEEP_DBT_RUNS", "1")
     second = run_pipeline(quiet=True)
     assert second.success, second.summary()
     assert snapshot_counts(conn) == before
+    # the first run's dbt folder went; the second's, named by its run id, stayed
+    target = settings.PROJECT_DIR / "target"
+    kept = [path.name for path in target.glob("callshrink_dbt_assets-*")]
+    assert len(kept) == 1, kept
+    assert kept[0].startswith(f"callshrink_dbt_assets-{second.run_id[:7]}-"), kept
     # every landing file was loaded by the first run, or has the content of one that was
     recorded = dict(conn.execute("select source_file, file_sha256 from raw._load_files"))
     for path in sorted(p for p in pipeline_run.landing.rglob("*") if p.is_file()):
