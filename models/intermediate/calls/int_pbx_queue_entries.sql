@@ -90,15 +90,20 @@ stays as (
 
 stream as (
 
-    -- the queues' member changes and the callers' entries in one time line per queue; a
-    -- change at the second a caller entered applies first
+    -- the queues' member changes and the callers' stays in one time line per queue; a change
+    -- at the second a caller entered applies first. The stays carry their columns through
+    -- (no join back to them: the planner cannot estimate the stays' rows, and a join on a
+    -- misestimate compared every stay of a PBX with every other)
     select
         pbx_id,
         queue_name,
         changed_at as happened_at,
         0 as kind,
         available_members,
-        null::text as callid
+        null::text as callid,
+        null::timestamptz as left_at,
+        null::boolean as was_member_rung,
+        null::boolean as left_empty_queue
     from members_available
     union all
     select
@@ -107,7 +112,10 @@ stream as (
         started_at as happened_at,
         1 as kind,
         null::integer as available_members,
-        callid
+        callid,
+        left_at,
+        was_member_rung,
+        left_empty_queue
     from stays
 
 ),
@@ -127,12 +135,10 @@ carried as (
 members_at_entry as (
 
     select
-        pbx_id,
-        callid,
+        *,
         max(available_members) over (
             partition by pbx_id, queue_name, change_number
-        ) as available_members,
-        kind
+        ) as available_members_at_entry
     from carried
 
 ),
@@ -140,22 +146,18 @@ members_at_entry as (
 final as (
 
     select
-        stays.pbx_id || ':' || stays.callid as pbx_call_id,
-        stays.pbx_id,
-        stays.queue_name,
-        stays.pbx_id || ':' || stays.queue_name as pbx_queue,
-        stays.started_at,
-        (stays.started_at at time zone 'UTC')::date as started_date_utc,
-        stays.left_at,
-        members_at_entry.available_members as available_members_at_entry,
-        stays.was_member_rung,
-        stays.left_empty_queue
-    from stays
-    inner join members_at_entry
-        on
-            stays.pbx_id = members_at_entry.pbx_id
-            and stays.callid = members_at_entry.callid
-            and members_at_entry.kind = 1
+        pbx_id || ':' || callid as pbx_call_id,
+        pbx_id,
+        queue_name,
+        pbx_id || ':' || queue_name as pbx_queue,
+        happened_at as started_at,
+        (happened_at at time zone 'UTC')::date as started_date_utc,
+        left_at,
+        available_members_at_entry,
+        was_member_rung,
+        left_empty_queue
+    from members_at_entry
+    where kind = 1
 
 )
 
