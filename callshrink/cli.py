@@ -134,7 +134,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not reference.is_dir():
         raise SystemExit(f"callshrink run: the reference folder {reference} does not exist")
     db.activate()
-    return 0 if run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh).success else 1
+    result = run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh)
+    if args.summary_json is not None:
+        _write_summary_json(result, args.summary_json)
+    return 0 if result.success else 1
+
+
+def _write_summary_json(result: object, path: Path) -> None:
+    """The run's summary as JSON: loads, checks, seconds by step, and the peak memory of this
+    process (loading and checks run in it) and of the largest child (dbt), in MB."""
+    import dataclasses
+    import json
+    import resource
+
+    def megabytes(who: int) -> int:
+        return resource.getrusage(who).ru_maxrss >> 10  # ru_maxrss is in kB on Linux
+
+    document = {
+        **dataclasses.asdict(result),
+        "peak_memory_mb": megabytes(resource.RUSAGE_SELF),
+        "peak_child_memory_mb": megabytes(resource.RUSAGE_CHILDREN),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
@@ -583,6 +605,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the incremental call models from scratch: after upgrading callshrink "
         "(a model's columns changed) or when data arrived later than the lookback",
+    )
+    run_parser.add_argument(
+        "--summary-json",
+        type=Path,
+        metavar="FILE",
+        help="also write the run's summary as JSON (rows loaded and quarantined per table, "
+        "checks, seconds of loading, checks and dbt build, peak memory), for monitoring",
     )
 
     add(

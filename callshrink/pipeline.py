@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from dagster import ExecuteInProcessResult
 
 JOB_NAME = "callshrink_all"
+DBT_STEP = "callshrink_dbt_assets"
 
 
 @dataclass
@@ -19,6 +21,8 @@ class RawLoad:
     rows_quarantined: int
     files_skipped: int
     quarantined_lines: list[str]  # "file:line: reason", the first few per file
+    seconds: float = 0.0  # loading the files
+    check_seconds: float = 0.0  # its Great Expectations check
 
 
 @dataclass
@@ -32,6 +36,20 @@ class PipelineResult:
     warned_checks: list[str] = field(default_factory=list)  # checks of severity warn that failed
     failed_steps: list[str] = field(default_factory=list)
     health: list[str] = field(default_factory=list)  # data health findings, one line each
+    step_seconds: dict[str, float] = field(default_factory=dict)  # Dagster steps that succeeded
+
+    def timing(self) -> str:
+        """Where the run's time went: loading, the checks, the dbt build, the rest."""
+        loading = checks = 0.0
+        for load in self.raw.values():
+            loading += load.seconds
+            checks += load.check_seconds
+        build = self.step_seconds.get(DBT_STEP)
+        parts = [f"loading {loading:.1f} s", f"checks {checks:.1f} s"]
+        parts.append(
+            f"dbt build {build:.1f} s" if build is not None else "dbt build did not finish"
+        )
+        return "time: " + ", ".join(parts) + f" (run {self.seconds:.1f} s)"
 
     def summary(self) -> str:
         lines = [f"{'raw table':<22}{'loaded':>10}{'quarantined':>13}{'files skipped':>15}"]
@@ -52,6 +70,7 @@ class PipelineResult:
         if self.health:
             lines.append("data health (`callshrink doctor` for the whole table):")
             lines += [f"  {finding}" for finding in self.health]
+        lines.append(self.timing())
         state = "succeeded" if self.success else "FAILED"
         lines.append(f"run {self.run_id} {state} in {self.seconds:.1f} s")
         return "\n".join(lines)
@@ -114,6 +133,7 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
     import dagster as dg
 
     result = PipelineResult(outcome.success, outcome.run_id, seconds)
+    check_seconds: dict[str, float] = {}
     for event in outcome.all_events:
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION":
@@ -127,9 +147,15 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
                     quarantined_lines=list(
                         filter(None, meta["quarantined_lines"].value.split("\n"))
                     ),
+                    seconds=meta["load_seconds"].value if "load_seconds" in meta else 0.0,
                 )
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
+            if "seconds" in evaluation.metadata:
+                key = evaluation.asset_key.to_user_string()
+                check_seconds[key] = (
+                    check_seconds.get(key, 0.0) + evaluation.metadata["seconds"].value
+                )
             if evaluation.passed:
                 result.checks_passed += 1
             else:
@@ -139,9 +165,15 @@ def _collect(outcome: ExecuteInProcessResult, seconds: float) -> PipelineResult:
                     result.warned_checks.append(line)
                 else:
                     result.failed_checks.append(line)
+        elif kind == "STEP_SUCCESS":
+            duration = dt.timedelta(milliseconds=event.event_specific_data.duration_ms)
+            result.step_seconds[event.step_key] = duration.total_seconds()
         elif kind == "STEP_FAILURE":
             error = event.event_specific_data.error
             result.failed_steps.append(f"{event.step_key}: {_failure_text(error)}")
+    for key, spent in check_seconds.items():
+        if key in result.raw:
+            result.raw[key].check_seconds = spent
     return result
 
 

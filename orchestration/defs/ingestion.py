@@ -3,6 +3,7 @@
 Each asset loads its new landing files, then validates the whole raw table with its Great
 Expectations suite (orchestration/defs/quality.py) in the same step."""
 
+import time
 import uuid
 
 import dagster as dg
@@ -34,12 +35,13 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
         folder = landing.path()
         # The run id is the load id: every raw row points back to the Dagster run that loaded it.
         load_id = uuid.UUID(context.run.run_id)
+        started = time.perf_counter()
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             start_load(conn, folder, load_id)
             result = load_table(conn, table, folder, load_id, log=context.log.warning)
             finish_load(conn, load_id)
-        meta = result.metadata()
+        meta = {**result.metadata(), "load_seconds": round(time.perf_counter() - started, 2)}
         context.log.info(
             f"{table.identifier}: {meta['rows_loaded']} rows loaded, "
             f"{meta['rows_quarantined']} quarantined, "

@@ -4,6 +4,7 @@ lines are loaded or quarantined, and every record the corpus says is good reache
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from callshrink.dbt import tool
 from callshrink.generate import generate
+from callshrink.ingest import RAW_TABLES
 from tests.conftest import own_database
 from tests.ingestion.hostile import CALLRAIL, CORPUS, PAYMENTS, PBX_SYSTEMS
 
@@ -51,6 +53,8 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
             str(landing),
             "--reference",
             str(out / "reference"),
+            "--summary-json",
+            str(tmp_path / "summary.json"),
         ],
         env=dict(os.environ),
         capture_output=True,
@@ -90,6 +94,30 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
         staged_payments = {
             pid for (pid,) in conn.execute("select payment_id from staging.stg_square__payments")
         }
+    # the summary a monitor reads: each table's rows as the manifest counts them, and its time
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["success"] is True
+    with psycopg.connect(hostile_url) as conn:
+        by_table = {"/".join(table.asset_key): (0, 0) for table in RAW_TABLES} | {
+            "/".join(next(t.asset_key for t in RAW_TABLES if t.identifier == raw_table)): (
+                int(loaded),
+                int(quarantined),
+            )
+            for raw_table, loaded, quarantined in conn.execute(
+                "select raw_table, sum(rows_loaded), sum(rows_quarantined) from raw._load_files "
+                "group by raw_table"
+            )
+        }
+    assert {
+        table: (load["rows_loaded"], load["rows_quarantined"])
+        for table, load in summary["raw"].items()
+    } == by_table
+    assert all(
+        load["seconds"] > 0 and load["check_seconds"] > 0 for load in summary["raw"].values()
+    )
+    assert summary["step_seconds"]["callshrink_dbt_assets"] > 0
+    assert summary["peak_memory_mb"] > 50 and summary["peak_child_memory_mb"] > 50
+    assert "time: loading " in output and " s, dbt build " in output
     for case in CORPUS:
         read, loaded, quarantined = manifest[case.path]
         assert read == loaded + quarantined, case.name
