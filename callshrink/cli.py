@@ -134,6 +134,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not reference.is_dir():
         raise SystemExit(f"callshrink run: the reference folder {reference} does not exist")
     db.activate()
+    if args.validate_all:
+        os.environ["CALLSHRINK_VALIDATE"] = "all"
     result = run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh)
     if args.summary_json is not None:
         _write_summary_json(result, args.summary_json)
@@ -605,6 +607,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild the incremental call models from scratch: after upgrading callshrink "
         "(a model's columns changed) or when data arrived later than the lookback",
+    )
+    run_parser.add_argument(
+        "--validate-all",
+        action="store_true",
+        help="run the Great Expectations checks on every current row of each raw table, not "
+        "only the rows no passed check has seen (a changed suite re-checks every row anyway)",
     )
     run_parser.add_argument(
         "--summary-json",

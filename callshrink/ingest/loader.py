@@ -129,6 +129,13 @@ create table if not exists {RAW_SCHEMA}._load_files (
     primary key (raw_table, source_folder, file_sha256),
     check (lines_read = rows_loaded + rows_quarantined)
 );
+create table if not exists {RAW_SCHEMA}._validated_loads (
+    raw_table text not null,
+    load_id uuid not null references {RAW_SCHEMA}._loads (load_id),
+    suite_sha256 text not null,
+    validated_at timestamptz not null default now(),
+    primary key (raw_table, load_id, suite_sha256)
+);
 create table if not exists {RAW_SCHEMA}._quarantine (
     raw_table text not null,
     source_file text not null,

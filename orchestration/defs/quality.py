@@ -1,12 +1,17 @@
 """Great Expectations suites (expectations/) as checks on every raw asset.
 
 Each raw asset validates its table after loading it (the check runs in the asset's own step, so
-it has finished before dbt starts). A failed check blocks only what is downstream of that raw
+it has finished before dbt starts): the rows of the loads not validated before, the new rows and
+those of a load whose validation failed (expectations/runner.py says why that is the whole
+table's verdict), or every current row when CALLSHRINK_VALIDATE=all (`callshrink run
+--validate-all`). A failed check blocks only what is downstream of that raw
 table: the dbt step leaves those models as they were and builds the rest, then fails the run
 naming the check (orchestration/defs/dbt.py). The check's metadata says which expectation
 failed and on which rows. Results and Data Docs are written to
 <CALLSHRINK_HOME>/great_expectations/ (data_docs/index.html).
 """
+
+import os
 
 import dagster as dg
 
@@ -14,6 +19,7 @@ from callshrink import settings
 from callshrink.ingest import RawTable
 
 CHECK_NAME = "great_expectations"
+VALIDATE_VAR = "CALLSHRINK_VALIDATE"  # "all": every current row; unset or "new": new loads
 
 
 def check_spec(table: RawTable) -> dg.AssetCheckSpec:
@@ -31,7 +37,9 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
     from expectations.runner import validate_raw_table  # GX is slow to import
 
     results = settings.home_dir() / "great_expectations"
-    outcome = validate_raw_table(url, table.identifier, results_dir=results)
+    outcome = validate_raw_table(
+        url, table.identifier, results_dir=results, new_loads_only=not validate_all()
+    )
     return dg.AssetCheckResult(
         check_name=CHECK_NAME,
         asset_key=dg.AssetKey(list(table.asset_key)),
@@ -39,3 +47,12 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
         metadata=outcome.as_metadata(),
         description=None if outcome.success else outcome.describe(),
     )
+
+
+def validate_all() -> bool:
+    """Whether CALLSHRINK_VALIDATE asks for every current row; a value it does not know fails
+    the check naming it rather than validating less than asked."""
+    value = os.environ.get(VALIDATE_VAR, "new").strip().lower() or "new"
+    if value not in ("all", "new"):
+        raise dg.Failure(description=f"{VALIDATE_VAR}={value!r}: use 'all' or 'new' (default)")
+    return value == "all"
