@@ -61,7 +61,7 @@ def stage_reference() -> str:
             contents.update(csv_file.name.encode() + b"\0" + csv_file.read_bytes() + b"\0")
         path_digest = hashlib.sha256(str(source).encode()).hexdigest()[:12]
         parent = PROJECT_DIR / ".callshrink" / "reference"
-        staged = parent / f"{path_digest}-{contents.hexdigest()[:12]}"
+        staged = parent.joinpath(f"{path_digest}-{contents.hexdigest()[:12]}")
         if not staged.exists():
             parent.mkdir(parents=True, exist_ok=True)
             building = Path(tempfile.mkdtemp(dir=parent, prefix=".staging-"))
