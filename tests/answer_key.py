@@ -194,6 +194,85 @@ def valued_calls(calls: list[dict]) -> dict[str, list[dict]]:
     return valued
 
 
+def answer_rate_range(calls: list[dict]) -> tuple[float, float]:
+    """The answer rates the warehouse may show for these inbound key calls: answered and each
+    other eligible outcome within the counts' bar of the key's count (1 %, rounded down)."""
+    counted = outcomes(calls)
+    answered, slack_answered = counted["answered"], int(0.01 * counted["answered"])
+    others = sum(counted[o] for o in ELIGIBLE if o != "answered")
+    slack_others = sum(int(0.01 * counted[o]) for o in ELIGIBLE if o != "answered")
+    low = (answered - slack_answered) / (answered - slack_answered + others + slack_others)
+    high = (answered + slack_answered) / (answered + slack_answered + others - slack_others)
+    return low, high
+
+
+def conversion_eligible(calls: list[dict]) -> list[dict]:
+    """docs/metrics.md, Conversion: answered inbound calls that are no repeat call (no inbound,
+    non-spam call from the number in the 24 h before)."""
+    earlier: dict[str, list[dt.datetime]] = {}
+    for row in calls:
+        if row["direction"] == "inbound" and row["outcome"] != "spam" and row["caller_e164"]:
+            earlier.setdefault(row["caller_e164"], []).append(row["start"])
+    return [
+        row
+        for row in calls
+        if row["direction"] == "inbound"
+        and row["outcome"] == "answered"
+        and not any(
+            row["start"] - WINDOW <= t < row["start"] for t in earlier.get(row["caller_e164"], [])
+        )
+    ]
+
+
+def cell_of(row: dict) -> tuple[str, str, str]:
+    """A key call's conversion cell (docs/metrics.md, Conversion cells): location, marketing
+    source (CallRail's source; `untracked` for a call CallRail did not see) and caller type
+    (`unknown` without a number)."""
+    if not row["caller_e164"]:
+        caller_type = "unknown"
+    else:
+        caller_type = "new" if row["is_new_caller"] == "true" else "returning"
+    return row["location_id"], row["source"] or "untracked", caller_type
+
+
+CELL_VALUES = (
+    "select location_id, marketing_source, caller_type, value_per_eligible_call_usd, "
+    "value_per_eligible_call_low_usd, value_per_eligible_call_high_usd "
+    "from marts.conversion_cells"
+)
+
+
+@dataclass(frozen=True)
+class Shrink:
+    """Missed-call shrink worked out from the key's valued calls (valued_calls), each at its
+    cell's value per eligible call (marts.conversion_cells: the cell figures, which the dbt
+    unit tests of conversion_cells check by hand, are the one input taken from the
+    warehouse): the sum, its bounds, and how far a figure may be off when the warehouse
+    values other calls within the outcome counts' bar (1 % of the count, rounded down, each
+    call worth at most the dearest cell's value)."""
+
+    usd: Decimal
+    low_usd: Decimal
+    high_usd: Decimal
+    calls: int
+    slack_usd: Decimal
+
+    def close(self, shown: Decimal, bound: str = "usd") -> bool:
+        return abs(shown - getattr(self, bound)) <= self.slack_usd
+
+
+def shrink_of(rows: list[dict], cells: dict[tuple[str, str, str], tuple]) -> Shrink:
+    values = [cells[cell_of(row)] for row in rows]
+    dearest = max((value[2] for value in cells.values()), default=ZERO)
+    return Shrink(
+        usd=sum((v[0] for v in values), ZERO),
+        low_usd=sum((v[1] for v in values), ZERO),
+        high_usd=sum((v[2] for v in values), ZERO),
+        calls=len(rows),
+        slack_usd=int(0.01 * len(rows)) * dearest,
+    )
+
+
 def attributed_net(attributions: list[dict], first: dt.date, last: dt.date, locations) -> Decimal:
     """Attributed net revenue (payments - refunds + deals) on revenue dates first..last at the
     locations."""
@@ -225,3 +304,20 @@ def shown_usd(text: str) -> Decimal:
     negative = text.startswith("-")
     amount = Decimal(text.lstrip("-").lstrip("$").replace(",", ""))
     return -amount if negative else amount
+
+
+def cell_values(conn) -> dict[tuple[str, str, str], tuple[Decimal, Decimal, Decimal]]:
+    """marts.conversion_cells: (location, source, caller type) -> value per eligible call,
+    low, high."""
+    return {tuple(row[:3]): tuple(row[3:]) for row in conn.execute(CELL_VALUES).fetchall()}
+
+
+def valued_in(
+    calls: list[dict], category: str, first: dt.date, last: dt.date, locations=None
+) -> list[dict]:
+    """The key's valued calls of the category on local days first..last (at the locations)."""
+    return [
+        row
+        for row in valued_calls(calls)[category]
+        if first <= row["day"] <= last and (locations is None or row["location_id"] in locations)
+    ]

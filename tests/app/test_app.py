@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
+import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -22,10 +23,12 @@ from tests.answer_key import (
     Key,
     answer_rate_counts,
     attributed_net,
+    cell_values,
     inbound,
     shown_count,
     shown_percent,
     shown_usd,
+    shrink_of,
     valued_calls,
 )
 from tests.conftest import PipelineRun, offered_downloads
@@ -56,6 +59,14 @@ def key(pipeline_run: PipelineRun) -> Key:
 @pytest.fixture(scope="module")
 def key_calls(key: Key) -> list[dict]:
     return key.calls()
+
+
+@pytest.fixture(scope="module")
+def cells(pipeline_run: PipelineRun, warehouse_url: str) -> dict:
+    """The conversion cells' values (the one input of tests/answer_key.Shrink from the
+    warehouse)."""
+    with psycopg.connect(warehouse_url) as connection:
+        return cell_values(connection)
 
 
 def _whole_period(app: AppTest, key: Key) -> tuple:
@@ -302,14 +313,13 @@ def _shrink_tiles(app: AppTest) -> dict[str, tuple[str, ...]]:
     return {**tiles, "ranges": ranges}
 
 
-def _check_shrink_figures(app: AppTest, key: Key, key_calls: list[dict], locations: set[str]):
-    """The shrink page's figures for the locations against the key.
-
-    The key holds attributed revenue (to the cent) and which calls the shrink values (its
-    calls.csv by the written rules), not the estimate's dollars (tests/pipeline/
-    test_shrink_answer_key.py compares those with the key's true lost revenue, on half a
-    year): the shrink rate must be the written formula over the key's attributed revenue and
-    the shown shrink, and each shrink lies inside its 95 % range."""
+def _check_shrink_figures(
+    app: AppTest, key: Key, key_calls: list[dict], cells, locations: set[str]
+):
+    """The shrink page's figures for the locations against the key: attributed revenue to the
+    cent; the calls valued per category within the counts' bar; each shrink and its range
+    the key's valued calls at their cells' values (tests/answer_key.Shrink); the shrink rate
+    the written formula over the key's attributed revenue and the shown shrink."""
     first_day, last_day = _whole_period(app, key)
     attributed = attributed_net(key.attributions(), first_day, last_day, locations)
     assert attributed > 0
@@ -322,9 +332,6 @@ def _check_shrink_figures(app: AppTest, key: Key, key_calls: list[dict], locatio
     assert tiles["Shrink rate"] == f"{float(missed / (attributed + missed)):.1%}", tiles
     with_after_hours = (missed + after_hours) / (attributed + missed + after_hours)
     assert f"{float(with_after_hours):.1%}" != tiles["Shrink rate"]
-    for shown, line in zip((missed, after_hours), tiles["ranges"], strict=True):
-        low, high = (shown_usd(t) for t in line.removeprefix("95 % range ").split(" – "))
-        assert low < shown < high, line
     # the calls valued, per category, within 1 % of the key's count (the outcome counts' bar)
     valued = {
         category: [
@@ -334,27 +341,35 @@ def _check_shrink_figures(app: AppTest, key: Key, key_calls: list[dict], locatio
         ]
         for category, rows in valued_calls(key_calls).items()
     }
-    cells = app.dataframe[0].value
+    table = app.dataframe[0].value
     for column, category in (
         ("Missed opportunities valued", "missed_opportunity"),
         ("After-hours calls valued", "after_hours"),
     ):
-        assert count_close(int(cells[column].sum()), len(valued[category])), (
+        assert count_close(int(table[column].sum()), len(valued[category])), (
             column,
-            int(cells[column].sum()),
+            int(table[column].sum()),
             len(valued[category]),
         )
+    for shown, line, category in zip(
+        (missed, after_hours), tiles["ranges"], ("missed_opportunity", "after_hours"), strict=True
+    ):
+        expected = shrink_of(valued[category], cells)
+        low, high = (shown_usd(t) for t in line.removeprefix("95 % range ").split(" – "))
+        assert low < shown < high, line
+        assert expected.close(shown), (category, shown, expected)
+        assert expected.close(low, "low_usd") and expected.close(high, "high_usd"), line
     return tiles
 
 
-def test_shrink_page_shows_the_answer_keys_revenue_and_valued_calls(
-    pipeline_run: PipelineRun, key, key_calls
+def test_shrink_page_shows_the_answer_keys_valued_calls_and_revenue(
+    pipeline_run: PipelineRun, key, key_calls, cells
 ):
     app = _page("shrink")
 
     assert not app.exception, app.exception
     assert app.title[0].value == "Missed-call shrink"
-    _check_shrink_figures(app, key, key_calls, set(key.locations()))
+    _check_shrink_figures(app, key, key_calls, cells, set(key.locations()))
     cells = app.dataframe[0].value
     assert cells["Cell"].is_unique
     # money columns are numbers (they sort, the CSV holds them), shown as dollars
@@ -362,13 +377,13 @@ def test_shrink_page_shows_the_answer_keys_revenue_and_valued_calls(
     assert all(cells[column].dtype == "float64" for column in ui.CELL_MONEY)
 
 
-def test_shrink_for_one_location(pipeline_run: PipelineRun, key, key_calls):
+def test_shrink_for_one_location(pipeline_run: PipelineRun, key, key_calls, cells):
     app = _page("shrink")
     everywhere = _shrink_tiles(app)
     app.sidebar.multiselect[0].set_value(["loc_02"]).run()
 
     assert not app.exception, app.exception
-    tiles = _check_shrink_figures(app, key, key_calls, {"loc_02"})
+    tiles = _check_shrink_figures(app, key, key_calls, cells, {"loc_02"})
     assert tiles["Missed-call shrink"] != everywhere["Missed-call shrink"]
     location_name = key.locations()["loc_02"]["location_name"]
     assert app.dataframe[0].value["Cell"].str.startswith(f"{location_name} · ").all()
