@@ -39,8 +39,9 @@ SIX_PLACES = Decimal("0.000001")
 Cell = tuple[str, str]  # month (YYYY-MM-01), location_id ("" when none)
 
 
-def _month(day) -> str:
-    return f"{day.isoformat()[:7]}-01" if not isinstance(day, str) else f"{day[:7]}-01"
+def _month(day: object) -> str:
+    """The first day of the month of a date or an ISO date string."""
+    return f"{str(day)[:7]}-01"
 
 
 def _revenue(key: Key, attributed: bool | None) -> dict[Cell, Decimal]:
