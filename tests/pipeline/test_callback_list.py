@@ -57,6 +57,10 @@ def _is_connected(row: dict) -> bool:
 
 @pytest.fixture(scope="module")
 def key_items(key_calls: list[dict]) -> list[dict]:
+    return callback_items(key_calls)
+
+
+def callback_items(key_calls: list[dict]) -> list[dict]:
     """Every missed opportunity of the key with a number, and when it leaves the list: the
     first connected call with the number strictly after it (no time limit)."""
     connected: dict[str, list[dt.datetime]] = {}

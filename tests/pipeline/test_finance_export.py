@@ -1,5 +1,6 @@
 """`callshrink export finance` as finance runs it, on the session's warehouse: the CSV holds
-the marts' figures to the cent, as exact decimals, its totals tie, and bad input fails clearly."""
+the answer key's figures to the cent, as exact decimals, its totals tie, and bad input fails
+clearly."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 
 from callshrink.dbt import tool
 from callshrink.finance import FinanceError, closed_months, parse_month, revenue_months
+from tests.answer_key import Key
 from tests.conftest import PipelineRun
 
 CENTS = re.compile(r"-?\d+\.\d{2}")
@@ -48,7 +50,9 @@ def month(pipeline_run: PipelineRun, warehouse_url: str) -> str:
     return first
 
 
-def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
+def test_daily_export_holds_the_answer_keys_month_and_its_totals_tie(
+    pipeline_run: PipelineRun, month, tmp_path
+):
     out = tmp_path / "finance.csv"
     result = export("--month", month, "--out", str(out))
     assert result.returncode == 0, result.stderr
@@ -60,15 +64,9 @@ def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
     assert set(totals) == {"payment", "refund", "deal"}
     assert len(rows) == len(days) + 3 + len(left_out)
 
-    mart = {
-        (location or "", str(day), record_type): (records, attributed_records, *money)
-        for location, day, record_type, records, attributed_records, *money in conn.execute(
-            "select location_id, revenue_date, record_type, source_records, attributed_records, "
-            "source_usd, attributed_usd, unattributed_usd from marts.revenue_reconciliation "
-            "where to_char(revenue_date, 'YYYY-MM') = %s",
-            (month,),
-        )
-    }
+    # each location, local day and record type of the key's records, to the cent
+    key = Key(pipeline_run.out)
+    expected = key.daily_revenue(month)
     exported = {
         (row["location_id"], row["revenue_date"], row["record_type"]): (
             int(row["source_records"]),
@@ -77,27 +75,23 @@ def test_daily_export_equals_the_mart_and_its_totals_tie(month, conn, tmp_path):
         )
         for row in days
     }
-    assert exported == mart
+    assert exported == expected
     assert any(location == "" for location, _, _ in exported)  # deals no call placed
+    assert [row["record_type"] for row in left_out] == sorted(key.rejected_revenue_lines(month))
 
     # every amount is written as exact dollars and cents, never a float's rendering
     assert all(
         CENTS.fullmatch(row[column]) for row in [*days, *totals.values()] for column in MONEY
     )
     for record_type, total in totals.items():
-        of_type = [row for row in days if row["record_type"] == record_type]
-        for column in MONEY:
-            assert Decimal(total[column]) == sum(Decimal(row[column]) for row in of_type)
+        of_type = [figures for cell, figures in expected.items() if cell[2] == record_type]
+        for i, column in enumerate(MONEY, start=2):
+            assert Decimal(total[column]) == sum(figures[i] for figures in of_type), column
         assert Decimal(total["source_usd"]) == Decimal(total["attributed_usd"]) + Decimal(
             total["unattributed_usd"]
         )
-        assert int(total["source_records"]) == sum(int(row["source_records"]) for row in of_type)
-    (monthly,) = conn.execute(
-        "select sum(source_usd) filter (where record_type = 'payment') "
-        "from marts.revenue_reconciliation_monthly where to_char(revenue_month, 'YYYY-MM') = %s",
-        (month,),
-    ).fetchone()
-    assert Decimal(totals["payment"]["source_usd"]) == monthly > 0
+        assert int(total["source_records"]) == sum(figures[0] for figures in of_type)
+    assert Decimal(totals["payment"]["source_usd"]) > 0
 
 
 def test_records_export_lists_every_record_with_its_attribution_and_source(month, conn, tmp_path):

@@ -1,14 +1,18 @@
-"""The metrics layer: MetricFlow validates and answers, and agrees with what the app shows."""
+"""The metrics layer: MetricFlow validates and answers, and its call metrics are the answer
+key's by location and local day (tests/answer_key.py)."""
 
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from tests.answer_key import Key, answer_rate_range
 from tests.conftest import PipelineRun, mf
+from tests.pipeline.test_call_model_answer_key import _close, count_close
 
 
 def test_mf_validate_configs_passes(pipeline_run: PipelineRun):
@@ -74,19 +78,22 @@ CALL_METRICS = (
     "median_minutes_to_recovery",
 )
 
-# Each count metric, and the same count over marts.calls.
+# Each count metric, and the key's calls it counts (outcomes: inbound calls).
 COUNTS = {
-    "inbound_calls": "direction = 'inbound'",
-    "answered_calls": "is_answered",
-    "voicemail_calls": "outcome = 'voicemail'",
-    "abandoned_calls": "outcome = 'abandoned'",
-    "missed_calls": "outcome = 'missed'",
-    "short_abandon_calls": "outcome = 'short_abandon'",
-    "after_hours_calls": "outcome = 'after_hours'",
-    "spam_calls": "outcome = 'spam'",
-    "missed_opportunities": "is_missed_opportunity",
-    "recovered_missed_opportunities": "is_recovered",
+    "inbound_calls": lambda row: True,
+    "answered_calls": lambda row: row["outcome"] == "answered",
+    "voicemail_calls": lambda row: row["outcome"] == "voicemail",
+    "abandoned_calls": lambda row: row["outcome"] == "abandoned",
+    "missed_calls": lambda row: row["outcome"] == "missed",
+    "short_abandon_calls": lambda row: row["outcome"] == "short_abandon",
+    "after_hours_calls": lambda row: row["outcome"] == "after_hours",
+    "spam_calls": lambda row: row["outcome"] == "spam",
+    "missed_opportunities": lambda row: row["is_missed_opportunity"] == "true",
+    "recovered_missed_opportunities": lambda row: bool(row["recovered_by_call_key"]),
 }
+# recovered missed opportunities: within 2 % (test_call_model_answer_key), the rest by the
+# outcome counts' bar
+RECOVERED = "recovered_missed_opportunities"
 
 
 def _number(value: str) -> float:
@@ -125,45 +132,61 @@ def test_mf_answers_every_call_metric_by_day_and_location(every_call_metric, con
     assert len({row["metric_time__day"] for row in every_call_metric}) == days
 
 
-def test_the_count_metrics_add_up_to_the_calls_mart(every_call_metric, conn):
-    select = ", ".join(f"count(*) filter (where {where})" for where in COUNTS.values())
-    totals = dict(
-        zip(COUNTS, conn.execute(f"select {select} from marts.calls").fetchone(), strict=True)
-    )
-    by_location = {
-        location: dict(zip(COUNTS, counts, strict=True))
-        for location, *counts in conn.execute(
-            f"select location_id, {select} from marts.calls group by location_id"
-        ).fetchall()
-    }
-    assert all(totals.values()), totals
-    mf_totals = {
-        metric: round(sum(_number(row[metric]) for row in every_call_metric)) for metric in COUNTS
-    }
-    assert mf_totals == totals
-    for location, counts in by_location.items():
-        rows = [r for r in every_call_metric if r["location__location_id"] == location]
-        assert {m: round(sum(_number(r[m]) for r in rows)) for m in COUNTS} == counts, location
+@pytest.fixture(scope="module")
+def key_calls(pipeline_run: PipelineRun) -> list[dict]:
+    return Key(pipeline_run.out).calls()
 
 
-def test_a_ratio_for_one_location_day_matches_sql(every_call_metric, conn):
+def test_the_count_metrics_are_the_answer_keys_by_location_and_day(every_call_metric, key_calls):
+    expected: dict[tuple[str, str], Counter] = {}
+    for row in key_calls:
+        if row["direction"] == "inbound":
+            counts = expected.setdefault((row["location_id"], row["day"].isoformat()), Counter())
+            counts.update(metric for metric, counted in COUNTS.items() if counted(row))
+    ours = {
+        (row["location__location_id"], row["metric_time__day"][:10]): Counter(
+            {metric: round(_number(row[metric])) for metric in COUNTS}
+        )
+        for row in every_call_metric
+        if _number(row["inbound_calls"])
+    }
+    assert set(ours) == set(expected)
+    far = []
+    for cell, counts in expected.items():
+        for metric in COUNTS:
+            got, key = ours[cell][metric], counts[metric]
+            close = _close(got, key, 0.02) if metric == RECOVERED else count_close(got, key)
+            if not close:
+                far.append((cell, metric, key, got))
+    assert not far, far
+    assert all(sum(c[m] for c in expected.values()) for m in COUNTS)
+
+
+def test_a_ratio_for_one_location_day_is_the_answer_keys(every_call_metric, key_calls):
     # the busiest location-day of a PBX location (so that it has a service level too)
     row = max(
         (r for r in every_call_metric if r["service_level"]),
         key=lambda r: _number(r["inbound_calls"]),
     )
     location, day = row["location__location_id"], row["metric_time__day"][:10]
-    answered, eligible, met, in_service_level = conn.execute(
-        "select count(*) filter (where is_answered), "
-        "count(*) filter (where is_answer_rate_eligible), "
-        "count(*) filter (where meets_service_level), "
-        "count(*) filter (where counts_in_service_level) "
-        "from marts.calls where location_id = %s and started_at_local::date = %s",
-        (location, day),
-    ).fetchone()
-    assert 0 < answered < eligible and 0 < met < in_service_level
-    assert float(row["answer_rate"]) == pytest.approx(answered / eligible, abs=1e-12)
-    assert float(row["service_level"]) == pytest.approx(met / in_service_level, abs=1e-12)
+    calls = [
+        r
+        for r in key_calls
+        if r["direction"] == "inbound" and r["location_id"] == location and str(r["day"]) == day
+    ]
+    low, high = answer_rate_range(calls)
+    assert low - 1e-12 <= float(row["answer_rate"]) <= high + 1e-12, (row, low, high)
+    # service level, formula 4, on the queue's clock: the counts of test_rates_answer_key,
+    # which the marts match exactly
+    waits = [(r["outcome"], int(r["queue_wait_seconds"])) for r in calls if r["queue_wait_seconds"]]
+    met = sum(1 for outcome, wait in waits if outcome == "answered" and wait <= 20)
+    counted = sum(
+        1
+        for outcome, wait in waits
+        if outcome == "answered" or (outcome == "abandoned" and wait > 20)
+    )
+    assert 0 < met < counted
+    assert float(row["service_level"]) == pytest.approx(met / counted, abs=1e-12)
 
 
 def test_mf_groups_by_week_region_source_caller_type_and_hour(pipeline_run: PipelineRun, tmp_path):
