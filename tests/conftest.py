@@ -208,15 +208,15 @@ _STARTED_SERVER = pytest.StashKey[bool]()
 # Modules that build warehouses of their own, longest first (measured with --durations): run
 # first, so that the two processes of `make test` end together.
 SLOWEST_MODULES = (
-    "tests/pipeline/test_shrink_answer_key.py",
-    "tests/pipeline/test_process_control.py",
     "tests/pipeline/test_incremental.py",
     "tests/orchestration/test_blocked_source.py",
     "tests/pipeline/test_root_causes_and_staffing.py",
-    "tests/pipeline/test_restatements.py",
     "tests/app/test_metric_parity.py",
+    "tests/pipeline/test_restatements.py",
     "tests/pipeline/test_dst_and_settings.py",
+    "tests/pipeline/test_shrink_answer_key.py",
     "tests/pipeline/test_hostile_run.py",
+    "tests/pipeline/test_process_control.py",
 )
 
 
