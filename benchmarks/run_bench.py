@@ -23,7 +23,7 @@ before the day), in a fresh database ``callshrink_run_bench`` of the configured 
 
 Each run writes ``--summary-json``; the benchmark prints, per run, the wall seconds, the seconds
 of loading, checks and dbt build, the rows loaded, the peak memory of the run's process (the
-loader and the checks run in it) and of its largest child (dbt), and the database's size after
+loader and the checks run in it; not dbt's, a child process) and the database's size after
 it. Then the ratio of the two incremental days (the same day's files on a small and a large
 history: a day's work should not grow with history) and the year: the large initial run's
 seconds scaled linearly by 35,000,000 over its calls, with the share of the year it measured.
@@ -214,7 +214,7 @@ def report(
         print(f"{name} history: {sum(calls_by_date.get(d, 0) for d in dated):,} calls")
     header = (
         f"{'run':<16}{'wall s':>9}{'loading s':>11}{'checks s':>10}{'dbt s':>9}"
-        f"{'raw rows':>13}{'peak MB':>9}{'dbt MB':>8}{'db MB':>9}"
+        f"{'raw rows':>13}{'peak MB':>9}{'db MB':>9}"
     )
     print(header)
     for first, second in runs.values():
@@ -222,8 +222,7 @@ def report(
             print(
                 f"{run.label:<16}{run.wall:>9.1f}{run.part('loading'):>11.1f}"
                 f"{run.part('checks'):>10.1f}{run.part('dbt'):>9.1f}{run.rows:>13,}"
-                f"{run.summary['peak_memory_mb']:>9,}{run.summary['peak_child_memory_mb']:>8,}"
-                f"{run.database_mb:>9,}"
+                f"{run.summary['peak_memory_mb']:>9,}{run.database_mb:>9,}"
             )
     small_day, large_day = runs["small"][1].wall, runs["large"][1].wall
     print(

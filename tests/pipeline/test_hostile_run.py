@@ -116,7 +116,7 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
         load["seconds"] > 0 and load["check_seconds"] > 0 for load in summary["raw"].values()
     )
     assert summary["step_seconds"]["callshrink_dbt_assets"] > 0
-    assert summary["peak_memory_mb"] > 50 and summary["peak_child_memory_mb"] > 50
+    assert summary["peak_memory_mb"] > 50
     assert "time: loading " in output and " s, dbt build " in output
     for case in CORPUS:
         read, loaded, quarantined = manifest[case.path]
