@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pandas as pd
-import psycopg
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -23,7 +22,6 @@ from tests.answer_key import (
     Key,
     answer_rate_counts,
     attributed_net,
-    cell_values,
     inbound,
     shown_count,
     shown_percent,
@@ -49,24 +47,6 @@ def test_the_app_opens_on_the_scorecard(pipeline_run: PipelineRun):
 
     assert not app.exception, app.exception
     assert app.title[0].value == "Scorecard"
-
-
-@pytest.fixture(scope="module")
-def key(pipeline_run: PipelineRun) -> Key:
-    return Key(pipeline_run.out)
-
-
-@pytest.fixture(scope="module")
-def key_calls(key: Key) -> list[dict]:
-    return key.calls()
-
-
-@pytest.fixture(scope="module")
-def cells(pipeline_run: PipelineRun, warehouse_url: str) -> dict:
-    """The conversion cells' values (the one input of tests/answer_key.Shrink from the
-    warehouse)."""
-    with psycopg.connect(warehouse_url) as connection:
-        return cell_values(connection)
 
 
 def _whole_period(app: AppTest, key: Key) -> tuple:

@@ -14,17 +14,13 @@ from collections import Counter
 from datetime import date, timedelta
 from decimal import Decimal
 
-import psycopg
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from callshrink.settings import PROJECT_DIR
 from tests.answer_key import (
     ELIGIBLE,
-    Key,
     Shrink,
     answer_rate_range,
-    cell_values,
     inbound,
     shown_usd,
     shrink_of,
@@ -46,22 +42,6 @@ def _page(name: str) -> AppTest:
 
 def _tiles(app: AppTest) -> dict[str, tuple[str, str]]:
     return {metric.label: (metric.value, metric.delta) for metric in app.metric}
-
-
-@pytest.fixture(scope="module")
-def key(pipeline_run: PipelineRun) -> Key:
-    return Key(pipeline_run.out)
-
-
-@pytest.fixture(scope="module")
-def key_calls(key: Key) -> list[dict]:
-    return key.calls()
-
-
-@pytest.fixture(scope="module")
-def cells(pipeline_run: PipelineRun, warehouse_url: str) -> dict:
-    with psycopg.connect(warehouse_url) as connection:
-        return cell_values(connection)
 
 
 def _shrink_by_location(key_calls, cells, first_day, last_day) -> dict[str, Shrink]:
