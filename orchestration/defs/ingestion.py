@@ -1,7 +1,7 @@
 """One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>).
 
-Each asset loads its new landing files, then validates the whole raw table with its Great
-Expectations suite (orchestration/defs/quality.py) in the same step."""
+Each asset loads its new landing files, then validates the rows no passed check has seen with
+its Great Expectations suite (orchestration/defs/quality.py) in the same step."""
 
 import time
 import uuid
