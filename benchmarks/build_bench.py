@@ -96,12 +96,18 @@ def split_landing(landing: Path, dest: Path, hold_back: int) -> tuple[list[str],
 # --- database ---------------------------------------------------------------------------------
 
 
+def fresh_database(server_url: str, database: str) -> str:
+    """The URL of `database` on the server, dropped (with its sessions) and created empty."""
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        name = sql.Identifier(database)
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+        conn.execute(sql.SQL("create database {}").format(name))
+    return settings.with_database(server_url, database)
+
+
 def bench_database(server_url: str, fresh: bool) -> str:
     if fresh:
-        with psycopg.connect(server_url, autocommit=True) as conn:
-            name = sql.Identifier(BENCH_DB)
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-            conn.execute(sql.SQL("create database {}").format(name))
+        return fresh_database(server_url, BENCH_DB)
     return settings.with_database(server_url, BENCH_DB)
 
 

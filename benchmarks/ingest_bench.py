@@ -22,6 +22,7 @@ import json
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -32,12 +33,15 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from callshrink import db, settings
+from callshrink import db
 from callshrink.generate import generate
 from callshrink.generate.callrail import FIELDS as CALLRAIL_FIELDS
-from callshrink.generate.callrail import PER_PAGE
+from callshrink.generate.callrail import PER_PAGE, csv_value
 from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest.loader import start_load
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_bench import fresh_database
 
 BENCH_DB = "callshrink_bench"
 # psql reads each line as one field: no byte of the data is this quote or this delimiter
@@ -105,16 +109,6 @@ def _callrail_pages(landing: Path, samples: list, records: int) -> Path:
     return _lines_file(landing.parent / "psql" / "calls.jsonl", [_compact(c) for c in calls])
 
 
-def _csv_cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(value)
-    return str(value)
-
-
 def _callrail_csv(landing: Path, samples: list, records: int) -> Path:
     path = landing / "tracking" / "callrail" / "calls.csv"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +116,7 @@ def _callrail_csv(landing: Path, samples: list, records: int) -> Path:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CALLRAIL_FIELDS)
         for call in _repeat(samples, records):
-            writer.writerow([_csv_cell(call.get(f)) for f in CALLRAIL_FIELDS])
+            writer.writerow([csv_value(call.get(f)) for f in CALLRAIL_FIELDS])
     psql_file = landing.parent / "psql" / "calls.csv"
     psql_file.parent.mkdir(parents=True, exist_ok=True)
     with path.open(encoding="utf-8") as source, psql_file.open("w", encoding="utf-8") as out:
@@ -199,14 +193,6 @@ def samples_of(generated: Path) -> dict[str, list]:
     }
 
 
-def fresh_database(server_url: str) -> str:
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-        conn.execute(sql.SQL("create database {}").format(name))
-    return settings.with_database(server_url, BENCH_DB)
-
-
 def time_psql(url: str, path: Path, column: str) -> float:
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("drop table if exists bench_psql_copy")
@@ -242,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cases = [c for c in CASES if not args.only or c.name in args.only]
 
-    url = fresh_database(db.database_url())
+    url = fresh_database(db.database_url(), BENCH_DB)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         generate(Path(tmp) / "generated", locations=4, days=7, seed=3)

@@ -45,14 +45,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 
 from callshrink import db, settings
 from callshrink.dbt import tool
 from callshrink.generate import generate
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_bench import file_date
+from build_bench import file_date, fresh_database
 
 BENCH_DB = "callshrink_run_bench"
 RATE = 1940.0  # calls a location-day: the contact-center preset
@@ -128,14 +127,6 @@ def link_files(landing: Path, dest: Path, dates: set[str]) -> int:
     return count
 
 
-def fresh_database(server: str) -> str:
-    with psycopg.connect(server, autocommit=True) as conn:
-        name = sql.Identifier(BENCH_DB)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-        conn.execute(sql.SQL("create database {}").format(name))
-    return settings.with_database(server, BENCH_DB)
-
-
 def callshrink_run(label: str, url: str, landing: Path, reference: Path, out: Path) -> Run:
     summary_path = out / f"{label.replace(' ', '_')}.json"
     env = {**os.environ, settings.DATABASE_URL_VAR: url}
@@ -178,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         server = db.database_url()
         runs: dict[str, tuple[Run, Run]] = {}
         for name, dated in histories.items():
-            url = fresh_database(server)
+            url = fresh_database(server, BENCH_DB)
             folder = work / f"landing_{name}"
             shutil.rmtree(folder, ignore_errors=True)
             link_files(landing, folder, dated)

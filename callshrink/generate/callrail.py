@@ -165,7 +165,7 @@ class DayFile:
             assert self.fh is not None
             self.fh.write("".join(json.dumps(o, separators=(",", ":")) + "\n" for o in objects))
         elif self.fmt == "csv":
-            self.csv.writerows([_csv_value(o[f]) for f in FIELDS] for o in objects)
+            self.csv.writerows([csv_value(o[f]) for f in FIELDS] for o in objects)
         else:
             for o in objects:
                 self.page.append(o)
@@ -195,7 +195,8 @@ class DayFile:
         return self.files
 
 
-def _csv_value(value: Any) -> str:
+def csv_value(value: Any) -> str:
+    """A CallRail field as its CSV export writes it (lists comma-joined, booleans in lower case)."""
     if value is None:
         return ""
     if isinstance(value, bool):
