@@ -135,7 +135,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise SystemExit(f"callshrink run: the reference folder {reference} does not exist")
     db.activate()
     if args.validate_all:
-        os.environ["CALLSHRINK_VALIDATE"] = "all"
+        from orchestration.defs.quality import VALIDATE_VAR
+
+        os.environ[VALIDATE_VAR] = "all"
     result = run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh)
     if args.summary_json is not None:
         _write_summary_json(result, args.summary_json)

@@ -243,10 +243,11 @@ def validate_raw_table(
     if identifier not in SUITES:
         raise KeyError(f"no expectation suite for raw table {identifier!r}")
     started = time.perf_counter()
+    built = SUITES[identifier]()
     current = current_rows_query(schema, identifier)
     pending = None
     if new_loads_only:
-        fingerprint = suite_fingerprint(identifier)
+        fingerprint = suite_fingerprint(built)
         pending = pending_loads(database_url, identifier, fingerprint, schema)
         if not pending:
             return RawValidation(
@@ -276,7 +277,7 @@ def validate_raw_table(
         try:
             asset = source.add_query_asset(name=identifier, query=current)
             batch_definition = asset.add_batch_definition_whole_table("whole_table")
-            suite, screen, details = _run(context, batch_definition, SUITES[identifier]())
+            suite, screen, details = _run(context, batch_definition, built)
             engine = source.get_engine()
             failed = [_failed(r, engine, current) for r in _results(details)]
         finally:
@@ -305,9 +306,9 @@ def validate_raw_table(
     )
 
 
-def suite_fingerprint(identifier: str) -> str:
-    """A hash of the table's suite as built now: its rules, their arguments and severities."""
-    rules = [e.configuration.to_json_dict() for e in SUITES[identifier]().expectations]
+def suite_fingerprint(suite: ExpectationSuite) -> str:
+    """A hash of a suite's rules: their arguments and severities."""
+    rules = [e.configuration.to_json_dict() for e in suite.expectations]
     text = json.dumps(rules, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
