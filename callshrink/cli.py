@@ -590,8 +590,9 @@ def build_parser() -> argparse.ArgumentParser:
         "load, validate and build everything once",
         "Materialise every Dagster asset once: load new landing files into raw "
         "tables, run the Great Expectations checks, then dbt build (models and "
-        "tests). Files loaded before are skipped, so running twice is safe. The call "
-        "models build incrementally by day, recomputing the last days (dbt var "
+        "tests). Files loaded before are skipped, so running twice is safe. Staging "
+        "builds incrementally by record (the records loaded since the last run), the "
+        "call models by day, recomputing the last days (dbt var "
         "incremental_lookback_days); --full-refresh rebuilds them from scratch.",
     )
     run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
@@ -602,8 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild the incremental call models from scratch: after upgrading callshrink "
-        "(a model's columns changed) or when data arrived later than the lookback",
+        help="rebuild the incremental staging and call models from scratch: after upgrading "
+        "callshrink (a model's columns changed), when data arrived later than the lookback, "
+        "or to apply a changed pbx_systems time zone to records loaded before",
     )
     run_parser.add_argument(
         "--validate-all",

@@ -90,9 +90,9 @@ def _precompile_metric_queries() -> None:
 def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineResult:
     """Materialise everything (ingestion, checks, dbt build) and print a summary.
 
-    full_refresh rebuilds the incremental call models from scratch instead of recomputing
-    their last days (needed after a model's columns change, or for data later than the
-    lookback)."""
+    full_refresh rebuilds the incremental models (staging, calls) from scratch instead of
+    building the records and days a run touched (needed after a model's columns change, for
+    data later than the lookback, or for a changed pbx_systems time zone)."""
     import dagster as dg
 
     from callshrink.dbt import ensure_manifest

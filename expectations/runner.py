@@ -350,8 +350,14 @@ def current_rows_query(schema: str, identifier: str) -> str:
     from callshrink.ingest import RAW_TABLES
 
     table = f"{_quote(schema)}.{_quote(identifier)}"
-    key = next(t.natural_key for t in RAW_TABLES if t.identifier == identifier)
-    same_record = " and ".join(f"later.{_quote(c)} = delivered.{_quote(c)}" for c in key)
+    raw = next(t for t in RAW_TABLES if t.identifier == identifier)
+    # `=` on the lookup key (the raw table's index on it finds the later deliveries of the
+    # rows checked), null-safe on the key's other columns, which may be empty
+    same_record = " and ".join(
+        f"later.{_quote(c)} {'=' if c in raw.lookup_key else 'is not distinct from'} "
+        f"delivered.{_quote(c)}"
+        for c in raw.natural_key
+    )
     return (
         f"select * from {table} as delivered where not exists (select 1 from {table} as later "
         f"where {same_record} and (later._loaded_at, later._line_number) "

@@ -146,6 +146,7 @@ create table if not exists {RAW_SCHEMA}._quarantine (
     load_id uuid not null references {RAW_SCHEMA}._loads (load_id),
     quarantined_at timestamptz not null default now()
 );
+alter table {RAW_SCHEMA}._quarantine add column if not exists record_key jsonb;
 """
 
 
@@ -178,16 +179,56 @@ def _table_ddl(table: RawTable) -> list[sql.Composed]:
             sql.Literal(f"{RAW_SCHEMA}.{line_number_sequence(table)}")
         ),
         sql.SQL("_file_sha256 text not null {}").format(_setting("_file_sha256")),
-        sql.SQL("_loaded_at timestamptz not null default now()"),
+        sql.SQL("_loaded_at timestamptz not null default {}").format(LOADED_AT_DEFAULT),
     ]
+    relation = sql.Identifier(RAW_SCHEMA, table.identifier)
     return [
         sql.SQL("create sequence if not exists {}").format(sequence),
-        sql.SQL("create table if not exists {}.{} ({})").format(
-            sql.Identifier(RAW_SCHEMA),
-            sql.Identifier(table.identifier),
-            sql.SQL(", ").join(columns),
+        sql.SQL("create table if not exists {} ({})").format(relation, sql.SQL(", ").join(columns)),
+        *(
+            sql.SQL("create index if not exists {} on {} ({})").format(
+                sql.Identifier(f"{table.identifier}__{suffix}"),
+                relation,
+                sql.SQL(", ").join(map(sql.Identifier, index_columns)),
+            )
+            for suffix, index_columns in _indexes(table).items()
         ),
     ]
+
+
+def _indexes(table: RawTable) -> dict[str, tuple[str, ...]]:
+    """A raw table's indexes: every delivery of a record by its lookup key, and the rows of
+    the loads since a time. Incremental staging reads through both (the rows loaded since its
+    last build, then every delivery of the records they touch), and so do the checks for a
+    later delivery of the rows a run loaded."""
+    return {"lookup": table.lookup_key, "loaded_at": ("_loaded_at",)}
+
+
+# _loaded_at is the time a file's transaction took its table's loading lock (set in
+# _load_file), not the transaction's start: files of a table take the lock one at a time, so
+# a file committed later always has a later _loaded_at, and incremental staging, which reads
+# the rows loaded after the newest it has staged, cannot miss a file that started first and
+# committed last. Rows inserted another way get the transaction's start.
+LOADED_AT_SETTING = "callshrink.loaded_at"
+LOADED_AT_DEFAULT = sql.SQL(
+    "coalesce(nullif(current_setting({}, true), '')::timestamptz, now())"
+).format(sql.Literal(LOADED_AT_SETTING))
+
+
+def _migrate_loaded_at(conn: psycopg.Connection, table: RawTable) -> None:
+    """Give a raw table made by an older loader (default now()) this _loaded_at default."""
+    (default,) = conn.execute(
+        "select pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a "
+        "on a.attrelid = d.adrelid and a.attnum = d.adnum "
+        "where d.adrelid = %s::regclass and a.attname = '_loaded_at'",
+        (f"{RAW_SCHEMA}.{table.identifier}",),
+    ).fetchone()
+    if LOADED_AT_SETTING not in default:
+        conn.execute(
+            sql.SQL("alter table {} alter column _loaded_at set default {}").format(
+                sql.Identifier(RAW_SCHEMA, table.identifier), LOADED_AT_DEFAULT
+            )
+        )
 
 
 def ensure_raw_schema(conn: psycopg.Connection) -> None:
@@ -198,6 +239,7 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
         for table in RAW_TABLES:
             for statement in _table_ddl(table):
                 conn.execute(statement)
+            _migrate_loaded_at(conn, table)
 
 
 MANIFEST_KEY = ["raw_table", "source_folder", "file_sha256"]
@@ -614,6 +656,7 @@ def _load_file(
     with conn.transaction():
         # One loader per table at a time, so two runs cannot both load the same new file.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.identifier,))
+        conn.execute("select set_config(%s, clock_timestamp()::text, true)", (LOADED_AT_SETTING,))
         earlier = conn.execute(
             f"select source_file from {RAW_SCHEMA}._load_files "
             "where raw_table = %s and source_folder = %s and file_sha256 = %s",

@@ -84,6 +84,14 @@ def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str
             table = _table_of(path)
             relation = sql.Identifier(RAW_SCHEMA, table.identifier)
             record = sql.SQL("t._record::text" if table.keeps_record else "row_to_json(t)::text")
+            # the record's natural key, so incremental staging rebuilds the record (from an
+            # earlier delivery, or without it) and forgets the moved row (macros/dedupe_latest)
+            key = sql.SQL("jsonb_build_object({})").format(
+                sql.SQL(", ").join(
+                    sql.SQL("{}, t.{}").format(sql.Literal(column), sql.Identifier(column))
+                    for column in table.natural_key
+                )
+            )
             moved = conn.execute(
                 sql.SQL(
                     "with delivery as (select file_sha256 from {}._load_files "
@@ -92,13 +100,15 @@ def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str
                     "moved as (delete from {} t using delivery "
                     "where t._source_file = %(path)s and t._file_sha256 = delivery.file_sha256 "
                     "and (%(line)s::integer is null or t._line_number = %(line)s) "
-                    "returning t.*, {} as raw_text) "
+                    "returning t.*, {} as raw_text, {} as record_key) "
                     "insert into {}._quarantine (raw_table, source_file, line_number, "
-                    "file_sha256, raw_text, reason, load_id) "
+                    "file_sha256, raw_text, reason, load_id, record_key) "
                     "select %(table)s, _source_file, _line_number, _file_sha256, raw_text, "
-                    "%(reason)s, _load_id from moved "
+                    "%(reason)s, _load_id, record_key from moved "
                     "returning file_sha256"
-                ).format(sql.Identifier(RAW_SCHEMA), relation, record, sql.Identifier(RAW_SCHEMA)),
+                ).format(
+                    sql.Identifier(RAW_SCHEMA), relation, record, key, sql.Identifier(RAW_SCHEMA)
+                ),
                 {"path": path, "line": line, "table": table.identifier, "reason": reason},
             ).fetchall()
             if not moved:

@@ -110,6 +110,20 @@ class RawTable:
         return len(PurePosixPath(self.folder).parts)
 
     @property
+    def lookup_key(self) -> tuple[str, ...]:
+        """The leading columns of the natural key that are never null (``pbx_id`` and the
+        required fields): the raw table's index on them finds every delivery of a record, so
+        incremental staging and the checks for a later delivery read the records a load
+        touched, not the whole table. The key's other columns are compared null-safely."""
+        required = {"pbx_id"} | {f.column for f in self.fields if f.required}
+        lookup: list[str] = []
+        for column in self.natural_key:
+            if column not in required:
+                break
+            lookup.append(column)
+        return tuple(lookup)
+
+    @property
     def keeps_record(self) -> bool:
         return self.format in (Format.CALLRAIL, Format.JSONL)
 

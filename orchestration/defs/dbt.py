@@ -41,7 +41,8 @@ ensure_manifest()
 class DbtBuildConfig(dg.Config):
     full_refresh: bool = Field(
         default=False,
-        description="Rebuild the incremental call models from scratch (dbt --full-refresh).",
+        description="Rebuild the incremental staging and call models from scratch "
+        "(dbt --full-refresh).",
     )
 
 

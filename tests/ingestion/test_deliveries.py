@@ -4,6 +4,8 @@ manifest written by an older loader (identity = content only) brought to folder 
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -102,6 +104,58 @@ def test_files_of_the_same_time_load_in_path_order_each_loaded_after_the_last(ra
     assert raw_conn.execute(
         "select count(distinct _loaded_at) from raw.callrail_calls"
     ).fetchone() == (4,)
+
+
+def test_a_file_that_waited_for_the_loading_lock_is_loaded_after_the_file_that_held_it(
+    raw_conn, server_url, tmp_path
+):
+    """Incremental staging reads the rows loaded after the newest it staged, so a file that
+    commits later must have the later _loaded_at, even when its transaction began first."""
+    write(tmp_path, "tracking/callrail/late.jsonl", callrail_line("late"), T0)
+    url = raw_conn.info.dsn
+    with psycopg.connect(url) as holder:
+        # another loader holds calls' loading lock, as while it loads a file
+        holder.execute("select pg_advisory_xact_lock(hashtext('callrail_calls'))")
+        waiting = threading.Thread(target=load, args=(raw_conn, tmp_path, "callrail", "calls"))
+        waiting.start()
+        time.sleep(0.5)  # the load's transaction has begun and waits for the lock
+        (released_at,) = holder.execute("select clock_timestamp()").fetchone()
+        holder.commit()
+        waiting.join(timeout=30)
+    (loaded_at,) = raw_conn.execute("select _loaded_at from raw.callrail_calls").fetchone()
+    assert loaded_at > released_at
+
+
+def test_every_raw_table_has_its_lookup_and_loaded_at_indexes(raw_conn):
+    indexes = {
+        (table, name): definition
+        for table, name, definition in raw_conn.execute(
+            "select tablename, indexname, indexdef from pg_indexes where schemaname = 'raw'"
+        )
+    }
+    assert set(indexes) >= {
+        (t, f"{t}__{suffix}")
+        for t in (
+            "callrail_calls", "asterisk_cdr", "asterisk_queue_log", "square_payments",
+            "square_refunds", "square_customers", "hubspot_contacts", "hubspot_deals",
+        )
+        for suffix in ("lookup", "loaded_at")
+    }  # fmt: skip
+    # the leading never-null columns of the natural key: (pbx_id, uniqueid, sequence) may
+    # have no sequence, so the CDR's index is on the first two
+    assert indexes[("asterisk_cdr", "asterisk_cdr__lookup")].endswith("(pbx_id, uniqueid)")
+    assert indexes[("hubspot_deals", "hubspot_deals__lookup")].endswith("(id, updated_at)")
+
+
+def test_a_raw_table_of_the_older_loader_gets_the_loading_lock_time(raw_conn):
+    raw_conn.execute("alter table raw.square_payments alter column _loaded_at set default now()")
+    ensure_raw_schema(raw_conn)
+    (default,) = raw_conn.execute(
+        "select pg_get_expr(adbin, adrelid) from pg_attrdef d join pg_attribute a "
+        "on a.attrelid = d.adrelid and a.attnum = d.adnum "
+        "where d.adrelid = 'raw.square_payments'::regclass and a.attname = '_loaded_at'"
+    ).fetchone()
+    assert "callshrink.loaded_at" in default
 
 
 # --- identity: source folder and content -------------------------------------------------------

@@ -35,6 +35,10 @@ def test_a_move_takes_the_line_of_the_delivery_loaded_last(raw_conn, tmp_path, m
         "where reason = 'moved by hand: test'"
     ).fetchone()
     assert kept == "Second"  # the record as delivered, kept whole
+    # and its natural key, so incremental staging rebuilds that record
+    assert raw_conn.execute(
+        "select record_key from raw._quarantine where reason = 'moved by hand: test'"
+    ).fetchone() == ({"id": "CAL2"},)
     manifest = raw_conn.execute(
         "select lines_read, rows_loaded, rows_quarantined from raw._load_files "
         "where source_file = %s order by loaded_at",

@@ -5,8 +5,11 @@ arrival runs the whole pipeline, so the call models build incrementally, with fo
 (recovery, repeat contacts) that change as later days arrive. The PBX exports (CDR, queue_log)
 lag one day behind CallRail, so a day is first built from CallRail alone and its PBX legs
 arrive late, on the next run. (The generator writes a call's legs in the file of the UTC day it
-started, even when it ends after midnight, so the files alone never deliver a leg late.) At the
-end `dbt build --full-refresh` rebuilds every model from scratch: every row must be the same.
+started, even when it ends after midnight, so the files alone never deliver a leg late.)
+Between runs, records of earlier days change the way they do in the field: a corrected CallRail
+call and a corrected Square payment are delivered again, and a loaded CDR leg is moved into the
+quarantine by hand. At the end `dbt build --full-refresh` rebuilds every model from scratch:
+every row of every incremental model (staging and calls) and of every mart must be the same.
 
 The test has a database of its own (callshrink_incremental on the suite's server) and points
 the environment at it only for its duration.
@@ -14,18 +17,21 @@ the environment at it only for its duration.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from callshrink.dbt import dbt, stage_reference
 from callshrink.generate import generate
+from callshrink.ingest.quarantine import move_to_quarantine
 from callshrink.pipeline import run_pipeline
 from tests.conftest import own_database
 
@@ -44,6 +50,41 @@ CALL_MODELS = (
     "marts.missed_calls",
     "restricted.caller_numbers",
 )
+# The vendors' staging tables, incremental by record (dbt_project.yml: staging).
+STAGING_MODELS = tuple(
+    f"staging.stg_{name}"
+    for name in (
+        "asterisk__cdr", "asterisk__queue_log", "callrail__calls", "square__payments",
+        "square__refunds", "square__customers", "hubspot__contacts", "hubspot__deals",
+    )
+)  # fmt: skip
+INCREMENTAL_MODELS = STAGING_MODELS + CALL_MODELS
+# The tables rebuilt whole on every run that read them (revenue included).
+TABLE_MODELS = (
+    "intermediate.int_pbx_queue_entries",
+    "intermediate.int_queue_members_available",
+    "intermediate.int_revenue_records",
+    "intermediate.int_revenue_months_closed",
+    "marts.call_conversions",
+    "marts.callback_recovery_curve",
+    "marts.conversion_cells",
+    "marts.data_health",
+    "marts.missed_call_shrink",
+    "marts.pbx_names",
+    "marts.process_control_points",
+    "marts.process_signals",
+    "marts.revenue_attributions",
+    "marts.revenue_left_out",
+    "marts.revenue_left_out_totals",
+    "marts.revenue_months",
+    "marts.revenue_reconciliation",
+    "marts.revenue_reconciliation_monthly",
+    "marts.revenue_reconciliation_totals",
+    "marts.staffing_hours",
+    "marts.staffing_what_if",
+    "restricted.callback_work_items",
+)
+COMPARED = INCREMENTAL_MODELS + TABLE_MODELS
 DATED = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -55,20 +96,22 @@ def incremental_url(
 
 
 def _snapshot(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
-    """Row count and a digest of the sorted rows of every call model."""
+    """Row count and a digest of the sorted rows of every model compared (without
+    `_staged_at`, the time of the build that wrote a staged row)."""
+    row = "(to_jsonb(t) - '_staged_at')::text"
     return {
         model: conn.execute(
-            f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+            f"select count(*), md5(coalesce(string_agg({row}, '|' order by {row}), '')) "
             f"from {model} t"
         ).fetchone()
-        for model in CALL_MODELS
+        for model in COMPARED
     }
 
 
 def _oids(conn: psycopg.Connection) -> dict[str, int]:
     return {
         model: conn.execute("select %s::regclass::oid", (model,)).fetchone()[0]
-        for model in CALL_MODELS
+        for model in INCREMENTAL_MODELS
     }
 
 
@@ -76,13 +119,17 @@ def _differences(conn: psycopg.Connection, model: str) -> str:
     """Which rows differ between the incremental build and the full refresh, and in which
     columns (rows matched by the model's first column, its key)."""
     kept = f"incremental_snapshot.{model.replace('.', '__')}"
+    key = conn.execute(f"select * from {model} limit 0").description[0].name
+
+    def rows(relation: str) -> str:
+        return f"select to_jsonb(t) - '_staged_at' from {relation} t"
+
     sides = {}
     for label, query in (
-        ("incremental", f"select * from {kept} except all select * from {model}"),
-        ("full refresh", f"select * from {model} except all select * from {kept}"),
+        ("incremental", f"{rows(kept)} except all {rows(model)}"),
+        ("full refresh", f"{rows(model)} except all {rows(kept)}"),
     ):
-        cursor = conn.cursor(row_factory=dict_row)
-        sides[label] = {str(next(iter(row.values()))): row for row in cursor.execute(query)}
+        sides[label] = {str(row[key]): row for (row,) in conn.execute(query)}
     incremental, full = sides["incremental"], sides["full refresh"]
     lines = [
         f"{model}: {len(incremental)} rows only in the incremental build, "
@@ -108,6 +155,42 @@ def _differences(conn: psycopg.Connection, model: str) -> str:
         if missing:
             lines.append(f"  only the {label} has {len(missing)} keys, e.g. {missing[:5]}")
     return "\n".join(lines)
+
+
+def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, object]:
+    """Deliver again, corrected, the newest CallRail call and Square payment loaded: a file of
+    one JSON line each, as a re-export would. The call gets another caller name; the payment
+    a dollar more, with a later updated_at (Square's version of a record). Returns the ids and
+    the corrected values staging must show."""
+    (call,) = conn.execute(
+        "select _record from raw.callrail_calls order by _record ->> 'start_time' desc limit 1"
+    ).fetchone()
+    call["customer_name"] = "Corrected Caller"
+    (payment,) = conn.execute(
+        "select _record from raw.square_payments order by _record ->> 'created_at' desc limit 1"
+    ).fetchone()
+    for money in ("amount_money", "total_money"):
+        payment[money]["amount"] += 100
+    updated = datetime.fromisoformat(payment["updated_at"].replace("Z", "+00:00"))
+    payment["updated_at"] = (updated + timedelta(hours=1)).isoformat()
+    for folder, record in (("tracking/callrail", call), ("pos/square/payments", payment)):
+        target = landing / folder / "corrected.jsonl"
+        target.write_text(json.dumps(record) + "\n", encoding="utf-8")
+    return {
+        "call": call["id"],
+        "payment": payment["id"],
+        "total_usd": Decimal(payment["total_money"]["amount"]).scaleb(-2),
+    }
+
+
+def _move_newest_leg(conn: psycopg.Connection) -> str:
+    """Move the newest CDR leg loaded into the quarantine by hand; returns its leg id."""
+    source_file, line, leg_id = conn.execute(
+        "select _source_file, _line_number, pbx_id || ':' || uniqueid || ':' || sequence "
+        "from raw.asterisk_cdr order by start desc, _line_number desc limit 1"
+    ).fetchone()
+    move_to_quarantine(conn, [f"{source_file}:{line}"], "moved by hand: test")
+    return leg_id
 
 
 def test_incremental_builds_equal_a_full_refresh(
@@ -149,13 +232,18 @@ def test_incremental_builds_equal_a_full_refresh(
     days_built = []
     oids = []
     first_run_last_day = None
-    for through, pbx_through in (
-        (dates[9], dates[8]),
-        (dates[10], dates[9]),
-        (dates[11], dates[10]),
-        (dates[-1], dates[-1]),
+    for run, (through, pbx_through) in enumerate(
+        (
+            (dates[9], dates[8]),
+            (dates[10], dates[9]),
+            (dates[11], dates[10]),
+            (dates[-1], dates[-1]),
+        )
     ):
         deliver(through, pbx_through)
+        if run == 2:  # records of the newest days change, inside the days the models recompute
+            corrected = _deliver_corrections(conn, landing)
+            moved_leg = _move_newest_leg(conn)
         result = run_pipeline(quiet=True)
         assert result.success, result.summary()
         days_built.append(
@@ -171,17 +259,31 @@ def test_incremental_builds_equal_a_full_refresh(
     assert calls > 0 and with_pbx == 0, first_run_last_day
     assert pbx_calls_on(dates[9])[1] > 0
 
+    # the incremental builds took the corrections and the move: a record's newest version
+    # replaced its row, and the moved leg is gone
+    assert conn.execute(
+        "select customer_name from staging.stg_callrail__calls where callrail_call_id = %s",
+        (corrected["call"],),
+    ).fetchall() == [("Corrected Caller",)]
+    assert conn.execute(
+        "select total_usd from staging.stg_square__payments where payment_id = %s",
+        (corrected["payment"],),
+    ).fetchall() == [(corrected["total_usd"],)]
+    for model in ("staging.stg_asterisk__cdr", "intermediate.int_pbx_legs_typed"):
+        kept = conn.execute(f"select count(*) from {model} where leg_id = %s", (moved_leg,))
+        assert kept.fetchone()[0] == 0, model
+
     # the runs after the first were incremental: the tables stayed (a rebuild replaces them),
     # and rows of days before each model's window kept the transaction that wrote them
     assert days_built[0] < days_built[-1] and days_built == sorted(days_built), days_built
     assert all(run == oids[0] for run in oids), oids
-    for model in CALL_MODELS:
+    for model in INCREMENTAL_MODELS:
         writers = conn.execute(f"select count(distinct xmin::text) from {model}").fetchone()[0]
         assert writers > 1, f"{model}: every row rewritten by the last run"
 
     incremental = _snapshot(conn)
     conn.execute("create schema incremental_snapshot")
-    for model in CALL_MODELS:
+    for model in COMPARED:
         conn.execute(
             f"create table incremental_snapshot.{model.replace('.', '__')} as select * from {model}"
         )
@@ -189,10 +291,10 @@ def test_incremental_builds_equal_a_full_refresh(
     stage_reference()  # the seed path of this data set's reference folder, as the pipeline does
     dbt(["build", "--full-refresh", "--quiet", "--target-path", str(tmp_path / "target")])
     rebuilt = _oids(conn)
-    assert all(rebuilt[model] != oids[-1][model] for model in CALL_MODELS)  # from scratch
+    assert all(rebuilt[model] != oids[-1][model] for model in INCREMENTAL_MODELS)  # scratch
 
     full = _snapshot(conn)
-    differing = [model for model in CALL_MODELS if incremental[model] != full[model]]
+    differing = [model for model in COMPARED if incremental[model] != full[model]]
     assert not differing, "\n".join(
         [
             f"{model}: incremental {incremental[model]}, full refresh {full[model]}"

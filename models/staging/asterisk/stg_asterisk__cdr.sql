@@ -9,11 +9,23 @@
     uniqueid (the epoch second the channel was created, UTC by nature), the end from the start
     plus duration, the answer from the end minus billsec.
 #}
+{{ config(
+    unique_key='leg_id',
+    indexes=[
+        {'columns': ['leg_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+        {'columns': ['started_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('asterisk', 'cdr')) }}",
+) }}
+
 with
 
 source as (
 
-    {{ dedupe_latest(source('asterisk', 'cdr'), ['pbx_id', 'uniqueid', 'sequence']) }}
+    {{ dedupe_latest(source('asterisk', 'cdr'), ['pbx_id', 'uniqueid', 'sequence'],
+        lookup=['pbx_id', 'uniqueid']) }}
 
 ),
 
@@ -94,7 +106,9 @@ renamed as (
         lastapp = 'VoiceMail' as is_voicemail_leg,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from ended
 

@@ -2,13 +2,25 @@
     One row per queue_log event. The data fields mean different things per event (docs/sources.md);
     the ones the call model needs get names here, the rest stay as data1..data5.
 -#}
+{{ config(
+    unique_key='queue_event_id',
+    indexes=[
+        {'columns': ['queue_event_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+        {'columns': ['occurred_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('asterisk', 'queue_log')) }}",
+) }}
+
 with
 
 source as (
 
     {{ dedupe_latest(source('asterisk', 'queue_log'),
         ['pbx_id', 'epoch', 'callid', 'queuename', 'agent', 'event',
-         'data1', 'data2', 'data3', 'data4', 'data5']) }}
+         'data1', 'data2', 'data3', 'data4', 'data5'],
+        lookup=['pbx_id', 'epoch', 'callid', 'queuename']) }}
 
 ),
 
@@ -60,7 +72,9 @@ renamed as (
         ) as is_known_event,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

@@ -1,3 +1,14 @@
+{{ config(
+    unique_key='callrail_call_id',
+    indexes=[
+        {'columns': ['callrail_call_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+        {'columns': ['started_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('callrail', 'calls')) }}",
+) }}
+
 with
 
 source as (
@@ -39,7 +50,9 @@ renamed as (
         coalesce(tags::jsonb ? 'spam', false) as is_tagged_spam,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

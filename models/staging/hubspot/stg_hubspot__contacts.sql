@@ -1,4 +1,14 @@
 {#- HubSpot re-exports a contact each time it changes: the latest updatedAt wins. -#}
+{{ config(
+    unique_key='hubspot_contact_id',
+    indexes=[
+        {'columns': ['hubspot_contact_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('hubspot', 'contacts')) }}",
+) }}
+
 with
 
 source as (
@@ -24,7 +34,9 @@ renamed as (
         coalesce(archived::boolean, false) as is_archived,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

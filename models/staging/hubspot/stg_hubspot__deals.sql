@@ -1,4 +1,14 @@
 {#- HubSpot re-exports a deal each time it changes: the latest updatedAt wins. -#}
+{{ config(
+    unique_key='hubspot_deal_id',
+    indexes=[
+        {'columns': ['hubspot_deal_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('hubspot', 'deals')) }}",
+) }}
+
 with
 
 source as (
@@ -25,7 +35,9 @@ renamed as (
         coalesce(archived::boolean, false) as is_archived,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

@@ -1,3 +1,13 @@
+{{ config(
+    unique_key='square_customer_id',
+    indexes=[
+        {'columns': ['square_customer_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('square', 'customers')) }}",
+) }}
+
 with
 
 source as (
@@ -19,7 +29,9 @@ renamed as (
         updated_at::timestamptz as updated_at,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

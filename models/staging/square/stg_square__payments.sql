@@ -1,3 +1,13 @@
+{{ config(
+    unique_key='payment_id',
+    indexes=[
+        {'columns': ['payment_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('square', 'payments')) }}",
+) }}
+
 with
 
 source as (
@@ -26,7 +36,9 @@ renamed as (
         status = 'COMPLETED' as is_completed,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 

@@ -1,3 +1,13 @@
+{{ config(
+    unique_key='refund_id',
+    indexes=[
+        {'columns': ['refund_id']},
+        {'columns': ['_loaded_at']},
+        {'columns': ['_staged_at']},
+    ],
+    pre_hook="{{ forget_moved_rows(source('square', 'refunds')) }}",
+) }}
+
 with
 
 source as (
@@ -20,7 +30,9 @@ renamed as (
         status = 'COMPLETED' as is_completed,
         _source_file,
         _line_number,
-        _loaded_at
+        _file_sha256,
+        _loaded_at,
+        _staged_at
 
     from source
 
