@@ -37,3 +37,47 @@
 {% macro followup_days() -%}
     {{- [7, ((var('recovery_window_hours') + 23) // 24)] | max -}}
 {%- endmacro %}
+
+{#
+    What the tests of a call model read: the days its last build wrote. Each build records,
+    in a pre-hook, the first UTC day it may write (the cutoff of the widest window,
+    `followup_days()` back; '-infinity' on a full build: every day) in `_call_model_builds`
+    of the intermediate schema (made by `create_call_model_builds`, an on-run-start hook).
+    A test whose `where` is `__days_built__` (dbt_project.yml) then reads the days from that
+    one on (macros/get_where_subquery.sql), so a day's tests cost a day's rows and a full
+    build, the first in every new database included, tests every row.
+#}
+{% macro call_model_builds_relation() -%}
+    {{ adapter.quote(generate_schema_name('intermediate', none)) }}._call_model_builds
+{%- endmacro %}
+
+{% macro create_call_model_builds() -%}
+    create schema if not exists {{ adapter.quote(generate_schema_name('intermediate', none)) }};
+    create table if not exists {{ call_model_builds_relation() }} (
+        model text not null,
+        built_from date not null,
+        built_at timestamptz not null default clock_timestamp()
+    );
+    create index if not exists _call_model_builds_model
+        on {{ call_model_builds_relation() }} (model, built_at)
+{%- endmacro %}
+
+{% macro record_call_model_build() -%}
+    insert into {{ call_model_builds_relation() }} (model, built_from)
+    {%- if is_incremental() %}
+    select '{{ this }}', ({{ call_cutoff(followup_days()) }} at time zone 'UTC')::date
+    {%- else %}
+    values ('{{ this }}', '-infinity'::date)
+    {%- endif %}
+{%- endmacro %}
+
+{#- The first day the last build of `relation` wrote, as a SQL date literal; none when every
+    day (a full build) or no build is recorded (a table rebuilt whole). -#}
+{% macro days_built_from(relation) -%}
+    {%- set found = run_query(
+        "select built_from::text from " ~ call_model_builds_relation()
+        ~ " where model = '" ~ relation ~ "' order by built_at desc limit 1"
+    ) -%}
+    {%- set built_from = found.columns[0].values()[0] if found.rows | length else none -%}
+    {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
+{%- endmacro %}

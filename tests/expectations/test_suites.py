@@ -363,7 +363,9 @@ def test_unknown_queue_events_warn_but_do_not_fail(raw_rows, gx_database_url) ->
 
 def test_a_rare_unknown_queue_event_is_within_mostly(raw_rows, gx_database_url) -> None:
     known = GOOD_ROWS["asterisk_queue_log"][0]
-    raw_rows("asterisk_queue_log", [known] * 199 + [known | {"event": "SHINYNEWEVENT"}])
+    # 199 events of 199 calls (identical lines would be one event: only the last is current)
+    calls = [known | {"callid": f"1709283600.{n}"} for n in range(1, 200)]
+    raw_rows("asterisk_queue_log", [*calls, known | {"event": "SHINYNEWEVENT"}])
 
     validation = validate_raw_table(gx_database_url, "asterisk_queue_log")
 

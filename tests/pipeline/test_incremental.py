@@ -281,6 +281,17 @@ def test_incremental_builds_equal_a_full_refresh(
         writers = conn.execute(f"select count(distinct xmin::text) from {model}").fetchone()[0]
         assert writers > 1, f"{model}: every row rewritten by the last run"
 
+    # each incremental build of a call model recorded the first day it wrote, and its tests
+    # read the days from there on (macros/incremental_window.sql)
+    def built_from(model: str) -> str:
+        return conn.execute(
+            "select built_from::text from intermediate._call_model_builds "
+            "where model like %s order by built_at desc limit 1",
+            (f'%"{model.split(".")[1]}"',),
+        ).fetchone()[0]
+
+    assert dates[0] < built_from("marts.calls") <= dates[-1]
+
     incremental = _snapshot(conn)
     conn.execute("create schema incremental_snapshot")
     for model in COMPARED:
@@ -293,6 +304,7 @@ def test_incremental_builds_equal_a_full_refresh(
     rebuilt = _oids(conn)
     assert all(rebuilt[model] != oids[-1][model] for model in INCREMENTAL_MODELS)  # scratch
 
+    assert built_from("marts.calls") == "-infinity"  # a full build: its tests read every row
     full = _snapshot(conn)
     differing = [model for model in COMPARED if incremental[model] != full[model]]
     assert not differing, "\n".join(
