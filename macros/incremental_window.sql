@@ -54,14 +54,13 @@
 {% macro create_call_model_builds() -%}
     create schema if not exists {{ adapter.quote(generate_schema_name('intermediate', none)) }};
     create table if not exists {{ call_model_builds_relation() }} (
-        model text not null,
+        model text primary key,
         built_from date not null,
         built_at timestamptz not null default clock_timestamp()
-    );
-    create index if not exists _call_model_builds_model
-        on {{ call_model_builds_relation() }} (model, built_at)
+    )
 {%- endmacro %}
 
+{#- One row per model, its last build's: the table does not grow run by run. -#}
 {% macro record_call_model_build() -%}
     insert into {{ call_model_builds_relation() }} (model, built_from)
     {%- if is_incremental() %}
@@ -69,6 +68,8 @@
     {%- else %}
     values ('{{ this }}', '-infinity'::date)
     {%- endif %}
+    on conflict (model) do update
+    set built_from = excluded.built_from, built_at = excluded.built_at
 {%- endmacro %}
 
 {#- The first day the last build of `relation` wrote, as a SQL date literal; none when every
@@ -76,7 +77,7 @@
 {% macro days_built_from(relation) -%}
     {%- set found = run_query(
         "select built_from::text from " ~ call_model_builds_relation()
-        ~ " where model = '" ~ relation ~ "' order by built_at desc limit 1"
+        ~ " where model = '" ~ relation ~ "'"
     ) -%}
     {%- set built_from = found.columns[0].values()[0] if found.rows | length else none -%}
     {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
