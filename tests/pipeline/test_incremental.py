@@ -285,8 +285,7 @@ def test_incremental_builds_equal_a_full_refresh(
     # read the days from there on (macros/incremental_window.sql)
     def built_from(model: str) -> str:
         return conn.execute(
-            "select built_from::text from intermediate._call_model_builds "
-            "where model like %s",
+            "select built_from::text from intermediate._call_model_builds where model like %s",
             (f'%"{model.split(".")[1]}"',),
         ).fetchone()[0]
 
