@@ -57,9 +57,10 @@
 {%- endmacro %}
 
 {% macro touched_records(relation, natural_key) -%}
+    {%- set watermark = staged_watermark() -%}
     select {{ natural_key | join(', ') }}
     from {{ relation }}
-    where _loaded_at > {{ staged_watermark() }}
+    where _loaded_at > {{ watermark }}
     union
     select {% for column in natural_key %}(moved_key).{{ column }}{{ ', ' if not loop.last }}{% endfor %}
     from (
@@ -68,7 +69,7 @@
         where
             raw_table = '{{ relation.identifier }}'
             and record_key is not null
-            and quarantined_at > {{ staged_watermark() }}
+            and quarantined_at > {{ watermark }}
     ) as moved
 {%- endmacro %}
 

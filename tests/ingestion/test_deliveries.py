@@ -3,7 +3,9 @@ manifest written by an older loader (identity = content only) brought to folder 
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import threading
 import time
 import uuid
@@ -12,9 +14,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from callshrink.ingest import ensure_raw_schema, load_table, table_by_key
+from callshrink.ingest import RAW_TABLES, ensure_raw_schema, load_table, table_by_key
 from callshrink.ingest import loader as loader_module
 from callshrink.ingest.loader import MANIFEST_KEY, pbx_encodings, start_load
+from callshrink.settings import PROJECT_DIR
 from tests.conftest import recreate_database
 from tests.ingestion.hostile import cdr, event
 
@@ -145,6 +148,28 @@ def test_every_raw_table_has_its_lookup_and_loaded_at_indexes(raw_conn):
     # have no sequence, so the CDR's index is on the first two
     assert indexes[("asterisk_cdr", "asterisk_cdr__lookup")].endswith("(pbx_id, uniqueid)")
     assert indexes[("hubspot_deals", "hubspot_deals__lookup")].endswith("(id, updated_at)")
+
+
+def test_staging_compares_with_equals_only_the_columns_the_loader_indexes_as_never_null():
+    """Each staging model names its natural key and lookup columns for dedupe_latest; they
+    must be the raw table's (tables.py). A nullable column compared with `=` would drop the
+    records where it is empty from every incremental build."""
+    calls = {}
+    for path in (PROJECT_DIR / "models" / "staging").rglob("stg_*.sql"):
+        found = re.search(
+            r"dedupe_latest\(source\('(\w+)', '(\w+)'\),\s*(\[[^\]]*\])"
+            r"(?:,\s*'[^']*')?(?:,\s*lookup=(\[[^\]]*\]))?\)",
+            path.read_text(),
+        )
+        if found:
+            source, name, key, lookup = found.groups()
+            key = tuple(ast.literal_eval(key))
+            calls[(source, name)] = (key, tuple(ast.literal_eval(lookup)) if lookup else key)
+    assert set(calls) == {table.asset_key for table in RAW_TABLES}
+    for asset_key, (key, lookup) in calls.items():
+        table = table_by_key(*asset_key)
+        assert key == table.natural_key[: len(key)], asset_key  # Hubspot stages by id alone
+        assert lookup == tuple(c for c in table.lookup_key if c in key), asset_key
 
 
 def test_a_raw_table_of_the_older_loader_gets_the_loading_lock_time(raw_conn):
