@@ -496,3 +496,35 @@ def test_a_rule_that_cannot_run_blocks(raw_rows, gx_database_url, monkeypatch) -
     assert failure.blocking
     assert failure.error is not None and "no_such_column" in failure.error
     assert "[error] no_such_column" in validation.describe()
+
+
+def test_the_checks_read_counts_and_samples_not_the_rows(raw_rows, gx_database_url) -> None:
+    """GX runs a query asset's query whole to learn its columns, fetching every row into
+    memory; the runner gives it a view, so no statement returns the table's rows."""
+    import psycopg
+    import sqlalchemy as sa
+
+    legs = [cdr(uniqueid=f"1709283600.{n}", linkedid=f"1709283600.{n}") for n in range(60)]
+    legs[7] = cdr(uniqueid="1709283600.7", linkedid="1709283600.7", billsec="-1")
+    raw_rows("asterisk_cdr", legs)
+    returned: list[int] = []
+
+    def count_rows(conn, cursor, statement, parameters, context, executemany) -> None:
+        if cursor.description is not None:
+            returned.append(cursor.rowcount)
+
+    sa.event.listen(sa.engine.Engine, "after_cursor_execute", count_rows)
+    try:
+        validation = validate_raw_table(gx_database_url, "asterisk_cdr")
+    finally:
+        sa.event.remove(sa.engine.Engine, "after_cursor_execute", count_rows)
+
+    [failure] = validation.failed
+    assert failure.description == "billsec is not negative"
+    assert [row.line_number for row in failure.sample_rows] == [8]
+    assert returned and max(returned) < len(legs), returned  # catalog rows: one per column
+    with psycopg.connect(gx_database_url) as conn:
+        left = conn.execute(
+            "select relname from pg_class where relname like '\\_checking\\_%'"
+        ).fetchall()
+    assert left == []
