@@ -35,7 +35,9 @@
 
 with
 
-classified_calls as (
+-- not materialized: each use below filters it, and Postgres then reads the table by its
+-- index on started_at; a CTE used more than once is otherwise copied whole on every run
+classified_calls as not materialized (
 
     select * from {{ ref('int_calls_classified') }}
 
