@@ -7,17 +7,33 @@
     it is classified by what happened, never as after_hours.
     A PBX callback (outbound) dials out from an agent extension, which the crosswalk does not
     know: it belongs to the location of the same caller's latest inbound call before it,
-    within `callback_location_days`. So the model reads that many days of calls before the
-    ones it writes.
+    within `callback_location_days`. So the model reads that many days of inbound calls before
+    the ones it writes (their caller, start and location).
 #}
 with
 
 calls as (
 
     select * from {{ ref('int_calls_stitched') }}
-    where {{ in_call_window(
-        'started_at', margin="interval '" ~ var('callback_location_days') ~ " days'"
-    ) }}
+    where {{ in_call_window('started_at') }}
+
+),
+
+-- the inbound calls a callback written here may take its location from: the only calls read
+-- from before the days written, in the three columns used
+earlier_inbound_calls as (
+
+    select
+        caller_phone_e164,
+        started_at,
+        coalesce(callrail_location_id, pbx_location_id) as crosswalk_location_id
+    from {{ ref('int_calls_stitched') }}
+    where
+        direction = 'inbound'
+        and coalesce(callrail_location_id, pbx_location_id) is not null
+        and {{ in_call_window(
+            'started_at', margin="interval '" ~ var('callback_location_days') ~ " days'"
+        ) }}
 
 ),
 
@@ -50,7 +66,7 @@ callback_locations as (
         callbacks.call_id,
         earlier.crosswalk_location_id as location_id
     from located as callbacks
-    inner join located as earlier
+    inner join earlier_inbound_calls as earlier
         on
             callbacks.caller_phone_e164 = earlier.caller_phone_e164
             and callbacks.started_at > earlier.started_at
@@ -59,9 +75,6 @@ callback_locations as (
     where
         callbacks.direction = 'outbound'
         and callbacks.crosswalk_location_id is null
-        and {{ in_call_window('callbacks.started_at') }}
-        and earlier.direction = 'inbound'
-        and earlier.crosswalk_location_id is not null
     order by callbacks.call_id asc, earlier.started_at desc
 
 ),
@@ -76,7 +89,6 @@ localized as (
     from located
     left join callback_locations
         on located.call_id = callback_locations.call_id
-    where {{ in_call_window('located.started_at') }}
 
 ),
 

@@ -35,9 +35,7 @@
 
 with
 
--- not materialized: each use below filters it, and Postgres then reads the table by its
--- index on started_at; a CTE used more than once is otherwise copied whole on every run
-classified_calls as not materialized (
+classified_calls as (
 
     select * from {{ ref('int_calls_classified') }}
 
