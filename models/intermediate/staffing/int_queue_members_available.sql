@@ -39,7 +39,7 @@ member_queues as (
         agent,
         queue_name
     from queue_events
-    where agent is not null and queue_name <> 'NONE'
+    where queue_name <> 'NONE'
 
 ),
 
@@ -55,8 +55,7 @@ member_events as (
         _line_number
     from queue_events
     where
-        agent is not null
-        and queue_name <> 'NONE'
+        queue_name <> 'NONE'
         and event in (
             'ADDMEMBER', 'REMOVEMEMBER', 'AGENTLOGIN', 'AGENTLOGOFF',
             'PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL'
