@@ -20,7 +20,9 @@
 
 with
 
-calls as (
+-- read twice (the newest call, the settled ones): not materialized, so neither read copies
+-- every column of every call
+calls as not materialized (
 
     select * from {{ ref('calls') }}
 
@@ -33,14 +35,22 @@ newest as (
 
 ),
 
--- missed opportunities whose window closed at or before the newest call: their outcome is known
+-- missed opportunities whose window closed at or before the newest call: their outcome is
+-- known. hours_waiting: how many of the hours h = 0 .. window - 1 the call was still
+-- unrecovered at (no connected call by h hours after it): all of them without one, else
+-- the h with started_at + h hours < recovered_at, which is the whole hours to it rounded up
 settled as (
 
     select
-        calls.call_id,
-        calls.started_at,
         calls.is_recovered,
-        calls.recovered_at
+        case
+            when calls.recovered_at is null then {{ window_hours }}
+            else
+                least(
+                    {{ window_hours }},
+                    ceil(extract(epoch from calls.recovered_at - calls.started_at) / 3600)
+                )::integer
+        end as hours_waiting
     from calls
     cross join newest
     where
@@ -50,36 +60,35 @@ settled as (
 
 ),
 
+-- how many settled calls waited how many hours: at most window + 1 rows
+waited as (
+
+    select
+        hours_waiting,
+        count(*) as settled_calls,
+        count(*) filter (where is_recovered) as recovered_calls
+    from settled
+    group by hours_waiting
+
+),
+
 hours as (
 
     select generate_series(0, {{ window_hours - 1 }}) as hours_elapsed
 
 ),
 
--- each settled call once per hour it was still waiting at: unrecovered h hours after it
-waiting as (
-
-    select
-        hours.hours_elapsed,
-        settled.call_id,
-        settled.is_recovered
-    from hours
-    left join settled
-        on
-            settled.recovered_at is null
-            or settled.recovered_at
-            > settled.started_at + make_interval(hours => hours.hours_elapsed)
-
-),
-
+-- waiting at h: the calls that waited more than h hours
 counted as (
 
     select
-        hours_elapsed,
-        count(call_id) as waiting_calls,
-        count(call_id) filter (where is_recovered) as recovered_calls
-    from waiting
-    group by hours_elapsed
+        hours.hours_elapsed,
+        coalesce(sum(waited.settled_calls), 0) as waiting_calls,
+        coalesce(sum(waited.recovered_calls), 0) as recovered_calls
+    from hours
+    left join waited
+        on hours.hours_elapsed < waited.hours_waiting
+    group by hours.hours_elapsed
 
 ),
 

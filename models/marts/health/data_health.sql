@@ -10,7 +10,9 @@
 #}
 with
 
-calls as (
+-- read twice below: not materialized, so that each read is a scan of the table, whose column
+-- statistics tell the planner how few groups the counts make (a copy has none)
+calls as not materialized (
 
     select * from {{ ref('int_calls_classified') }}
 
@@ -34,25 +36,33 @@ loaded_files as (
 
 ),
 
-pbx_calls_by_location as (
+-- each location's and PBX's inbound PBX calls: the counts location_pbxs and pbx_totals need,
+-- from one pass over the calls
+pbx_call_counts as (
 
     select
         location_id,
         pbx_id,
         count(*) as pbx_calls
     from calls
-    where direction = 'inbound' and has_pbx_record and location_id is not null
+    where direction = 'inbound' and has_pbx_record
     group by location_id, pbx_id
 
 ),
 
-pbx_newest_calls as (
+-- one pass over each PBX's call groups: how far its data reaches (a PBX export that lags
+-- CallRail by a day is no misreading, so tracked calls after it are not judged) and what no
+-- location claims
+pbx_group_figures as (
 
-    -- how far each PBX's data reaches: a PBX export that lags CallRail by a day is no
-    -- misreading, so tracked calls after it are not judged
     select
         pbx_id,
-        max(started_at) as newest_started_at
+        max(started_at) as newest_started_at,
+        count(*) filter (where direction = 'internal' and parent_pbx_call_id is null)
+            as internal_calls,
+        count(*) filter (where parent_pbx_call_id is not null) as consult_calls,
+        count(*) filter (where direction = 'unknown' or has_unknown_channel)
+            as unknown_channel_calls
     from pbx_groups
     group by pbx_id
 
@@ -64,32 +74,34 @@ location_pbxs as (
     select distinct on (location_id)
         location_id,
         pbx_id
-    from pbx_calls_by_location
+    from pbx_call_counts
+    where location_id is not null
     order by location_id asc, pbx_calls desc, pbx_id asc
 
 ),
 
-call_figures as (
+-- the second pass over the calls, grouped by plain columns (few groups, hashed); a
+-- location's calls then go under its PBX below
+calls_counted as (
 
     select
-        case
-            when calls.location_id is not null then location_pbxs.pbx_id else calls.pbx_id
-        end as pbx_id,
         calls.location_id,
+        calls.pbx_id,
+        location_pbxs.pbx_id as location_pbx_id,
         count(*) filter (where calls.direction = 'inbound') as inbound_calls,
         count(*) filter (where calls.direction = 'outbound') as outbound_calls,
         count(*) filter (
             where
             calls.direction = 'inbound'
             and calls.has_callrail_record
-            and calls.started_at <= coalesce(pbx_newest_calls.newest_started_at, 'infinity')
+            and calls.started_at <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
         ) as tracked_inbound_calls,
         count(*) filter (
             where
             calls.direction = 'inbound'
             and calls.has_callrail_record
             and calls.has_pbx_record
-            and calls.started_at <= coalesce(pbx_newest_calls.newest_started_at, 'infinity')
+            and calls.started_at <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
         ) as stitched_inbound_calls,
         count(*) filter (
             where calls.direction = 'inbound' and calls.has_pbx_record
@@ -103,28 +115,25 @@ call_figures as (
     from calls
     left join location_pbxs
         on calls.location_id = location_pbxs.location_id
-    left join pbx_newest_calls
-        on location_pbxs.pbx_id = pbx_newest_calls.pbx_id
-    group by
-        case
-            when calls.location_id is not null then location_pbxs.pbx_id else calls.pbx_id
-        end,
-        calls.location_id
+    left join pbx_group_figures
+        on location_pbxs.pbx_id = pbx_group_figures.pbx_id
+    group by calls.location_id, calls.pbx_id, location_pbxs.pbx_id
 
 ),
 
-group_figures as (
+call_figures as (
 
     select
-        pbx_id,
-        null::text as location_id,
-        count(*) filter (where direction = 'internal' and parent_pbx_call_id is null)
-            as internal_calls,
-        count(*) filter (where parent_pbx_call_id is not null) as consult_calls,
-        count(*) filter (where direction = 'unknown' or has_unknown_channel)
-            as unknown_channel_calls
-    from pbx_groups
-    group by pbx_id
+        case when location_id is not null then location_pbx_id else pbx_id end as pbx_id,
+        location_id,
+        sum(inbound_calls)::bigint as inbound_calls,
+        sum(outbound_calls)::bigint as outbound_calls,
+        sum(tracked_inbound_calls)::bigint as tracked_inbound_calls,
+        sum(stitched_inbound_calls)::bigint as stitched_inbound_calls,
+        sum(pbx_inbound_calls)::bigint as pbx_inbound_calls,
+        sum(undialled_pbx_inbound_calls)::bigint as undialled_pbx_inbound_calls
+    from calls_counted
+    group by case when location_id is not null then location_pbx_id else pbx_id end, location_id
 
 ),
 
@@ -178,9 +187,9 @@ pbx_totals as (
     -- PBX (under the one that carries most) and none of another PBX's locations.
     select
         pbx_id,
-        count(*) as pbx_inbound_calls
-    from calls
-    where direction = 'inbound' and has_pbx_record and pbx_id is not null
+        sum(pbx_calls)::bigint as pbx_inbound_calls
+    from pbx_call_counts
+    where pbx_id is not null
     group by pbx_id
 
 ),
@@ -198,9 +207,9 @@ joined as (
         coalesce(call_figures.stitched_inbound_calls, 0) as stitched_inbound_calls,
         coalesce(call_figures.pbx_inbound_calls, 0) as pbx_inbound_calls,
         coalesce(call_figures.undialled_pbx_inbound_calls, 0) as undialled_pbx_inbound_calls,
-        coalesce(group_figures.internal_calls, 0) as internal_calls,
-        coalesce(group_figures.consult_calls, 0) as consult_calls,
-        coalesce(group_figures.unknown_channel_calls, 0) as unknown_channel_calls,
+        coalesce(pbx_group_figures.internal_calls, 0) as internal_calls,
+        coalesce(pbx_group_figures.consult_calls, 0) as consult_calls,
+        coalesce(pbx_group_figures.unknown_channel_calls, 0) as unknown_channel_calls,
         coalesce(file_figures.pbx_rows_loaded, 0) as pbx_rows_loaded,
         coalesce(file_figures.quarantined_lines, 0) as quarantined_lines,
         coalesce(file_figures.latin1_lines, 0) as latin1_lines,
@@ -210,8 +219,8 @@ joined as (
         on
             keys.pbx_id is not distinct from call_figures.pbx_id
             and keys.location_id is not distinct from call_figures.location_id
-    left join group_figures
-        on keys.pbx_id = group_figures.pbx_id and keys.location_id is null
+    left join pbx_group_figures
+        on keys.pbx_id = pbx_group_figures.pbx_id and keys.location_id is null
     left join file_figures
         on keys.pbx_id = file_figures.pbx_id and keys.location_id is null
     left join pbx_systems
