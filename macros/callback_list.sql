@@ -65,13 +65,31 @@
 
         ),
 
+        -- the cells' figures of this build: an item is valued when listed, not when written
+        cells as (
+
+            select * from {{ ref('conversion_cells') }}
+
+        ),
+
         listed as (
 
             select
-                items.*,
+                items.call_id,
+                items.caller_phone_e164,
+                items.location_id,
+                items.started_at,
+                items.started_at_local,
+                items.wait_seconds,
+                items.outcome,
+                items.marketing_source,
+                cells.cell_id,
+                cells.value_per_eligible_call_usd as value_usd,
                 chosen.as_of
             from {{ this }} as items
             cross join chosen
+            left join cells
+                on items.cell_id = cells.cell_id
             where
                 items.started_at > chosen.as_of - interval '{{ window_hours }} hours'
                 and items.started_at <= chosen.as_of

@@ -82,3 +82,19 @@
     {%- set built_from = found.columns[0].values()[0] if found.rows | length else none -%}
     {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
 {%- endmacro %}
+
+{#- The start (UTC midnight) of the first day the last build of marts.calls wrote, as a SQL
+    expression (-infinity after its full build, or when none is recorded), for a model that
+    follows the calls by call rather than by day (restricted.callback_work_items); -infinity
+    on a full build of that model: every call. -#}
+{% macro calls_rebuilt_from() -%}
+    {%- if is_incremental() -%}
+    (
+        select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'
+        from {{ call_model_builds_relation() }}
+        where model = '{{ ref("calls") }}'
+    )
+    {%- else -%}
+    '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}

@@ -1,40 +1,52 @@
 {#
     The callback work list's items: one row per missed opportunity (voicemail, abandoned or
-    missed in open hours) with the caller's number in clear, what the call was worth (its
-    conversion cell's value per eligible call, the value the shrink gives a call) and when it
+    missed in open hours) with the caller's number in clear, its conversion cell and when it
     leaves the list: leaves_list_at, the start of the first connected call with the same
     caller after it (an answered inbound call from them or a connected callback to them, any
     location, spam never), the calls that recover a missed opportunity in
     int_calls_followed_up, but not bounded by the recovery window. restricted.callback_list()
-    reads it as of a time (docs/metrics.md, "Callback work list").
+    reads it as of a time, and values each item at its cell's current figures
+    (docs/metrics.md, "Callback work list").
 
-    A table rebuilt on every run, not incremental by day like the other restricted model: a
-    connected call today takes a call of any earlier day off the list.
+    Incremental, like the other call models, but by call (unique_key call_id), since a
+    connected call today takes a call of any earlier day off the list. Each run:
+    - deletes the items of the days marts.calls rebuilt (its recorded build; every item after
+      a full build of marts.calls), in a pre-hook, so that a call no longer missed, or no
+      longer there, leaves no item behind;
+    - writes the missed opportunities of those days, each leaving at the first later
+      connected call of its caller (all such calls are in those days too);
+    - rewrites the earlier items those days can move: the ones still on the list whose caller
+      has a connected call in them, and the ones whose leaving call was in them (it may have
+      changed); either leaves at the caller's first connected call of those days, all of
+      which are later than the item, or stays on the list.
 #}
 {{ config(
-    materialized='table',
-    indexes=[{'columns': ['started_at']}],
+    unique_key='call_id',
+    pre_hook=[
+        "{% if is_incremental() %}"
+        ~ "delete from {{ this }} where started_at >= {{ calls_rebuilt_from() }}"
+        ~ "{% endif %}",
+    ],
     post_hook=["{{ create_callback_list_function() }}"],
 ) }}
 -- depends_on: {{ ref('callback_recovery_curve') }}
+-- depends_on: {{ ref('conversion_cells') }}
 
 with
 
-calls as (
+-- the calls of the days rebuilt (all of them on a full build), read twice: not materialized,
+-- so neither read copies every column of every call
+calls as not materialized (
 
     select * from {{ ref('calls') }}
+    where started_at >= {{ calls_rebuilt_from() }}
 
 ),
 
 numbers as (
 
     select * from {{ ref('caller_numbers') }}
-
-),
-
-cells as (
-
-    select * from {{ ref('conversion_cells') }}
+    where started_at >= {{ calls_rebuilt_from() }}
 
 ),
 
@@ -71,33 +83,79 @@ next_connected as (
 
 ),
 
-final as (
+items as (
 
     select
         calls.call_id,
         numbers.caller_phone_e164,
         calls.caller_key,
         calls.location_id,
+        calls.started_date_utc,
         calls.started_at,
         calls.started_at_local,
         calls.wait_seconds,
         calls.outcome,
         calls.marketing_source,
         calls.caller_type,
-        cells.cell_id,
-        cells.value_per_eligible_call_usd as value_usd,
+        {{ conversion_cell_id('calls.location_id', 'calls.marketing_source', 'calls.caller_type') }}
+            as cell_id,
         next_connected.leaves_list_at
     from calls
     left join next_connected
         on calls.call_id = next_connected.call_id
     left join numbers
         on calls.call_id = numbers.call_id
-    left join cells
-        on
-            calls.location_id is not distinct from cells.location_id
-            and calls.marketing_source = cells.marketing_source
-            and calls.caller_type is not distinct from cells.caller_type
     where calls.is_missed_opportunity
+
+),
+
+-- each caller's first connected call of the days rebuilt
+first_connected as (
+
+    select
+        caller_key,
+        min(started_at) as connected_at
+    from caller_events
+    where is_connecting
+    group by caller_key
+
+),
+
+earlier_items as (
+
+    select
+        earlier.call_id,
+        earlier.caller_phone_e164,
+        earlier.caller_key,
+        earlier.location_id,
+        earlier.started_date_utc,
+        earlier.started_at,
+        earlier.started_at_local,
+        earlier.wait_seconds,
+        earlier.outcome,
+        earlier.marketing_source,
+        earlier.caller_type,
+        earlier.cell_id,
+        first_connected.connected_at as leaves_list_at
+    -- none on a full build (the items themselves, filtered to nothing, stand in for the
+    -- table not built yet)
+    from {{ this if is_incremental() else 'items' }} as earlier
+    left join first_connected
+        on earlier.caller_key = first_connected.caller_key
+    where
+        earlier.started_at < {{ calls_rebuilt_from() }}
+        and (
+            earlier.leaves_list_at >= {{ calls_rebuilt_from() }}
+            or (earlier.leaves_list_at is null and first_connected.caller_key is not null)
+        )
+
+),
+
+final as (
+
+    select * from items
+    union all
+    select * from earlier_items
 
 )
 

@@ -276,11 +276,12 @@ def scratch(conn: psycopg.Connection) -> Iterator[sql.Identifier]:
     ).fetchone()
     definition, renamed = re.subn(
         r'(?:"[^"]+"\.)?"restricted"\."callback_work_items"|'
-        r'(?:"[^"]+"\.)?"marts"\."callback_recovery_curve"|restricted\.callback_list',
+        r'(?:"[^"]+"\.)?"marts"\."callback_recovery_curve"|'
+        r'(?:"[^"]+"\.)?"marts"\."conversion_cells"|restricted\.callback_list',
         lambda found: f"{SCRATCH}." + re.sub(r'.*\.("?)([a-z_]+)\1$', r"\2", found.group()),
         definition,
     )
-    assert renamed == 3, definition
+    assert renamed == 4, definition
     schema = sql.Identifier(SCRATCH)
     conn.execute(sql.SQL("drop schema if exists {} cascade").format(schema))
     conn.execute(sql.SQL("create schema {}").format(schema))
@@ -294,14 +295,16 @@ def scratch(conn: psycopg.Connection) -> Iterator[sql.Identifier]:
             "create table {}.callback_recovery_curve (like marts.callback_recovery_curve)"
         ).format(schema)
     )
+    conn.execute(
+        sql.SQL("create table {}.conversion_cells (like marts.conversion_cells)").format(schema)
+    )
     conn.execute(definition)
     for call_id, number, location, start, value, leaves in HAND_ITEMS:
         conn.execute(
             sql.SQL(
                 "insert into {}.callback_work_items (call_id, caller_phone_e164, location_id, "
                 "started_at, started_at_local, wait_seconds, outcome, marketing_source, cell_id, "
-                "value_usd, leaves_list_at) values (%s, %s, %s, %s, %s, 30, 'missed', 'S', %s, "
-                "%s, %s)"
+                "leaves_list_at) values (%s, %s, %s, %s, %s, 30, 'missed', 'S', %s, %s)"
             ).format(schema),
             (
                 call_id,
@@ -310,9 +313,15 @@ def scratch(conn: psycopg.Connection) -> Iterator[sql.Identifier]:
                 _at(start),
                 dt.datetime.fromisoformat(start),
                 f"{location}|S|{call_id}",
-                Decimal(value),
                 leaves and _at(leaves),
             ),
+        )
+        conn.execute(
+            sql.SQL(
+                "insert into {}.conversion_cells (cell_id, value_per_eligible_call_usd) "
+                "values (%s, %s)"
+            ).format(schema),
+            (f"{location}|S|{call_id}", Decimal(value)),
         )
     conn.execute(
         sql.SQL(

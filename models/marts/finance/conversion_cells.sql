@@ -20,6 +20,9 @@
       value high, a conservative product of the two bounds.
     Everything stays numeric: rate x value is sum of converted value / n, exact.
 #}
+{#- the callback list values its items at these cells (macros/callback_list.sql), so the
+    restricted role reads them too: cell figures, no number -#}
+{{ config(post_hook=["{{ grant_to_restricted_role(with_schema=true) }}"]) }}
 {%- set min_calls = var('min_calls_per_cell') | int %}
 {%- set z = '1.96' %}
 {#- what every level counts: eligible and converted calls, converted value, its spread -#}
@@ -249,12 +252,7 @@ bounded as (
 final as (
 
     select
-        concat_ws(
-            '|',
-            coalesce(location_id, '?'),
-            marketing_source,
-            coalesce(caller_type, '?')
-        ) as cell_id,
+        {{ conversion_cell_id('location_id', 'marketing_source', 'caller_type') }} as cell_id,
         location_id,
         region,
         marketing_source,
