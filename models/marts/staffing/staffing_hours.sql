@@ -6,7 +6,8 @@
       the first attempts, leaving out retries of a queue call left unanswered within var
       recovery_window_hours (with enough agents they would not have been made, and counting
       them would double the need exactly where agents were short); the need is sized on the
-      first attempts per open hour;
+      first attempts per open hour. Counted per hour by marts.queue_calls_hourly, incremental
+      by day, so a run reads the hours, not every call;
     - handle time and patience per location: the mean talk time of answered queue calls, and
       the callers' total seconds in queue over the number who abandoned (the estimate of
       mean patience under exponential patience);
@@ -25,15 +26,9 @@
 
 with
 
-calls as (
+queue_hours as (
 
-    select * from {{ ref('calls') }}
-
-),
-
-stays as (
-
-    select * from {{ ref('int_pbx_queue_entries') }}
+    select * from {{ ref('queue_calls_hourly') }}
 
 ),
 
@@ -67,40 +62,14 @@ shrink as (
 
 ),
 
-queue_calls as (
-
-    select
-        calls.location_id,
-        calls.started_date,
-        calls.started_hour,
-        calls.outcome,
-        calls.talk_seconds,
-        extract(epoch from coalesce(stays.left_at, calls.ended_at) - stays.started_at)
-            as seconds_in_queue,
-        -- a retry: the caller's previous queue call was left unanswered shortly before
-        coalesce(
-            calls.caller_key is not null
-            and lag(calls.outcome) over caller_calls <> 'answered'
-            and calls.started_at - lag(calls.started_at) over caller_calls
-            <= interval '{{ var("recovery_window_hours") }} hours',
-            false
-        ) as is_retry
-    from stays
-    inner join calls
-        on stays.pbx_call_id = calls.pbx_call_id
-    where calls.direction = 'inbound'
-    window caller_calls as (partition by calls.caller_key order by calls.started_at)
-
-),
-
 measured_days as (
 
     -- complete local days: after the first and before the newest day of queue calls
     select
         location_id,
-        min(started_date) + 1 as first_day,
-        max(started_date) - 1 as last_day
-    from queue_calls
+        min(local_date) + 1 as first_day,
+        max(local_date) - 1 as last_day
+    from queue_hours
     group by location_id
 
 ),
@@ -192,14 +161,15 @@ agent_seconds as (
 
 calls_per_hour as (
 
+    -- a local hour of a location whose offset is not whole hours is two rows of queue_hours
     select
         location_id,
-        started_date as local_date,
-        started_hour as hour_of_day,
-        count(*) as offered_calls,
-        count(*) filter (where not is_retry) as first_attempts,
-        count(*) filter (where outcome in ('abandoned', 'short_abandon')) as abandoned_calls
-    from queue_calls
+        local_date,
+        hour_of_day,
+        sum(offered_calls) as offered_calls,
+        sum(first_attempts) as first_attempts,
+        sum(abandoned_calls) as abandoned_calls
+    from queue_hours
     group by location_id, local_date, hour_of_day
 
 ),
@@ -207,21 +177,19 @@ calls_per_hour as (
 per_location as (
 
     select
-        queue_calls.location_id,
-        avg(queue_calls.talk_seconds) filter (where queue_calls.outcome = 'answered')
-            as handle_seconds,
-        sum(queue_calls.seconds_in_queue)
-        / nullif(count(*) filter (
-            where queue_calls.outcome in ('abandoned', 'short_abandon')
-        ), 0) as patience_seconds,
-        count(*) filter (where queue_calls.outcome in ('abandoned', 'short_abandon'))::numeric
-        / count(*) as abandoned_share
-    from queue_calls
+        queue_hours.location_id,
+        -- the mean talk time of the answered calls
+        sum(queue_hours.answered_talk_seconds)
+        / nullif(sum(queue_hours.answered_calls_timed), 0) as handle_seconds,
+        sum(queue_hours.seconds_in_queue)
+        / nullif(sum(queue_hours.abandoned_calls), 0) as patience_seconds,
+        sum(queue_hours.abandoned_calls) / sum(queue_hours.offered_calls) as abandoned_share
+    from queue_hours
     inner join measured_days
         on
-            queue_calls.location_id = measured_days.location_id
-            and queue_calls.started_date between measured_days.first_day and measured_days.last_day
-    group by queue_calls.location_id
+            queue_hours.location_id = measured_days.location_id
+            and queue_hours.local_date between measured_days.first_day and measured_days.last_day
+    group by queue_hours.location_id
 
 ),
 
