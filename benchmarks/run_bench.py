@@ -1,5 +1,7 @@
-"""Benchmark `callshrink run` as a user runs it: an initial load, then one more day, at two
-history sizes, and the 35-million-call year extrapolated from the larger.
+"""Benchmark `callshrink run`: an initial load and one more day, two histories, and the year.
+
+As a user runs it: an initial load, then one more day, at two history sizes, and the
+35-million-call year extrapolated from the larger.
 
 Usage:
     python benchmarks/run_bench.py                      # 40 locations x 42 days (~4 M calls)
