@@ -13,7 +13,6 @@
     margin): an earlier previous call is too old to make a retry either way.
 #}
 {%- set window_hours = var('recovery_window_hours') | int %}
-{{ config(indexes=[{'columns': ['started_date_utc']}, {'columns': ['started_at']}]) }}
 
 with
 
