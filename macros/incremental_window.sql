@@ -8,7 +8,8 @@
 
     `in_call_window(column, extra_days, margin)` is the filter: `column >= cutoff - margin`
     (margin: a SQL interval, for inputs that must reach a little further back than the rows
-    a model writes), or `true` on a full build.
+    a model writes), or `true` on a full build. The cutoff is written into the SQL as a
+    literal (`value_now`, below), so each input is read by its index range on the window.
 
     Days back are counted as 24 hours each, never as `interval 'N days'`: timestamptz
     arithmetic in days follows the session's TimeZone, and across a clock change a day
@@ -26,7 +27,8 @@
 
 {% macro in_call_window(column, extra_days=0, margin=none) -%}
     {%- if is_incremental() -%}
-        {{ column }} >= {{ call_cutoff(extra_days) }}{% if margin %} - {{ margin }}{% endif %}
+        {{ column }} >= {{ value_now(call_cutoff(extra_days), 'timestamptz') }}
+        {%- if margin %} - {{ margin }}{% endif %}
     {%- else -%}
         true
     {%- endif -%}
@@ -89,12 +91,33 @@
     on a full build of that model: every call. -#}
 {% macro calls_rebuilt_from() -%}
     {%- if is_incremental() -%}
-    (
-        select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'
-        from {{ call_model_builds_relation() }}
-        where model = '{{ ref("calls") }}'
-    )
+    {{ value_now(
+        "(select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'"
+        ~ " from " ~ call_model_builds_relation() ~ " where model = '" ~ ref('calls') ~ "')",
+        'timestamptz'
+    ) }}
     {%- else -%}
     '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    `expression` (a scalar subquery) as a literal of `type`, evaluated when the model is
+    compiled, right before it runs. A filter `started_at >= (select ...)` leaves the planner
+    guessing a third of the table, so it scans all of it; against a literal it reads its
+    statistics and the index range of the days a run writes, and a day's run reads a day's
+    rows however long the history. In a unit test the relations are CTEs of the test's
+    rows, which a query cannot read before the test runs: the expression stays SQL there.
+-#}
+{% macro value_now(expression, type) -%}
+    {%- if execute and model.resource_type != 'unit_test' -%}
+        {%- set value = run_query('select (' ~ expression ~ ')::text').columns[0].values()[0] -%}
+        {%- if value is none -%}
+            null::{{ type }}
+        {%- else -%}
+            '{{ value }}'::{{ type }}
+        {%- endif -%}
+    {%- else -%}
+        {{ expression }}
     {%- endif -%}
 {%- endmacro %}
