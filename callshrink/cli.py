@@ -138,6 +138,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from orchestration.defs.quality import VALIDATE_VAR
 
         os.environ[VALIDATE_VAR] = "all"
+    if args.reread_files:
+        from orchestration.defs.ingestion import REREAD_VAR
+
+        os.environ[REREAD_VAR] = "1"
     result = run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh)
     if args.summary_json is not None:
         _write_summary_json(result, args.summary_json)
@@ -612,6 +616,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the Great Expectations checks on every current row of each raw table, not "
         "only the rows no passed check has seen (a changed suite re-checks every row anyway)",
+    )
+    run_parser.add_argument(
+        "--reread-files",
+        action="store_true",
+        help="read and hash every landing file to tell whether it was loaded before; by "
+        "default a file whose path, size and modification time are those it had when it "
+        "was loaded is skipped unread (use this after restoring files whose times were "
+        "kept but whose content changed)",
     )
     run_parser.add_argument(
         "--summary-json",

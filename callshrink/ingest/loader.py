@@ -11,7 +11,11 @@ Guarantees, per file:
   under any name, loads nothing; the same bytes under another PBX's folder are that PBX's
   records and load;
 - the file's rows, its quarantine rows and its manifest row commit in one transaction, so an
-  error or a kill mid-file leaves the raw tables as they were, and the next run loads it again.
+  error or a kill mid-file leaves the raw tables as they were, and the next run loads it again;
+- a file is read only when it is new or changed: each file's path, size and modification time
+  are kept with its content's hash (``raw._file_fingerprints``), and a file whose three are
+  those of a file already loaded is skipped unread, so a run's time does not grow with the
+  landing folder. ``reread=True`` (``callshrink run --reread-files``) hashes every file.
 
 Order: the files of a table load in order of modification time, then path, each in its own
 transaction (so each a later ``_loaded_at``). Staging keeps the row loaded last of each record
@@ -29,6 +33,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -147,6 +152,15 @@ create table if not exists {RAW_SCHEMA}._quarantine (
     quarantined_at timestamptz not null default now()
 );
 alter table {RAW_SCHEMA}._quarantine add column if not exists record_key jsonb;
+create table if not exists {RAW_SCHEMA}._file_fingerprints (
+    raw_table text not null,
+    source_file text not null,
+    source_folder text not null,
+    size_bytes bigint not null,
+    modified_ns bigint not null,
+    file_sha256 text not null,
+    primary key (raw_table, source_file)
+);
 """
 
 
@@ -597,16 +611,23 @@ def load_table(
     log: Log = print,
     *,
     encodings: Mapping[str, str] | None = None,
+    reread: bool = False,
 ) -> TableLoadResult:
     """Load every file of ``table`` under ``landing`` that was not loaded before, oldest
     first. ``encodings``: pbx_id -> encoding of its files (default: the reference
-    pbx_systems.csv, ``pbx_encodings``). Call it outside a transaction: each file commits on
-    its own."""
+    pbx_systems.csv, ``pbx_encodings``). ``reread``: hash every file, even one whose path,
+    size and modification time say it was loaded before. Call it outside a transaction:
+    each file commits on its own."""
     decodings = {}
     if table.has_pbx_id:
         decodings = _decodings(pbx_encodings() if encodings is None else encodings)
     result = TableLoadResult(table)
+    loaded = {} if reread else _loaded_fingerprints(conn, table)
     for path in _files(table, landing):
+        unread = _skip_unread(landing, path, loaded)
+        if unread is not None:
+            result.files.append(unread)
+            continue
         pbx_id = _pbx_id(table, landing, path)
         decoding = decodings.get(pbx_id or "", UTF8_OR_LATIN1)
         file_result = _load_file(conn, table, landing, path, load_id, decoding)
@@ -643,6 +664,67 @@ def _refresh_statistics(conn: psycopg.Connection, table: RawTable, rows_loaded: 
             conn.execute(sql.SQL("analyze {}").format(name))
 
 
+@dataclass(frozen=True)
+class _Fingerprint:
+    size_bytes: int
+    modified_ns: int
+    sha256: str
+    source_folder: str
+    loaded_as: str  # the source_file of the manifest row of its content
+
+
+def _loaded_fingerprints(conn: psycopg.Connection, table: RawTable) -> dict[str, _Fingerprint]:
+    """source_file -> its fingerprint when last read, for the files whose content is loaded
+    (in the manifest): one query per table, not one per file."""
+    with conn.transaction():
+        rows = conn.execute(
+            f"select seen.source_file, seen.size_bytes, seen.modified_ns, seen.file_sha256, "
+            f"seen.source_folder, loaded.source_file "
+            f"from {RAW_SCHEMA}._file_fingerprints as seen "
+            f"inner join {RAW_SCHEMA}._load_files as loaded "
+            "on loaded.raw_table = seen.raw_table and loaded.source_folder = seen.source_folder "
+            "and loaded.file_sha256 = seen.file_sha256 "
+            "where seen.raw_table = %s",
+            (table.identifier,),
+        ).fetchall()
+    return {row[0]: _Fingerprint(*row[1:]) for row in rows}
+
+
+def _skip_unread(
+    landing: Path, path: Path, loaded: Mapping[str, _Fingerprint]
+) -> FileResult | None:
+    """The result of skipping ``path`` without reading it, when its size and modification
+    time are those it had when its content was loaded (or skipped as loaded); else None."""
+    relative = path.relative_to(landing).as_posix()
+    seen = loaded.get(relative)
+    if seen is None:
+        return None
+    stat = path.stat()
+    if (stat.st_size, stat.st_mtime_ns) != (seen.size_bytes, seen.modified_ns):
+        return None
+    return FileResult(relative, seen.sha256, seen.source_folder, skipped_as=seen.loaded_as)
+
+
+def _record_fingerprint(
+    conn: psycopg.Connection, table: RawTable, result: FileResult, stat: os.stat_result
+) -> None:
+    conn.execute(
+        f"insert into {RAW_SCHEMA}._file_fingerprints (raw_table, source_file, source_folder, "
+        "size_bytes, modified_ns, file_sha256) values (%s, %s, %s, %s, %s, %s) "
+        "on conflict (raw_table, source_file) do update set source_folder = "
+        "excluded.source_folder, size_bytes = excluded.size_bytes, "
+        "modified_ns = excluded.modified_ns, file_sha256 = excluded.file_sha256",
+        (
+            table.identifier,
+            result.path,
+            result.source_folder,
+            stat.st_size,
+            stat.st_mtime_ns,
+            result.sha256,
+        ),
+    )
+
+
 def _load_file(
     conn: psycopg.Connection,
     table: RawTable,
@@ -652,10 +734,12 @@ def _load_file(
     decoding: Decoding = UTF8_OR_LATIN1,
 ) -> FileResult:
     relative = path.relative_to(landing).as_posix()
+    stat = path.stat()  # before reading: a file that changes while it is read differs next run
     result = FileResult(relative, _sha256(path), _source_folder(table, landing, path))
     with conn.transaction():
         # One loader per table at a time, so two runs cannot both load the same new file.
         conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (table.identifier,))
+        _record_fingerprint(conn, table, result, stat)
         conn.execute("select set_config(%s, clock_timestamp()::text, true)", (LOADED_AT_SETTING,))
         earlier = conn.execute(
             f"select source_file from {RAW_SCHEMA}._load_files "

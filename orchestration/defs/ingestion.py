@@ -3,6 +3,7 @@
 Each asset loads its new landing files, then validates the rows no passed check has seen with
 its Great Expectations suite (orchestration/defs/quality.py) in the same step."""
 
+import os
 import time
 import uuid
 
@@ -13,6 +14,10 @@ from callshrink.ingest.loader import finish_load, start_load
 from orchestration.defs.quality import check_spec, validate
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
+# "1": hash every landing file, even one whose path, size and modification time say it was
+# loaded before (`callshrink run --reread-files`)
+REREAD_VAR = "CALLSHRINK_REREAD_FILES"
+
 
 def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
     @dg.asset(
@@ -22,7 +27,8 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
         owners=["team:analytics-engineering"],
         description=(
             f"{table.description} Loaded from <landing>/{table.folder}; a file loaded before "
-            "(same content, any name) is skipped; unreadable lines go to raw._quarantine."
+            "(same content, any name) is skipped, unread when its size and modification time "
+            "are unchanged; unreadable lines go to raw._quarantine."
         ),
         kinds={"postgres"},
         check_specs=[check_spec(table)],
@@ -39,7 +45,14 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
         with warehouse.connect() as conn:
             ensure_raw_schema(conn)
             start_load(conn, folder, load_id)
-            result = load_table(conn, table, folder, load_id, log=context.log.warning)
+            result = load_table(
+                conn,
+                table,
+                folder,
+                load_id,
+                log=context.log.warning,
+                reread=os.environ.get(REREAD_VAR) == "1",
+            )
             finish_load(conn, load_id)
         meta = {**result.metadata(), "load_seconds": round(time.perf_counter() - started, 2)}
         context.log.info(

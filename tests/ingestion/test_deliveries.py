@@ -33,10 +33,16 @@ def write(landing: Path, relative: str, data: str | bytes, mtime: int | None = N
     return path
 
 
-def load(conn, landing: Path, source: str, name: str, encodings=None):
+def load(conn, landing: Path, source: str, name: str, encodings=None, reread=False):
     load_id = start_load(conn, landing)
     return load_table(
-        conn, table_by_key(source, name), landing, load_id, log=lambda _: None, encodings=encodings
+        conn,
+        table_by_key(source, name),
+        landing,
+        load_id,
+        log=lambda _: None,
+        encodings=encodings,
+        reread=reread,
     )
 
 
@@ -220,6 +226,73 @@ def test_the_same_bytes_under_two_pbx_folders_are_two_pbxs_records(raw_conn, tmp
         ("pbx/pbx_a/queue_log", "pbx/pbx_a/queue_log/queue_log"),
         ("pbx/pbx_b/queue_log", "pbx/pbx_b/queue_log/queue_log"),
     ]
+
+
+# --- a file read before is not read again -------------------------------------------------------
+
+
+@pytest.fixture
+def hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files the loader reads to hash (by path below the landing folder's parent)."""
+    read: list[str] = []
+    real = loader_module._sha256
+
+    def hashing(path: Path) -> str:
+        read.append(path.as_posix())
+        return real(path)
+
+    monkeypatch.setattr(loader_module, "_sha256", hashing)
+    return read
+
+
+def test_a_file_unchanged_since_it_was_loaded_is_skipped_unread(raw_conn, tmp_path, hashed):
+    write(tmp_path, "pbx/pbx_a/queue_log/queue_log", QUEUE_LOG, T0)
+    write(tmp_path, "pbx/pbx_a/queue_log/queue_log.1", QUEUE_LOG, T0 + 1)  # a re-delivery
+    first = load(raw_conn, tmp_path, "asterisk", "queue_log")
+    assert [f.skipped_as for f in first.files] == [None, "pbx/pbx_a/queue_log/queue_log"]
+    assert len(hashed) == 2
+    hashed.clear()
+
+    again = load(raw_conn, tmp_path, "asterisk", "queue_log")
+
+    assert hashed == []
+    assert [(f.path, f.skipped_as, f.sha256) for f in again.files] == [
+        (f.path, "pbx/pbx_a/queue_log/queue_log", f.sha256) for f in first.files
+    ]
+    assert raw_conn.execute("select count(*) from raw.asterisk_queue_log").fetchone() == (3,)
+
+
+def test_a_file_changed_in_place_is_read_again_and_loads(raw_conn, tmp_path, hashed):
+    path = write(tmp_path, "pbx/pbx_a/queue_log/queue_log", QUEUE_LOG, T0)
+    load(raw_conn, tmp_path, "asterisk", "queue_log")
+    hashed.clear()
+    # the PBX appends to its queue_log: a larger file, a later modification time
+    write(tmp_path, "pbx/pbx_a/queue_log/queue_log", QUEUE_LOG + event(1772953300) + "\n", T0 + 60)
+
+    again = load(raw_conn, tmp_path, "asterisk", "queue_log")
+
+    assert hashed == [path.as_posix()]
+    assert [(f.skipped_as, f.rows_loaded) for f in again.files] == [(None, 4)]
+
+
+def test_a_file_rewritten_with_its_size_and_time_kept_loads_only_when_reread(
+    raw_conn, tmp_path, hashed
+):
+    write(tmp_path, "pbx/pbx_a/queue_log/queue_log", QUEUE_LOG, T0)
+    load(raw_conn, tmp_path, "asterisk", "queue_log")
+    # other events of the same length, and the time put back (a restore that keeps times)
+    rewritten = "\n".join(event(1772953210 + i) for i in range(3)) + "\n"
+    assert len(rewritten) == len(QUEUE_LOG) and rewritten != QUEUE_LOG
+    write(tmp_path, "pbx/pbx_a/queue_log/queue_log", rewritten, T0)
+    hashed.clear()
+
+    unread = load(raw_conn, tmp_path, "asterisk", "queue_log")
+    assert hashed == [] and unread.files[0].skipped_as is not None
+
+    reread = load(raw_conn, tmp_path, "asterisk", "queue_log", reread=True)
+    assert len(hashed) == 1
+    assert [(f.skipped_as, f.rows_loaded) for f in reread.files] == [(None, 3)]
+    assert raw_conn.execute("select count(*) from raw.asterisk_queue_log").fetchone() == (6,)
 
 
 # The manifest as the loader before folder identity wrote it (callshrink/ingest/loader.py,
