@@ -89,18 +89,30 @@ flagged as (
 
 final as (
 
+    -- `case channel_role when ...` reads the role once: Postgres writes a CTE's expression
+    -- in place of each use of its column, and the role is a few regular expressions
     select
         *,
         case
             when is_voicemail_leg then 'voicemail'
-            when channel_role = 'local' then 'local'
-            when channel_role = 'unknown' then 'unknown'
-            when channel_role = 'trunk' and destination_channel is null then 'trunk'
-            when channel_role = 'trunk' and is_escalation_leg then 'escalation'
-            when channel_role = 'trunk' and is_person_answered then 'agent'
-            when channel_role = 'trunk' then 'ring'
-            when destination_role = 'trunk' then 'outbound'
-            else 'internal'
+            else
+                case channel_role
+                    when 'local' then 'local'
+                    when 'unknown' then 'unknown'
+                    when 'trunk'
+                        then
+                            case
+                                when destination_channel is null then 'trunk'
+                                when is_escalation_leg then 'escalation'
+                                when is_person_answered then 'agent'
+                                else 'ring'
+                            end
+                    else
+                        case
+                            when destination_role = 'trunk' then 'outbound'
+                            else 'internal'
+                        end
+                end
         end as leg_type
     from flagged
 
