@@ -29,6 +29,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import psycopg
 import pytest
@@ -66,6 +67,17 @@ from callshrink import db, settings  # noqa: E402 (after the worker's project fo
 from callshrink.dbt import ensure_manifest, tool  # noqa: E402
 from callshrink.generate import generate  # noqa: E402
 from callshrink.pipeline import PipelineResult, run_pipeline  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _environment_put_back() -> Iterator[None]:
+    """Each test's changes to os.environ are undone after it. `callshrink run` and the
+    warehouse resource write the folders and connection they use into os.environ for the
+    pipeline's subprocesses; called in a test, they would otherwise hand the next test of the
+    process another database or an empty reference folder. (Fixtures of a wider scope are set
+    up before this one, so what they set stays.)"""
+    with mock.patch.dict(os.environ):
+        yield
 
 
 @contextlib.contextmanager
