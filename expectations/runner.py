@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -232,6 +234,7 @@ def validate_raw_table(
     *,
     results_dir: str | Path | None = None,
     new_loads_only: bool = False,
+    keep_results: int | None = None,
 ) -> RawValidation:
     """Validate ``<schema>.<identifier>`` against ``SUITES[identifier]``: every current row, or
     with ``new_loads_only`` the rows of the loads not yet validated (the module's docstring).
@@ -240,7 +243,9 @@ def validate_raw_table(
     SQLAlchemy URL. With ``results_dir``, this run's result (the pass/fail screen of every
     expectation plus the details of the failed ones) is written to ``<identifier>.json``, GX
     keeps every run's results under ``validations/`` and rebuilds the Data Docs site under
-    ``data_docs/`` (``index.html``) from them.
+    ``data_docs/`` (``index.html``) from them. With ``keep_results``, only the newest that many
+    runs of the table's suite (and as many of its failure details) stay there
+    (``prune_results``).
     """
     if identifier not in SUITES:
         raise KeyError(f"no expectation suite for raw table {identifier!r}")
@@ -292,6 +297,8 @@ def validate_raw_table(
         document["failure_details"] = [r.to_json_dict() for r in _results(details)]
         path.write_text(json.dumps(document, indent=2, default=str))
         result_path = str(path)
+        if keep_results is not None:
+            prune_results(Path(results_dir), identifier, keep_results)
         docs_path = _build_docs(context, [screen, details])
     success = not any(f.blocking for f in failed)
     if pending and success:
@@ -390,6 +397,33 @@ def current_rows_query(schema: str, identifier: str) -> str:
 
 def _results(run: ExpectationSuiteValidationResult | None) -> list[ExpectationValidationResult]:
     return list(run.results) if run is not None else []
+
+
+# The folder GX names a stored result by: its run's time, 20261203T134059.395006Z
+RUN_FOLDER = re.compile(r"\d{8}T\d{6}(\.\d+)?Z")
+
+
+def prune_results(results_dir: Path, identifier: str, keep: int) -> int:
+    """Remove all but the newest ``keep`` stored runs of the table's suite, and of its failure
+    details, with their Data Docs pages; returns how many runs were removed.
+
+    GX keeps each result as ``validations/<suite as folders>/<batch>/<run time>/`` and its page
+    at the same place under ``data_docs/validations/``. The Data Docs index lists every stored
+    result and is rebuilt on each validation, so without pruning a daily schedule makes each
+    validation slower by the year (docs/sources.md gives the figures) and fills the disk
+    by about 50 kB a result.
+    """
+    stored = results_dir / "validations"
+    removed = 0
+    for suite in (suite_name(identifier), f"{suite_name(identifier)}.failures"):
+        folder = stored.joinpath(*suite.split("."))
+        runs = [run for run in folder.glob("*/*") if RUN_FOLDER.fullmatch(run.name)]
+        for run in sorted(runs, key=lambda run: run.name, reverse=True)[keep:]:
+            page = results_dir / "data_docs" / "validations" / run.relative_to(stored)
+            shutil.rmtree(page, ignore_errors=True)
+            shutil.rmtree(run)
+            removed += 1
+    return removed
 
 
 def _build_docs(

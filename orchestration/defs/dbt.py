@@ -14,7 +14,6 @@ Three things happen around `dbt build`:
   disk with them, so only the newest `CALLSHRINK_KEEP_DBT_RUNS` (default 10) are kept.
 """
 
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +27,7 @@ from callshrink import db
 from callshrink.dbt import ensure_manifest, stage_reference, tool
 from callshrink.settings import PROJECT_DIR
 from orchestration.defs.quality import CHECK_NAME
+from orchestration.defs.retention import kept_count
 
 # pg_advisory_lock key of the dbt build (advisory locks are per database).
 BUILD_LOCK = 0x63616C6C_73687231  # "callshr1"
@@ -75,18 +75,7 @@ def callshrink_dbt_assets(
 
 def keep_runs() -> int:
     """How many runs' dbt folders to keep: CALLSHRINK_KEEP_DBT_RUNS, at least 1."""
-    text = os.environ.get(KEEP_RUNS_VAR, "").strip()
-    if not text:
-        return DEFAULT_KEEP_RUNS
-    try:
-        keep = int(text)
-    except ValueError:
-        raise dg.Failure(
-            description=f"{KEEP_RUNS_VAR}={text!r} is not a whole number of runs to keep"
-        ) from None
-    if keep < 1:
-        raise dg.Failure(description=f"{KEEP_RUNS_VAR}={keep}: keep at least the last run's")
-    return keep
+    return kept_count(KEEP_RUNS_VAR, DEFAULT_KEEP_RUNS, "runs' dbt folders")
 
 
 def prune_run_folders(target: Path, keep: int, log: Any = None) -> list[Path]:

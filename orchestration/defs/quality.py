@@ -8,7 +8,8 @@ table's verdict), or every current row when CALLSHRINK_VALIDATE=all (`callshrink
 table: the dbt step leaves those models as they were and builds the rest, then fails the run
 naming the check (orchestration/defs/dbt.py). The check's metadata says which expectation
 failed and on which rows. Results and Data Docs are written to
-<CALLSHRINK_HOME>/great_expectations/ (data_docs/index.html).
+<CALLSHRINK_HOME>/great_expectations/ (data_docs/index.html); the newest
+CALLSHRINK_KEEP_VALIDATIONS (default 60) runs of each table's suite are kept there.
 """
 
 import os
@@ -17,9 +18,12 @@ import dagster as dg
 
 from callshrink import settings
 from callshrink.ingest import RawTable
+from orchestration.defs.retention import kept_count
 
 CHECK_NAME = "great_expectations"
 VALIDATE_VAR = "CALLSHRINK_VALIDATE"  # "all": every current row; unset or "new": new loads
+KEEP_VALIDATIONS_VAR = "CALLSHRINK_KEEP_VALIDATIONS"
+DEFAULT_KEEP_VALIDATIONS = 60  # two months of daily runs
 
 
 def check_spec(table: RawTable) -> dg.AssetCheckSpec:
@@ -38,7 +42,11 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
 
     results = settings.home_dir() / "great_expectations"
     outcome = validate_raw_table(
-        url, table.identifier, results_dir=results, new_loads_only=not validate_all()
+        url,
+        table.identifier,
+        results_dir=results,
+        new_loads_only=not validate_all(),
+        keep_results=keep_validations(),
     )
     return dg.AssetCheckResult(
         check_name=CHECK_NAME,
@@ -47,6 +55,11 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
         metadata=outcome.as_metadata(),
         description=None if outcome.success else outcome.describe(),
     )
+
+
+def keep_validations() -> int:
+    """How many runs of each table's suite to keep: CALLSHRINK_KEEP_VALIDATIONS, at least 1."""
+    return kept_count(KEEP_VALIDATIONS_VAR, DEFAULT_KEEP_VALIDATIONS, "validation results")
 
 
 def validate_all() -> bool:
