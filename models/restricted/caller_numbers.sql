@@ -1,7 +1,8 @@
 {#
     Each call's caller in clear, next to the keyed hash the marts carry in its place: the one
     place a caller's full number is kept for people (the callback list, a finance reconciliation
-    that must dial or match a number). The app's role cannot read this schema.
+    that must dial or match a number). The app's role cannot read this schema. Incremental
+    over the look-back days only: a call's number does not change with the calls after it.
 #}
 
 with
@@ -9,7 +10,7 @@ with
 followed_up_calls as (
 
     select * from {{ ref('int_calls_followed_up') }}
-    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+    where {{ in_call_window('started_at') }}
 
 ),
 

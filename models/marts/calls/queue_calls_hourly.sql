@@ -6,11 +6,13 @@
     recovery_window_hours), the abandoned ones, the talk time of the answered ones and the
     seconds callers spent in the queue.
 
-    Incremental by day like the other call marts. A row is also split by UTC hour
-    (started_at) and day: a location whose offset is not whole hours has local hours that
-    straddle two UTC hours, and a build replaces whole UTC days. A retry is judged on the
-    caller's queue calls of the recovery window before the days written (in_call_window's
-    margin): an earlier previous call is too old to make a retry either way.
+    Incremental by day like the other call marts, but over the look-back days only: nothing
+    here looks ahead (no recovery or repeat contact), so a day's counts change only while its
+    calls do. A row is also split by UTC hour (started_at) and day: a location whose offset is
+    not whole hours has local hours that straddle two UTC hours, and a build replaces whole
+    UTC days. A retry is judged on the caller's queue calls of the recovery window before the
+    days written (in_call_window's margin): an earlier previous call is too old to make a
+    retry either way.
 #}
 {%- set window_hours = var('recovery_window_hours') | int %}
 
@@ -21,11 +23,7 @@ calls as (
     select * from {{ ref('calls') }}
     where
         direction = 'inbound'
-        and {{ in_call_window(
-            'started_at',
-            extra_days=followup_days(),
-            margin="interval '" ~ window_hours ~ " hours'"
-        ) }}
+        and {{ in_call_window('started_at', margin="interval '" ~ window_hours ~ " hours'") }}
 
 ),
 
@@ -78,7 +76,7 @@ final as (
         sum(seconds_in_queue) as seconds_in_queue
     from queue_calls
     -- the margin's calls only looked back for retries; this build writes the days after it
-    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+    where {{ in_call_window('started_at') }}
     group by
         location_id,
         started_date_utc,
