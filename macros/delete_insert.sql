@@ -1,13 +1,50 @@
 {#
-    dbt's delete+insert, for the incremental models, with the keys to delete written into
-    the statement when they are few. dbt deletes `where key in (select distinct key from
+    dbt's delete+insert for the incremental models, in two forms: the follow-up models
+    (config `rewrites_older_calls`) replace whole days from the look-back cutoff on and some
+    older calls one by one; the others replace the keys of their new rows, written as
+    literals when they are few.
+#}
+{% macro postgres__get_delete_insert_merge_sql(
+    target, source, unique_key, dest_columns, incremental_predicates
+) -%}
+    {%- if config.get('rewrites_older_calls') -%}
+        {{ delete_rewritten_calls(target, source) }};
+        {{ insert_all(target, source, dest_columns) }}
+    {%- else -%}
+        {{ delete_insert_by_literal_keys(
+            target, source, unique_key, dest_columns, incremental_predicates
+        ) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#
+    The follow-up models (config `rewrites_older_calls`, macros/incremental_window.sql) write
+    every call of the look-back days and some older calls: the look-back days are replaced
+    whole (a call re-stitched away is gone), the older calls one by one.
+#}
+{% macro delete_rewritten_calls(target, source) -%}
+    {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
+    delete from {{ target }}
+    where
+        started_at >= {{ cutoff }}
+        or call_id in (select call_id from {{ source }} where started_at < {{ cutoff }})
+{%- endmacro %}
+
+{% macro insert_all(target, source, dest_columns) -%}
+    {%- set columns = get_quoted_csv(dest_columns | map(attribute='name')) -%}
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ source }}
+{%- endmacro %}
+
+{#
+    The keys to delete are written into the statement when they are few. dbt deletes `where key in (select distinct key from
     <the new rows>)`, and the planner, with no statistics on the new rows, hash-joins them
     to every row of the table: the call models (unique key `started_date_utc`, a window of
     days) then read their whole history to replace a few days. Given the days as literals,
     Postgres deletes them by the index on the key. With more than `max_literals` keys (the
     staging models, keyed by record) dbt's own statement is used.
 #}
-{% macro postgres__get_delete_insert_merge_sql(
+{% macro delete_insert_by_literal_keys(
     target, source, unique_key, dest_columns, incremental_predicates
 ) -%}
     {%- set max_literals = 1000 -%}
@@ -25,9 +62,7 @@
             {%- for key in keys %}'{{ key | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor -%}
         );
         {% endif -%}
-        {%- set columns = get_quoted_csv(dest_columns | map(attribute='name')) %}
-        insert into {{ target }} ({{ columns }})
-        select {{ columns }} from {{ source }}
+        {{ insert_all(target, source, dest_columns) }}
     {%- else -%}
         {{ default__get_delete_insert_merge_sql(
             target, source, unique_key, dest_columns, incremental_predicates

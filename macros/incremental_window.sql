@@ -34,6 +34,31 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#
+    For the models downstream of int_calls_followed_up (configured `rewrites_older_calls`):
+    the calls an incremental run rewrites are those of the look-back days, and the older
+    calls whose follow-ups int_calls_followed_up has rewritten since this model's last build
+    (their `_built_at` is later than the time `_call_model_builds` recorded for it). A model
+    that missed a run (a failed test upstream) so catches up on every call rewritten since.
+#}
+{% macro in_rewritten_calls(started_at='started_at', call_id='call_id') -%}
+    {%- if is_incremental() -%}
+        (
+            {{ in_call_window(started_at) }}
+            or {{ call_id }} in (
+                select rewritten.call_id from {{ ref('int_calls_followed_up') }} as rewritten
+                where rewritten._built_at > {{ value_now(
+                    "select coalesce(max(built_at), '-infinity') from "
+                    ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
+                    'timestamptz'
+                ) }}
+            )
+        )
+    {%- else -%}
+        true
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Days a call's follow-up values look ahead: 7 days of repeat contacts, or the recovery
     window when it is longer. -#}
 {% macro followup_days() -%}
@@ -85,14 +110,17 @@
     {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
 {%- endmacro %}
 
-{#- The start (UTC midnight) of the first day the last build of marts.calls wrote, as a SQL
-    expression (-infinity after its full build, or when none is recorded), for a model that
-    follows the calls by call rather than by day (restricted.callback_work_items); -infinity
-    on a full build of that model: every call. -#}
+{#- The start (UTC midnight) of the first day the last build of marts.calls rewrote whole (its
+    look-back days: the days before them it rewrote only for follow-ups, which nothing read
+    by the callback list depends on), as a SQL expression (-infinity after its full build, or
+    when none is recorded), for a model that follows the calls by call rather than by day
+    (restricted.callback_work_items); -infinity on a full build of that model: every call.
+    The build recorded the first day of its follow-up days, `followup_days()` earlier. -#}
 {% macro calls_rebuilt_from() -%}
     {%- if is_incremental() -%}
     {{ value_now(
         "(select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'"
+        ~ " + interval '" ~ (followup_days() | int) * 24 ~ " hours'"
         ~ " from " ~ call_model_builds_relation() ~ " where model = '" ~ ref('calls') ~ "')",
         'timestamptz'
     ) }}

@@ -36,6 +36,8 @@ from callshrink.pipeline import run_pipeline
 from tests.conftest import own_database
 
 DATABASE = "callshrink_incremental"
+# The columns that say when a build wrote a row (staging, int_calls_followed_up): not compared.
+BUILD_TIMES = "array['_staged_at', '_built_at']"
 
 # Every incremental call model (dbt_project.yml: intermediate/calls, marts/calls, restricted).
 CALL_MODELS = (
@@ -98,8 +100,8 @@ def incremental_url(
 
 def _snapshot(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     """Row count and a digest of the sorted rows of every model compared (without
-    `_staged_at`, the time of the build that wrote a staged row)."""
-    row = "(to_jsonb(t) - '_staged_at')::text"
+    `_staged_at` and `_built_at`, the time of the build that wrote a row)."""
+    row = f"(to_jsonb(t) - {BUILD_TIMES})::text"
     return {
         model: conn.execute(
             f"select count(*), md5(coalesce(string_agg({row}, '|' order by {row}), '')) "
@@ -123,7 +125,7 @@ def _differences(conn: psycopg.Connection, model: str) -> str:
     key = conn.execute(f"select * from {model} limit 0").description[0].name
 
     def rows(relation: str) -> str:
-        return f"select to_jsonb(t) - '_staged_at' from {relation} t"
+        return f"select to_jsonb(t) - {BUILD_TIMES} from {relation} t"
 
     sides = {}
     for label, query in (

@@ -9,10 +9,24 @@
       from the caller in the 24 h before it) and the first unanswered attempt of a chain (no
       unanswered inbound call from the caller in the recovery window before it);
     - customer effort and process compliance, per docs/metrics.md, from the above.
-    Incremental by day: a call's values look `followup_days()` ahead, so that many more days
-    are recomputed; "new" looks back over the whole history; the look-back flags read the
-    inputs `lookback_days()` further back than the rows written (in_call_window's margin).
+    Incremental: the look-back days are recomputed whole, as in the other call models. A
+    call's values look `followup_days()` ahead, so an older call of those days changes only
+    when its caller has a call in the look-back days, as built now or as built before (a call
+    re-stitched to another number changes the follow-ups of both callers): only those
+    callers' older calls are recomputed (`touched_callers`), not every call of the follow-up
+    days. The rows carry the time of the build that wrote them (`_built_at`), for the models
+    downstream to follow (rewritten_calls_only). "New" looks back over the whole history; the
+    look-back flags read the inputs `lookback_days` further back than the rows written
+    (in_call_window's margin).
 #}
+{{ config(
+    rewrites_older_calls=true,
+    indexes=[
+        {'columns': ['started_date_utc']},
+        {'columns': ['started_at']},
+        {'columns': ['_built_at']},
+    ],
+) }}
 {%- set service_level = var('service_level_seconds') %}
 {%- set rules = var('compliance_rules') %}
 {#- Days the look-back flags reach before a call: 24 h for repeats, the recovery window for
@@ -40,6 +54,19 @@ classified_calls as (
     select * from {{ ref('int_calls_classified') }}
 
 ),
+{%- if is_incremental() %}
+
+    touched_callers as (
+
+        -- the callers of the look-back days, as built now and as built before
+        select caller_phone_e164 from classified_calls
+        where {{ in_call_window('started_at') }} and caller_phone_e164 is not null
+        union
+        select caller_phone_e164 from {{ this }}
+        where {{ in_call_window('started_at') }} and caller_phone_e164 is not null
+
+    ),
+{%- endif %}
 
 calls as (
 
@@ -56,7 +83,16 @@ calls as (
         coalesce(direction = 'inbound' and outcome in {{ unanswered_outcomes }}, false)
             as is_unanswered
     from classified_calls
-    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+    where
+        {{ in_call_window('started_at') }}
+        {%- if is_incremental() %}
+            or (
+                {{ in_call_window('started_at', extra_days=followup_days()) }}
+                and caller_phone_e164 in (
+                    select touched.caller_phone_e164 from touched_callers as touched
+                )
+            )
+        {%- endif %}
 
 ),
 
@@ -79,6 +115,11 @@ earlier_inbound_calls as (
             extra_days=followup_days(),
             margin="interval '" ~ lookback_days * 24 ~ " hours'"
         ) }}
+        {%- if is_incremental() %}
+            and caller_phone_e164 in (
+                select touched.caller_phone_e164 from touched_callers as touched
+            )
+        {%- endif %}
 
 ),
 
@@ -234,7 +275,8 @@ final as (
         case
             when is_answer_rate_eligible or outcome = 'after_hours'
                 then {{ compliance_checks | join(' and ') if compliance_checks else 'true' }}
-        end as is_compliant
+        end as is_compliant,
+        now() as _built_at
     from recovered
 
 )

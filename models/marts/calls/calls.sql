@@ -1,8 +1,11 @@
 {#
     One row per call (inbound, and outbound callbacks), the base of every call metric. The
     flags here are the metric definitions of docs/metrics.md applied to one call, so that each
-    metric of the semantic model is a plain sum or mean over this table.
+    metric of the semantic model is a plain sum or mean over this table. Incremental: the
+    calls of the look-back days and the older calls whose follow-ups int_calls_followed_up
+    rewrote since this model's last build (in_rewritten_calls).
 #}
+{{ config(rewrites_older_calls=true) }}
 {%- set service_level = var('service_level_seconds') %}
 {%- set formula = var('service_level_formula') | int %}
 {%- if formula not in [1, 2, 3, 4] %}
@@ -16,7 +19,7 @@ with
 followed_up_calls as (
 
     select * from {{ ref('int_calls_followed_up') }}
-    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+    where {{ in_rewritten_calls() }}
 
 ),
 

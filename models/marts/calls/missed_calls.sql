@@ -1,14 +1,17 @@
 {#
     One row per missed opportunity (voicemail, abandoned or missed in open hours): who was
     left waiting (the caller's number masked but for its country code and last four digits),
-    for how long, and whether and when the business got them back.
+    for how long, and whether and when the business got them back. Incremental like calls
+    (in_rewritten_calls).
 #}
+{{ config(rewrites_older_calls=true) }}
+-- depends_on: {{ ref('int_calls_followed_up') }}
 with
 
 calls as (
 
     select * from {{ ref('calls') }}
-    where {{ in_call_window('started_at', extra_days=followup_days()) }}
+    where {{ in_rewritten_calls() }}
 
 ),
 
