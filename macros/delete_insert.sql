@@ -37,9 +37,9 @@
 {%- endmacro %}
 
 {#
-    The keys to delete are written into the statement when they are few. dbt deletes `where key in (select distinct key from
-    <the new rows>)`, and the planner, with no statistics on the new rows, hash-joins them
-    to every row of the table: the call models (unique key `started_date_utc`, a window of
+    The keys to delete are written into the statement when they are few. dbt deletes
+    `where key in (select distinct key from <the new rows>)`, and the planner, with no
+    statistics on the new rows, hash-joins them to every row of the table: the call models (unique key `started_date_utc`, a window of
     days) then read their whole history to replace a few days. Given the days as literals,
     Postgres deletes them by the index on the key. With more than `max_literals` keys (the
     staging models, keyed by record) dbt's own statement is used.

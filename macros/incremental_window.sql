@@ -41,11 +41,11 @@
     (their `_built_at` is later than the time `_call_model_builds` recorded for it). A model
     that missed a run (a failed test upstream) so catches up on every call rewritten since.
 #}
-{% macro in_rewritten_calls(started_at='started_at', call_id='call_id') -%}
+{% macro in_rewritten_calls() -%}
     {%- if is_incremental() -%}
         (
-            {{ in_call_window(started_at) }}
-            or {{ call_id }} in (
+            {{ in_call_window('started_at') }}
+            or call_id in (
                 select rewritten.call_id from {{ ref('int_calls_followed_up') }} as rewritten
                 where rewritten._built_at > {{ value_now(
                     "select coalesce(max(built_at), '-infinity') from "

@@ -15,7 +15,7 @@
     re-stitched to another number changes the follow-ups of both callers): only those
     callers' older calls are recomputed (`touched_callers`), not every call of the follow-up
     days. The rows carry the time of the build that wrote them (`_built_at`), for the models
-    downstream to follow (rewritten_calls_only). "New" looks back over the whole history; the
+    downstream to follow (in_rewritten_calls). "New" looks back over the whole history; the
     look-back flags read the inputs `lookback_days` further back than the rows written
     (in_call_window's margin).
 #}
