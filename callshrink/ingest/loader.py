@@ -47,7 +47,14 @@ import psycopg
 from psycopg import sql
 
 from callshrink import settings
-from callshrink.ingest.passthrough import SETTINGS, copy_file, line_number_sequence
+from callshrink.ingest import records
+from callshrink.ingest.passthrough import (
+    LOADED_AT_DEFAULT,
+    LOADED_AT_SETTING,
+    SETTINGS,
+    copy_file,
+    line_number_sequence,
+)
 from callshrink.ingest.readers import (
     INVALID_UTF8,
     UTF8_OR_LATIN1,
@@ -60,6 +67,7 @@ from callshrink.ingest.readers import (
 from callshrink.ingest.tables import RAW_SCHEMA, RAW_TABLES, SQL_TYPES, Field, Kind, RawTable
 
 LINEAGE_COLUMNS = ("_load_id", "_source_file", "_line_number", "_file_sha256")
+LINEAGE_COLUMNS_ALL = (*LINEAGE_COLUMNS, "_loaded_at")  # _loaded_at: always its default
 PROBLEMS_KEPT_PER_FILE = 20
 
 Log = Callable[[str], None]
@@ -182,7 +190,8 @@ def _table_ddl(table: RawTable) -> list[sql.Composed]:
     columns: list[sql.Composable] = []
     if table.has_pbx_id:
         columns.append(sql.SQL("pbx_id text not null {}").format(_setting("pbx_id")))
-    columns += [_column_ddl(table, spec) for spec in table.fields]
+    if not table.records_only:
+        columns += [_column_ddl(table, spec) for spec in table.fields]
     if table.keeps_record:
         columns.append(sql.SQL("_record jsonb not null"))
     sequence = sql.Identifier(RAW_SCHEMA, line_number_sequence(table))
@@ -195,10 +204,15 @@ def _table_ddl(table: RawTable) -> list[sql.Composed]:
         sql.SQL("_file_sha256 text not null {}").format(_setting("_file_sha256")),
         sql.SQL("_loaded_at timestamptz not null default {}").format(LOADED_AT_DEFAULT),
     ]
-    relation = sql.Identifier(RAW_SCHEMA, table.identifier)
-    return [
+    relation = sql.Identifier(RAW_SCHEMA, table.storage)
+    create = [
         sql.SQL("create sequence if not exists {}").format(sequence),
         sql.SQL("create table if not exists {} ({})").format(relation, sql.SQL(", ").join(columns)),
+    ]
+    if table.records_only:
+        return [*create, *records.index_ddl(table), records.view_ddl(table, LINEAGE_COLUMNS_ALL)]
+    return [
+        *create,
         *(
             sql.SQL("create index if not exists {} on {} ({})").format(
                 sql.Identifier(f"{table.identifier}__{suffix}"),
@@ -218,29 +232,18 @@ def _indexes(table: RawTable) -> dict[str, tuple[str, ...]]:
     return {"lookup": table.lookup_key, "loaded_at": ("_loaded_at",)}
 
 
-# _loaded_at is the time a file's transaction took its table's loading lock (set in
-# _load_file), not the transaction's start: files of a table take the lock one at a time, so
-# a file committed later always has a later _loaded_at, and incremental staging, which reads
-# the rows loaded after the newest it has staged, cannot miss a file that started first and
-# committed last. Rows inserted another way get the transaction's start.
-LOADED_AT_SETTING = "callshrink.loaded_at"
-LOADED_AT_DEFAULT = sql.SQL(
-    "coalesce(nullif(current_setting({}, true), '')::timestamptz, now())"
-).format(sql.Literal(LOADED_AT_SETTING))
-
-
 def _migrate_loaded_at(conn: psycopg.Connection, table: RawTable) -> None:
     """Give a raw table made by an older loader (default now()) this _loaded_at default."""
     (default,) = conn.execute(
         "select pg_get_expr(d.adbin, d.adrelid) from pg_attrdef d join pg_attribute a "
         "on a.attrelid = d.adrelid and a.attnum = d.adnum "
         "where d.adrelid = %s::regclass and a.attname = '_loaded_at'",
-        (f"{RAW_SCHEMA}.{table.identifier}",),
+        (f"{RAW_SCHEMA}.{table.storage}",),
     ).fetchone()
     if LOADED_AT_SETTING not in default:
         conn.execute(
             sql.SQL("alter table {} alter column _loaded_at set default {}").format(
-                sql.Identifier(RAW_SCHEMA, table.identifier), LOADED_AT_DEFAULT
+                sql.Identifier(RAW_SCHEMA, table.storage), LOADED_AT_DEFAULT
             )
         )
 
@@ -251,6 +254,8 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
         conn.execute(_META_DDL)
         _migrate_manifest(conn)
         for table in RAW_TABLES:
+            if table.records_only:
+                records.migrate(conn, table)
             for statement in _table_ddl(table):
                 conn.execute(statement)
             _migrate_loaded_at(conn, table)
@@ -482,6 +487,11 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
     ]
     ruled = [(index, spec, spec.rule) for index, spec in enumerate(fields) if spec.rule]
     width = len(fields)
+    records_only = table.records_only
+    # A records-only table's view gives a JSON field delivered as a string as that string, so
+    # the string must be JSON itself (the comma-separated lists of CallRail CSV are not read
+    # there).
+    json_fields = [i for i, spec in enumerate(fields) if spec.kind is Kind.JSON]
 
     def values_of(line: Line) -> list:
         if positional:
@@ -491,6 +501,9 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
 
     def build(line: Line, pbx_id: str | None) -> list:
         values = values_of(line)
+        if records_only:
+            for index in json_fields:
+                _json_text(fields[index], values[index])
         for index, spec, check in checks:
             value = values[index]
             if value is None or value == "":
@@ -510,9 +523,18 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
         if table.keeps_record:
             kept = line.json_text
             row.append(kept if kept is not None else json.dumps(line.record, default=str))
-        return row
+        return row[-1:] if records_only else row
 
     return build
+
+
+def _json_text(spec: Field, value: Any) -> None:
+    """FieldError when a JSON field is a string that is not blank and not JSON."""
+    if isinstance(value, str) and value.strip():
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:
+            raise FieldError(f"field '{spec.column}': {value[:60]!r} is not JSON") from None
 
 
 # --- loading --------------------------------------------------------------------------------
@@ -653,7 +675,7 @@ def _refresh_statistics(conn: psycopg.Connection, table: RawTable, rows_loaded: 
     (analysing 6.5 M raw rows after a 0.1 M-row load took 3 s)."""
     if not rows_loaded:
         return
-    name = sql.SQL("{}.{}").format(sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier))
+    name = sql.SQL("{}.{}").format(sql.Identifier(RAW_SCHEMA), sql.Identifier(table.storage))
     with conn.transaction():
         (estimated_rows,) = conn.execute(
             "select reltuples from pg_class where oid = %s::regclass",
@@ -751,7 +773,7 @@ def _load_file(
             return result
         pbx_id = _pbx_id(table, landing, path)
         copied = None
-        if table.server_typed:
+        if table.server_typed or table.records_only:
             copied = copy_file(
                 conn,
                 table,
@@ -824,9 +846,10 @@ def _load_lines(
 
 
 def _copy_statement(table: RawTable) -> sql.Composed:
-    columns = sql.SQL(", ").join(map(sql.Identifier, [*table.columns, *LINEAGE_COLUMNS]))
+    data = ["_record"] if table.records_only else table.columns
+    columns = sql.SQL(", ").join(map(sql.Identifier, [*data, *LINEAGE_COLUMNS]))
     return sql.SQL("copy {}.{} ({}) from stdin").format(
-        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.identifier), columns
+        sql.Identifier(RAW_SCHEMA), sql.Identifier(table.storage), columns
     )
 
 

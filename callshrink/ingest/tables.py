@@ -1,10 +1,11 @@
 """The raw tables: one per landing folder of docs/sources.md, declared once.
 
-Each raw table keeps the contract's fields as text columns (exactly as delivered; staging casts
+Each raw table gives the contract's fields as text columns (exactly as delivered; staging casts
 them), the whole record as ``_record`` jsonb for JSON sources (fields the contract does not use
-are kept, never rejected), and lineage columns on every row. The loader checks every field's
-type before a row is loaded, so staging's casts cannot fail; a row that does not pass goes to
-quarantine with its reason.
+are kept, never rejected), and lineage columns on every row. A records-only table (JSON lines,
+records.py) stores ``_record`` and the lineage alone, and its view gives the fields. The loader
+checks every field's type before a row is loaded, so staging's casts cannot fail; a row that
+does not pass goes to quarantine with its reason.
 
 Every reason a line is refused for its values is declared here, next to its field: the field's
 ``kind`` (an integer, a timestamp with a UTC offset, ...), ``required``, and a ``rule`` on the
@@ -62,12 +63,16 @@ class Rule:
 
     broken: str  # what a value that breaks the rule is, e.g. "is below zero"
     holds: Callable[[str], bool]
+    # The rule as an SQL condition on the value's text ({value}) for the bulk path of
+    # records.py; it may refuse more than ``holds`` (the careful path then decides), never less.
+    sql: str
 
 
-NOT_NEGATIVE = Rule("is below zero", lambda text: Decimal(text) >= 0)
+NOT_NEGATIVE = Rule("is below zero", lambda text: Decimal(text) >= 0, "left({value}, 1) <> '-'")
 IS_WAREHOUSE_CURRENCY = Rule(
     f"is not {WAREHOUSE_CURRENCY}, the warehouse's currency",
     lambda text: text == WAREHOUSE_CURRENCY,
+    f"{{value}} = '{WAREHOUSE_CURRENCY}'",
 )
 
 
@@ -126,6 +131,18 @@ class RawTable:
     @property
     def keeps_record(self) -> bool:
         return self.format in (Format.CALLRAIL, Format.JSONL)
+
+    @property
+    def records_only(self) -> bool:
+        """Stored as the record and its lineage only (records.py): the table named
+        ``storage`` holds them, and a view named ``identifier`` gives the fields as columns.
+        JSON lines then load by plain COPY of each line into ``_record``."""
+        return self.format is Format.JSONL
+
+    @property
+    def storage(self) -> str:
+        """The table the rows are stored in (the view's, for a records-only table)."""
+        return f"{self.identifier}__records" if self.records_only else self.identifier
 
     @property
     def positional(self) -> bool:

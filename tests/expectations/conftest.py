@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,7 +11,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from callshrink.ingest import RAW_SCHEMA, RAW_TABLES, ensure_raw_schema
+from callshrink.ingest import RAW_SCHEMA, RAW_TABLES, RawTable, ensure_raw_schema
 from tests.conftest import recreate_database
 
 # Own database on the shared private server, so other people's tests and loads never meet ours.
@@ -36,7 +37,7 @@ def raw_rows(gx_database_url: str) -> Iterator[Insert]:
     with psycopg.connect(gx_database_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("truncate {}").format(
-                sql.SQL(", ").join(sql.Identifier(RAW_SCHEMA, t.identifier) for t in RAW_TABLES)
+                sql.SQL(", ").join(sql.Identifier(RAW_SCHEMA, t.storage) for t in RAW_TABLES)
             )
         )
         load_id = uuid.uuid4()
@@ -45,7 +46,7 @@ def raw_rows(gx_database_url: str) -> Iterator[Insert]:
             table = next(t for t in RAW_TABLES if t.identifier == identifier)
             file = source_file or f"{table.folder.replace('*', 'pbx1')}/test.dat"
             for line_number, row in enumerate(rows, start=1):
-                values = dict(row)
+                values = _as_record(table, row) if table.records_only else dict(row)
                 if table.keeps_record:
                     values.setdefault("_record", "{}")
                 values |= {
@@ -64,3 +65,23 @@ def raw_rows(gx_database_url: str) -> Iterator[Insert]:
                 )
 
         yield insert
+
+
+def _as_record(table: RawTable, row: dict[str, Any]) -> dict[str, Any]:
+    """A records-only table's row: its field values placed in ``_record`` at their paths
+    (strings, as a delivery could hold them; the view gives them back as columns)."""
+    record: dict[str, Any] = {}
+    paths = {spec.column: spec.path for spec in table.fields}
+    values = {}
+    for column, value in row.items():
+        if column not in paths:
+            values[column] = value
+            continue
+        *parents, key = paths[column]
+        place = record
+        for parent in parents:
+            place = place.setdefault(parent, {})
+        place[key] = value
+    if "_record" not in values:
+        values["_record"] = json.dumps(record)
+    return values

@@ -143,17 +143,32 @@ def test_every_raw_table_has_its_lookup_and_loaded_at_indexes(raw_conn):
         )
     }
     assert set(indexes) >= {
-        (t, f"{t}__{suffix}")
-        for t in (
-            "callrail_calls", "asterisk_cdr", "asterisk_queue_log", "square_payments",
-            "square_refunds", "square_customers", "hubspot_contacts", "hubspot_deals",
-        )
+        (t.storage, f"{t.storage}__{suffix}")
+        for t in RAW_TABLES
         for suffix in ("lookup", "loaded_at")
-    }  # fmt: skip
+    }
     # the leading never-null columns of the natural key: (pbx_id, uniqueid, sequence) may
     # have no sequence, so the CDR's index is on the first two
     assert indexes[("asterisk_cdr", "asterisk_cdr__lookup")].endswith("(pbx_id, uniqueid)")
-    assert indexes[("hubspot_deals", "hubspot_deals__lookup")].endswith("(id, updated_at)")
+
+
+def _plan(conn: psycopg.Connection, query: str) -> str:
+    with conn.transaction():
+        conn.execute("set local enable_seqscan = off")
+        return "\n".join(row[0] for row in conn.execute(f"explain {query}"))
+
+
+def test_the_views_of_records_only_tables_read_through_their_indexes(raw_conn):
+    """Staging finds every delivery of a record by the view's key columns, and a load's rows
+    by _loaded_at: both must reach the storage table's indexes through the view."""
+    by_key = _plan(
+        raw_conn,
+        "select * from raw.hubspot_deals where id = '7' and updated_at = '2026-03-09T15:00:00Z'",
+    )
+    assert "hubspot_deals__records__lookup" in by_key
+    assert "Filter" not in by_key  # both key columns are in the index's condition
+    since = _plan(raw_conn, "select * from raw.square_payments where _loaded_at > now()")
+    assert "square_payments__records__loaded_at" in since
 
 
 def test_staging_compares_with_equals_only_the_columns_the_loader_indexes_as_never_null():
@@ -179,12 +194,12 @@ def test_staging_compares_with_equals_only_the_columns_the_loader_indexes_as_nev
 
 
 def test_a_raw_table_of_the_older_loader_gets_the_loading_lock_time(raw_conn):
-    raw_conn.execute("alter table raw.square_payments alter column _loaded_at set default now()")
+    raw_conn.execute("alter table raw.callrail_calls alter column _loaded_at set default now()")
     ensure_raw_schema(raw_conn)
     (default,) = raw_conn.execute(
         "select pg_get_expr(adbin, adrelid) from pg_attrdef d join pg_attribute a "
         "on a.attrelid = d.adrelid and a.attnum = d.adnum "
-        "where d.adrelid = 'raw.square_payments'::regclass and a.attname = '_loaded_at'"
+        "where d.adrelid = 'raw.callrail_calls'::regclass and a.attname = '_loaded_at'"
     ).fetchone()
     assert "callshrink.loaded_at" in default
 
