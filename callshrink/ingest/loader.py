@@ -397,8 +397,9 @@ def _typed(spec: Field, value: Any) -> str | None:
             try:
                 json.loads(value)
             except json.JSONDecodeError:
-                # CSV exports write lists as comma-separated text
-                return json.dumps([part.strip() for part in value.split(",") if part.strip()])
+                # the view of a records-only table gives the text as it is (readers.py turns
+                # CSV's comma-separated lists into lists)
+                raise FieldError(f"field '{spec.column}': {value[:60]!r} is not JSON") from None
             return value
         return json.dumps(value, default=str)
     text = _as_text(value).strip()
@@ -488,10 +489,6 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
     ruled = [(index, spec, spec.rule) for index, spec in enumerate(fields) if spec.rule]
     width = len(fields)
     records_only = table.records_only
-    # A records-only table's view gives a JSON field delivered as a string as that string, so
-    # the string must be JSON itself (the comma-separated lists of CallRail CSV are not read
-    # there).
-    json_fields = [i for i, spec in enumerate(fields) if spec.kind is Kind.JSON]
 
     def values_of(line: Line) -> list:
         if positional:
@@ -501,9 +498,6 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
 
     def build(line: Line, pbx_id: str | None) -> list:
         values = values_of(line)
-        if records_only:
-            for index in json_fields:
-                _json_text(fields[index], values[index])
         for index, spec, check in checks:
             value = values[index]
             if value is None or value == "":
@@ -526,15 +520,6 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
         return row[-1:] if records_only else row
 
     return build
-
-
-def _json_text(spec: Field, value: Any) -> None:
-    """FieldError when a JSON field is a string that is not blank and not JSON."""
-    if isinstance(value, str) and value.strip():
-        try:
-            json.loads(value)
-        except json.JSONDecodeError:
-            raise FieldError(f"field '{spec.column}': {value[:60]!r} is not JSON") from None
 
 
 # --- loading --------------------------------------------------------------------------------

@@ -31,14 +31,15 @@ import codecs
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
 from callshrink.ingest import records
-from callshrink.ingest.readers import BOM
-from callshrink.ingest.tables import RAW_SCHEMA, Kind, RawTable
+from callshrink.ingest.readers import BOM, CALLS_ARRAY, announced_calls
+from callshrink.ingest.tables import RAW_SCHEMA, Format, Kind, RawTable
 
 CHUNK_BYTES = 1 << 20
 SETTINGS = {  # lineage column -> the session setting its default reads
@@ -152,6 +153,8 @@ def copy_file(
 ) -> int | None:
     """COPY the file's bytes; return the rows loaded, or None when the server refused it.
     ``codec``: the file's encoding when it is not UTF-8 (the bytes are decoded with it)."""
+    if table.format is Format.CALLRAIL and path.suffix.lower() == ".csv":
+        return None  # CSV with a header: the careful path maps its columns
     lineage = {
         "_load_id": str(load_id),
         "_source_file": source_file,
@@ -160,36 +163,99 @@ def copy_file(
     }
     try:
         with conn.transaction(), conn.cursor() as cursor:
-            for column, value in lineage.items():
-                cursor.execute("select set_config(%s, %s, true)", (SETTINGS[column], value))
             # line numbers restart at 1 for each file; the table's advisory lock, held by the
             # caller until commit, keeps other loaders off this sequence meanwhile
             sequence = f"{RAW_SCHEMA}.{line_number_sequence(table)}"
-            cursor.execute("select setval(%s::regclass, 1, false)", (sequence,))
-            counter = _LineCounter()
-            utf8 = None if codec is None or codecs.lookup(codec).name == "utf-8" else _ToUtf8(codec)
-            with cursor.copy(copy_statement(table)) as copy:
-                for chunk in _without_bom(_chunks(path)):
-                    counter.add(chunk)  # while the server parses the previous chunk
-                    copy.write(chunk if utf8 is None else utf8(chunk))
-                if utf8 is not None:
-                    copy.write(utf8(b"", final=True))
-            if cursor.rowcount != counter.total():
-                raise _Refused
-            if table.records_only and _any_refused(cursor, table, source_file):
-                raise _Refused
+            settings = sql.SQL(", ").join(
+                sql.SQL("set_config({}, {}, true)").format(
+                    sql.Literal(SETTINGS[column]), sql.Literal(value)
+                )
+                for column, value in lineage.items()
+            )
+            cursor.execute(
+                sql.SQL("select {}, setval({}::regclass, 1, false)").format(
+                    settings, sql.Literal(sequence)
+                )
+            )
+            page = _one_line_page(table, path)
+            if page is not None:
+                loaded = _insert_page(cursor, table, page)
+            else:
+                loaded = _copy_lines(cursor, table, path, codec)
+                if table.records_only and _any_refused(cursor, table, source_file):
+                    raise _Refused
     except (psycopg.DataError, psycopg.IntegrityError, UnicodeDecodeError, _Refused):
         return None
+    return loaded
+
+
+def _copy_lines(cursor: psycopg.Cursor, table: RawTable, path: Path, codec: str | None) -> int:
+    """COPY the file, a row per line; the rows, or _Refused when the server read a different
+    number of rows than the file has lines."""
+    counter = _LineCounter()
+    utf8 = None if codec is None or codecs.lookup(codec).name == "utf-8" else _ToUtf8(codec)
+    with cursor.copy(copy_statement(table)) as copy:
+        for chunk in _without_bom(_chunks(path)):
+            counter.add(chunk)  # while the server parses the previous chunk
+            copy.write(chunk if utf8 is None else utf8(chunk))
+        if utf8 is not None:
+            copy.write(utf8(b"", final=True))
+    if cursor.rowcount != counter.total():
+        raise _Refused
     return counter.total()
+
+
+@dataclass(frozen=True)
+class _Page:
+    text: str
+    announced: int | None  # the calls its figures announce
+
+
+PAGE_BYTES = 64 << 20  # a larger file is not one API page: it goes line by line
+
+
+def _one_line_page(table: RawTable, path: Path) -> _Page | None:
+    """A CallRail API page written on one line (as the API returns it), else None. The
+    careful path gives every call of such a page line 1 and the page's figures announce its
+    calls, so the server can explode it alone. A page over many lines, and JSON lines, are
+    not: their calls are numbered by the line each starts on."""
+    if table.format is not Format.CALLRAIL or path.stat().st_size > PAGE_BYTES:
+        return None
+    data = path.read_bytes().removeprefix(BOM)
+    if b"\n" in data.rstrip(b"\r\n") or not data.lstrip().startswith(b"{"):
+        return None
+    text = data.decode("utf-8")  # not UTF-8: UnicodeDecodeError, the careful path
+    match = CALLS_ARRAY.search(text)
+    if match is None:
+        return None
+    return _Page(text, announced_calls(text[: match.start()]))
+
+
+def _insert_page(cursor: psycopg.Cursor, table: RawTable, page: _Page) -> int:
+    """Store the page's calls, each at line 1, and check them as they are stored; the rows, or
+    _Refused when a call is one the careful path would not load as it is, or when they are
+    not the calls the page announces (the careful path then says which are missing).
+    Postgres refuses a page that is not JSON or whose ``calls`` is not an array."""
+    insert = sql.SQL(
+        "with inserted as (insert into {} (_record, _line_number) select call, 1 "
+        "from jsonb_array_elements(coalesce(%s::jsonb -> 'calls', 'null')) as call "
+        "returning _record) "
+    ).format(sql.Identifier(RAW_SCHEMA, table.storage))
+    # the page as a parameter: as a literal in the statement it cost half as much again
+    cursor.execute(insert + records.check_sql(table, sql.Identifier("inserted")), (page.text,))
+    rows, refused = cursor.fetchone()
+    if refused or (page.announced is not None and rows != page.announced):
+        raise _Refused
+    return rows
 
 
 def _any_refused(cursor: psycopg.Cursor, table: RawTable, source_file: str) -> bool:
     """Whether a record the file's COPY stored is one the careful path would not load as it
-    is (its rows: this file's, at this load's ``_loaded_at``, found by its BRIN index)."""
+    is (its rows: this file's, at this load's ``_loaded_at``, which its BRIN index finds)."""
     cursor.execute(sql.SQL("select {}").format(LOADED_AT_DEFAULT))
     (loaded_at,) = cursor.fetchone()
-    rows = sql.SQL("_loaded_at = {} and _source_file = {}").format(
+    rows = sql.SQL("stored._loaded_at = {} and stored._source_file = {}").format(
         sql.Literal(loaded_at), sql.Literal(source_file)
     )
-    cursor.execute(records.any_refused_sql(table, rows))
-    return cursor.fetchone()[0]
+    cursor.execute(records.check_sql(table, sql.Identifier(RAW_SCHEMA, table.storage), rows))
+    return cursor.fetchone()[1] > 0

@@ -32,7 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from callshrink.ingest.tables import Format, RawTable
+from callshrink.ingest.tables import Format, Kind, RawTable
 
 CDR_FIELD_COUNT = 21
 QUEUE_LOG_MIN_FIELDS = 5
@@ -175,7 +175,8 @@ def read_file(
         )
     if table.format is Format.CALLRAIL:
         if path.suffix.lower() == ".csv":
-            return _with_file(path, lambda handle: _read_csv_with_header(handle, stats))
+            lists = frozenset(f.column for f in table.fields if f.kind is Kind.JSON)
+            return _with_file(path, lambda handle: _read_csv_with_header(handle, stats, lists))
         return _read_callrail_json(path.read_bytes(), stats)
     return _with_file(
         path, lambda handle: _read_json_lines(_text_lines(handle, JSON_UTF8, stats), stats)
@@ -242,9 +243,13 @@ def _read_queue_log(lines: Iterable[tuple[int, str, str | None]]) -> Iterator[Li
         yield Line(number, line, fields)
 
 
-def _read_csv_with_header(handle: IO[bytes], stats: ReadStats) -> Iterator[Line]:
+def _read_csv_with_header(
+    handle: IO[bytes], stats: ReadStats, lists: frozenset[str] = frozenset()
+) -> Iterator[Line]:
     """CallRail CSV: a header row, then one call per row (a quoted field may span lines; the
-    row then has the number of its first line). Columns are found by their header names."""
+    row then has the number of its first line). Columns are found by their header names. A
+    column of ``lists`` (a JSON field) holding text that is not JSON is a comma-separated
+    list, as CSV exports write one (``spam, repeat``): the record gets the list."""
     refused: list[Line] = []  # lines that could not be decoded, not given to the CSV reader
     record_lines: list[tuple[int, str]] = []  # the physical lines of the row being read
 
@@ -287,7 +292,15 @@ def _read_csv_with_header(handle: IO[bytes], stats: ReadStats) -> Iterator[Line]
             reason = f"expected {len(header)} fields as in the header, found {len(row)}"
             yield Line(number, raw, None, reason)
             continue
-        yield Line(number, raw, dict(zip(header, row, strict=True)))
+        yield Line(number, raw, _with_lists(dict(zip(header, row, strict=True)), lists))
+
+
+def _with_lists(record: dict[str, str], lists: frozenset[str]) -> dict[str, Any]:
+    for column in lists & record.keys():
+        text = record[column]
+        if text.strip() and not _parses(text):
+            record[column] = [part.strip() for part in text.split(",") if part.strip()]
+    return record
 
 
 # --- JSON -------------------------------------------------------------------------------------
@@ -465,14 +478,14 @@ def _read_json_lines(
         try:
             record = _loads(line)
         except ValueError as exc:
-            match = _CALLS_ARRAY.search(line) if pages else None
+            match = CALLS_ARRAY.search(line) if pages else None
             if match and _error_position(exc, line) >= match.end():
                 yield from _page_lines(line, match, stats, line_number=number)
                 continue
             yield Line(number, line, None, _invalid_utf8(line) or _json_problem(exc))
             continue
         calls = record.get("calls") if pages and isinstance(record, dict) else None
-        match = _CALLS_ARRAY.search(line) if isinstance(calls, list) else None
+        match = CALLS_ARRAY.search(line) if isinstance(calls, list) else None
         if match:
             yield from _whole_page_lines(line, match, calls, stats, line_number=number)
             continue
@@ -488,7 +501,7 @@ def _read_callrail_json(data: bytes, stats: ReadStats) -> Iterator[Line]:
     text = data.decode("utf-8", "surrogateescape")
     first = next((line for line in text.split("\n", 50) if line.strip()), "")
     if first.lstrip().startswith("{") and not _parses(first):
-        match = _CALLS_ARRAY.search(text)
+        match = CALLS_ARRAY.search(text)
         try:
             page = _loads(text)
         except ValueError as exc:
@@ -514,11 +527,11 @@ def _parses(text: str) -> bool:
     return True
 
 
-_CALLS_ARRAY = re.compile(r'"calls"\s*:\s*\[')
+CALLS_ARRAY = re.compile(r'"calls"\s*:\s*\[')
 _PAGE_FIGURE = re.compile(r'"(page|per_page|total_pages|total_records)"\s*:\s*(\d+)')
 
 
-def _announced_calls(header: str) -> int | None:
+def announced_calls(header: str) -> int | None:
     """How many calls the page says it holds, from the figures before its calls array."""
     figures = {name: int(value) for name, value in _PAGE_FIGURE.findall(header)}
     try:
@@ -572,7 +585,7 @@ def _page_lines(
     the broken element starts, and the calls that could not be read are counted
     (``stats.records_unreadable``): the ones the page's own figures announce that are
     missing, else the broken one."""
-    announced = _announced_calls(text[: match.start()])
+    announced = announced_calls(text[: match.start()])
     of = "file" if line_number is None else "line"
     pos, line, counted_to = match.end(), 1, 0
     read = 0

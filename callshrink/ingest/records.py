@@ -21,7 +21,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
-from callshrink.ingest.tables import RAW_SCHEMA, Field, Kind, RawTable
+from callshrink.ingest.tables import RAW_SCHEMA, Field, Format, Kind, RawTable
 
 # The characters Python's str.strip removes that Postgres' btrim must be told about.
 _WHITESPACE = r"e' \t\n\r\f\x0b'"  # \v is not an escape there
@@ -55,13 +55,13 @@ def column_sql(spec: Field) -> str:
     value = value_sql(spec)
     if spec.kind is Kind.TEXT:
         return value
-    if spec.kind is Kind.JSON:
+    stripped = f"btrim({value}, {_WHITESPACE})"
+    if spec.kind is Kind.JSON:  # a string holds JSON text, or is blank (CSV's empty cell)
         json = _json_sql(spec)
         return (
-            f"case jsonb_typeof({json}) when 'string' then {value} when 'null' then null "
-            f"else {json}::text end"
+            f"case jsonb_typeof({json}) when 'string' then nullif({stripped}, '') "
+            f"when 'null' then null else {json}::text end"
         )
-    stripped = f"btrim({value}, {_WHITESPACE})"
     if spec.kind is Kind.BOOLEAN:
         lowered = f"lower({stripped})"
         return (
@@ -145,28 +145,40 @@ def _field_sql(spec: Field, value: str, json: str) -> str:
     return f"({missing} or ({' and '.join(present)}))"
 
 
-def any_refused_sql(table: RawTable, rows: sql.Composable) -> sql.Composed:
-    """A query: does any stored row matching ``rows`` (a condition) hold a record the careful
-    path would not load as it is? Each value is taken out of ``_record`` once (the subquery
-    with ``offset 0`` keeps Postgres from copying the extraction into every check that
-    reads it, which cost five times as much)."""
-    values = [sql.SQL("_record")]
-    checks = ["jsonb_typeof(_record) = 'object'"]
-    for number, spec in enumerate(table.fields):
-        value, json = f"v{number}", f"j{number}"
-        values.append(sql.SQL(f"{value_sql(spec)} as {value}"))
-        if spec.kind is Kind.JSON:
-            values.append(sql.SQL(f"{_json_sql(spec)} as {json}"))
+def check_sql(
+    table: RawTable, stored: sql.Composable, where: sql.Composable | None = None
+) -> sql.Composed:
+    """A query giving (rows, refused): how many rows of ``stored`` (the storage table, or the
+    rows an insert returns) match ``where``, and how many of them hold a record the careful
+    path would not load as it is.
+
+    ``jsonb_to_record`` takes each top-level key a field reads out of ``_record`` once per
+    row (a field's path written out in every check that reads its value cost twice as much),
+    and as a function call, unlike a subquery, it lets Postgres check the rows in parallel."""
+    tops: dict[str, str] = {}
+    for spec in table.fields:
+        deep = len(spec.path) > 1 or spec.kind is Kind.JSON
+        if deep or str(spec.path[0]) not in tops:
+            tops[str(spec.path[0])] = "jsonb" if deep else "text"
+    checks = ["jsonb_typeof(stored._record) = 'object'"]
+    if table.format is Format.CALLRAIL:  # a line that is a page: the careful path reads it
+        checks.append("jsonb_typeof(stored._record -> 'calls') is distinct from 'array'")
+    for spec in table.fields:
+        top, rest = str(spec.path[0]), ",".join(str(key) for key in spec.path[1:])
+        column = f"fields.{sql.Identifier(top).as_string(None)}"
+        if tops[top] == "text":
+            value = json = column
+        else:
+            value, json = f"({column} #>> '{{{rest}}}')", f"({column} #> '{{{rest}}}')"
         checks.append(_field_sql(spec, value, json))
-    return sql.SQL(
-        "select exists (select from (select {} from {} where {} offset 0) as stored "
-        "where not coalesce({}, false))"
-    ).format(
-        sql.SQL(", ").join(values),
-        _relation(table.storage),
-        rows,
-        sql.SQL("\n    and ".join(checks)),
+    definitions = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(top), sql.SQL(kind)) for top, kind in tops.items()
     )
+    return sql.SQL(
+        "select count(*), count(*) filter (where not coalesce({}, false)) "
+        "from {} as stored cross join lateral jsonb_to_record(stored._record) as fields ({}) "
+        "where {}"
+    ).format(sql.SQL("\n    and ".join(checks)), stored, definitions, where or sql.SQL("true"))
 
 
 def _relation(name: str) -> sql.Identifier:

@@ -136,8 +136,8 @@ class RawTable:
     def records_only(self) -> bool:
         """Stored as the record and its lineage only (records.py): the table named
         ``storage`` holds them, and a view named ``identifier`` gives the fields as columns.
-        JSON lines then load by plain COPY of each line into ``_record``."""
-        return self.format is Format.JSONL
+        JSON lines (and CallRail pages on one line) then load by plain COPY into ``_record``."""
+        return self.format in (Format.JSONL, Format.CALLRAIL)
 
     @property
     def storage(self) -> str:

@@ -194,12 +194,12 @@ def test_staging_compares_with_equals_only_the_columns_the_loader_indexes_as_nev
 
 
 def test_a_raw_table_of_the_older_loader_gets_the_loading_lock_time(raw_conn):
-    raw_conn.execute("alter table raw.callrail_calls alter column _loaded_at set default now()")
+    raw_conn.execute("alter table raw.asterisk_queue_log alter column _loaded_at set default now()")
     ensure_raw_schema(raw_conn)
     (default,) = raw_conn.execute(
         "select pg_get_expr(adbin, adrelid) from pg_attrdef d join pg_attribute a "
         "on a.attrelid = d.adrelid and a.attnum = d.adnum "
-        "where d.adrelid = 'raw.callrail_calls'::regclass and a.attname = '_loaded_at'"
+        "where d.adrelid = 'raw.asterisk_queue_log'::regclass and a.attname = '_loaded_at'"
     ).fetchone()
     assert "callshrink.loaded_at" in default
 

@@ -197,3 +197,58 @@ def test_a_raw_table_of_the_older_layout_becomes_the_records_table_and_its_view(
     ]
     ensure_raw_schema(raw_conn)  # again: nothing to migrate
     assert raw_conn.execute("select count(*) from raw.square_refunds").fetchone() == (1,)
+
+
+CALL = {
+    "id": "CAL1",
+    "start_time": "2026-03-09T09:15:02.000-04:00",
+    "direction": "inbound",
+    "answered": True,
+    "company_id": "COM1",
+    "tags": ["new"],
+    "duration": 31,
+}
+
+
+def _page(calls: list[dict], total_records: int) -> str:
+    page = {"page": 1, "per_page": 250, "total_pages": 1, "total_records": total_records}
+    return json.dumps({**page, "calls": calls}) + "\n"
+
+
+def test_a_callrail_page_on_one_line_loads_on_the_server_each_call_at_line_1(
+    raw_conn, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    calls = [CALL, {**CALL, "id": "CAL2", "answered": "no", "tags": [], "duration": "7"}]
+    with monkeypatch.context() as patched:
+        _no_careful_path(patched)
+        write(tmp_path, "tracking/callrail/page.json", _page(calls, 2))
+        result, _ = load(raw_conn, tmp_path, "callrail", "calls")
+    assert (result.total("lines_read"), result.total("rows_loaded")) == (2, 2)
+    assert raw_conn.execute(
+        "select id, answered, tags, duration, _line_number from raw.callrail_calls order by id"
+    ).fetchall() == [("CAL1", "true", '["new"]', "31", 1), ("CAL2", "false", "[]", "7", 1)]
+
+
+def test_a_page_holding_fewer_calls_than_it_announces_takes_the_careful_path(
+    raw_conn, tmp_path: Path
+):
+    write(tmp_path, "tracking/callrail/page.json", _page([CALL], 2))
+    result, messages = load(raw_conn, tmp_path, "callrail", "calls")
+    assert (result.total("rows_loaded"), result.total("records_unreadable")) == (1, 1)
+    assert any("holds 1 calls of the 2 it announces" in m for m in messages), messages
+
+
+def test_a_blank_json_field_reads_as_null(raw_conn, tmp_path: Path):
+    """The careful path reads a blank typed field as missing; staging casts tags to jsonb,
+    so the view must not give it an empty text (CSV writes an empty cell, some JSON "")."""
+    write(tmp_path, "tracking/callrail/calls.jsonl", _jsonl([{**CALL, "id": "CAL3", "tags": ""}]))
+    write(
+        tmp_path,
+        "tracking/callrail/calls.csv",
+        "id,start_time,direction,company_id,tags\nCAL4,2026-03-09T10:00:00Z,inbound,COM1,\n",
+    )
+    load(raw_conn, tmp_path, "callrail", "calls")
+    assert raw_conn.execute("select id, tags from raw.callrail_calls order by id").fetchall() == [
+        ("CAL3", None),
+        ("CAL4", None),
+    ]
