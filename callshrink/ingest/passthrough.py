@@ -8,7 +8,8 @@ table load their files' bytes by COPY unchanged:
   the number of fields;
 - records-only tables (JSON lines, records.py): each line goes whole into ``_record`` (jsonb,
   so the server parses it), and then one query over the file's rows checks their fields
-  (records.accepted_sql).
+  (records.check_sql); a CallRail page on one line is parsed, stored and checked by one
+  statement.
 Lineage comes from column defaults: session settings for the load, file and PBX, a per-table
 sequence (reset for each file) for line numbers.
 

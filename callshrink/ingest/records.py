@@ -1,19 +1,22 @@
-"""Records-only raw tables: each JSON line stored as delivered, its fields read through a view.
+"""Records-only raw tables: each record stored as delivered, its fields read through a view.
 
-A JSON-lines table (`RawTable.records_only`: Square and HubSpot) keeps no column per field.
-Its rows live in ``raw.<table>__records``: ``_record`` (the line, as jsonb) and the lineage
-columns. The view ``raw.<table>`` gives each field of tables.py as a text column, made from
-``_record`` as the careful path would have typed it (blank typed values null, booleans as
-``true``/``false``), followed by ``_record`` and the lineage: the columns and their order of
-the table it replaces, so staging, the checks and the quarantine read it unchanged.
+A records-only table (`RawTable.records_only`: CallRail, Square and HubSpot) keeps no column
+per field. Its rows live in ``raw.<table>__records``: ``_record`` (the record, as jsonb) and
+the lineage columns. The view ``raw.<table>`` gives each field of tables.py as a text column,
+made from ``_record`` as the careful path would have typed it (blank typed values null,
+booleans as ``true``/``false``), followed by ``_record`` and the lineage: the columns and
+their order of the table it replaces, so staging, the checks and the quarantine read it
+unchanged.
 
-Why: a clean file then loads by one COPY of its lines into ``_record`` (passthrough.py),
-with Postgres parsing the JSON, and one query over the rows it wrote checks every field by
-the rules of tables.py (``accepted_sql``). Parsing and typing each line in Python ran at a
-fifth of that speed. A file with a line the query does not accept, or that the server
-refuses (bad JSON, bytes that are not UTF-8, a NUL), is rolled back and loaded by the careful
-path, which names and quarantines the bad lines; the query may refuse more than the careful
-path does (a timestamp offset written ``+0530``, a boolean with spaces), never less.
+Why: a clean JSON-lines file then loads by one COPY of its lines into ``_record``
+(passthrough.py), with Postgres parsing the JSON, and one query over the rows it wrote checks
+every field by the rules of tables.py (``check_sql``); a CallRail page on one line is stored
+and checked in one statement. Parsing and typing each line in Python ran at half that speed
+or less. A file with a record the query does not accept, or that the server refuses (bad
+JSON, bytes that are not UTF-8, a NUL), is rolled back and loaded by the careful path, which
+names and quarantines the bad lines; the query may refuse more than the careful path does (a
+timestamp offset written ``+0530``, a boolean with spaces), never less. CallRail CSV always
+takes the careful path, which stores each row as an object of its header's names.
 """
 
 from __future__ import annotations
