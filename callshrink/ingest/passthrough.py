@@ -220,10 +220,16 @@ def _one_line_page(table: RawTable, path: Path) -> _Page | None:
     careful path gives every call of such a page line 1 and the page's figures announce its
     calls, so the server can explode it alone. A page over many lines, and JSON lines, are
     not: their calls are numbered by the line each starts on."""
-    if table.format is not Format.CALLRAIL or path.stat().st_size > PAGE_BYTES:
+    size = path.stat().st_size
+    if table.format is not Format.CALLRAIL or size > PAGE_BYTES:
         return None
+    with path.open("rb") as handle:  # the first chunk tells a file of lines, unread beyond
+        head = handle.read(CHUNK_BYTES)
+    newline = head.find(b"\n")
+    if 0 <= newline < size - 1 or not head.removeprefix(BOM).lstrip().startswith(b"{"):
+        return None  # a line ends before the file's last byte (or no page starts it)
     data = path.read_bytes().removeprefix(BOM)
-    if b"\n" in data.rstrip(b"\r\n") or not data.lstrip().startswith(b"{"):
+    if b"\n" in data.rstrip(b"\r\n"):  # a first line longer than the chunk
         return None
     text = data.decode("utf-8")  # not UTF-8: UnicodeDecodeError, the careful path
     match = CALLS_ARRAY.search(text)
