@@ -190,10 +190,10 @@ def _table_ddl(table: RawTable) -> list[sql.Composed]:
     columns: list[sql.Composable] = []
     if table.has_pbx_id:
         columns.append(sql.SQL("pbx_id text not null {}").format(_setting("pbx_id")))
-    if not table.records_only:
-        columns += [_column_ddl(table, spec) for spec in table.fields]
-    if table.keeps_record:
+    if table.records_only:
         columns.append(sql.SQL("_record jsonb not null"))
+    else:
+        columns += [_column_ddl(table, spec) for spec in table.fields]
     sequence = sql.Identifier(RAW_SCHEMA, line_number_sequence(table))
     columns += [
         sql.SQL("_load_id uuid not null {}::uuid").format(_setting("_load_id")),
@@ -513,11 +513,10 @@ def row_builder(table: RawTable) -> Callable[[Line, str | None], list]:
             value = values[index]
             if value is not None and not rule.holds(value):
                 raise FieldError(f"field '{spec.column}': {value[:60]!r} {rule.broken}")
-        row = [pbx_id, *values] if offset else values
-        if table.keeps_record:
+        if records_only:  # the values were the check; the view gives them from the record
             kept = line.json_text
-            row.append(kept if kept is not None else json.dumps(line.record, default=str))
-        return row[-1:] if records_only else row
+            return [kept if kept is not None else json.dumps(line.record, default=str)]
+        return [pbx_id, *values] if offset else values
 
     return build
 

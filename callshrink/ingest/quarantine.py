@@ -83,7 +83,7 @@ def move_to_quarantine(conn: psycopg.Connection, targets: list[str], reason: str
             path, line = _target(text)
             table = _table_of(path)
             relation = sql.Identifier(RAW_SCHEMA, table.identifier)
-            record = sql.SQL("t._record::text" if table.keeps_record else "row_to_json(t)::text")
+            record = sql.SQL("t._record::text" if table.records_only else "row_to_json(t)::text")
             # the record's natural key, so incremental staging rebuilds the record (from an
             # earlier delivery, or without it) and forgets the moved row (macros/dedupe_latest)
             key = sql.SQL("jsonb_build_object({})").format(

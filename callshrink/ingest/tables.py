@@ -2,10 +2,10 @@
 
 Each raw table gives the contract's fields as text columns (exactly as delivered; staging casts
 them), the whole record as ``_record`` jsonb for JSON sources (fields the contract does not use
-are kept, never rejected), and lineage columns on every row. A records-only table (JSON lines,
-records.py) stores ``_record`` and the lineage alone, and its view gives the fields. The loader
-checks every field's type before a row is loaded, so staging's casts cannot fail; a row that
-does not pass goes to quarantine with its reason.
+are kept, never rejected), and lineage columns on every row. A records-only table (CallRail,
+Square, HubSpot: records.py) stores ``_record`` and the lineage alone, and its view gives the
+fields. The loader checks every field's type before a row is loaded, so staging's casts
+cannot fail; a row that does not pass goes to quarantine with its reason.
 
 Every reason a line is refused for its values is declared here, next to its field: the field's
 ``kind`` (an integer, a timestamp with a UTC offset, ...), ``required``, and a ``rule`` on the
@@ -129,14 +129,11 @@ class RawTable:
         return tuple(lookup)
 
     @property
-    def keeps_record(self) -> bool:
-        return self.format in (Format.CALLRAIL, Format.JSONL)
-
-    @property
     def records_only(self) -> bool:
-        """Stored as the record and its lineage only (records.py): the table named
-        ``storage`` holds them, and a view named ``identifier`` gives the fields as columns.
-        JSON lines (and CallRail pages on one line) then load by plain COPY into ``_record``."""
+        """Stored as the record (``_record``, fields the contract does not use included) and
+        its lineage only (records.py): the table named ``storage`` holds them, and a view
+        named ``identifier`` gives the fields as columns. JSON lines (and CallRail pages on
+        one line) then load by plain COPY into ``_record``."""
         return self.format in (Format.JSONL, Format.CALLRAIL)
 
     @property
@@ -155,10 +152,10 @@ class RawTable:
 
     @property
     def columns(self) -> list[str]:
-        """Data columns in load order (lineage columns excluded)."""
+        """The raw table's (or view's) data columns, in order (lineage columns excluded)."""
         cols = ["pbx_id"] if self.has_pbx_id else []
         cols += [f.column for f in self.fields]
-        if self.keeps_record:
+        if self.records_only:
             cols.append("_record")
         return cols
 

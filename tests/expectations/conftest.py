@@ -47,8 +47,6 @@ def raw_rows(gx_database_url: str) -> Iterator[Insert]:
             file = source_file or f"{table.folder.replace('*', 'pbx1')}/test.dat"
             for line_number, row in enumerate(rows, start=1):
                 values = _as_record(table, row) if table.records_only else dict(row)
-                if table.keeps_record:
-                    values.setdefault("_record", "{}")
                 values |= {
                     "_load_id": load_id,
                     "_source_file": file,
