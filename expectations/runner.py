@@ -255,7 +255,7 @@ def validate_raw_table(
     pending = None
     if new_loads_only:
         fingerprint = suite_fingerprint(built)
-        pending = pending_loads(database_url, identifier, fingerprint, schema)
+        pending, since = pending_loads(database_url, identifier, fingerprint, schema)
         if not pending:
             return RawValidation(
                 identifier=identifier,
@@ -266,8 +266,7 @@ def validate_raw_table(
                 seconds=time.perf_counter() - started,
                 loads_validated=0,
             )
-        listed = ", ".join(f"'{load_id}'" for load_id in pending)
-        current += f" and delivered._load_id in ({listed})"
+        current = pending_rows_query(schema, identifier, pending, since)
     with warnings.catch_warnings():
         # GX warns that a generic SQL datasource could be a Postgres one (which rejects socket
         # URLs) and that schema_name is deprecated (its replacement is a search_path option in
@@ -345,21 +344,25 @@ def suite_fingerprint(suite: ExpectationSuite) -> str:
 
 def pending_loads(
     database_url: str, identifier: str, fingerprint: str, schema: str = "raw"
-) -> list[str]:
+) -> tuple[list[str], str | None]:
     """The loads that brought rows into the table and have not passed a validation by the
-    suite of this fingerprint yet."""
+    suite of this fingerprint yet, and the earliest ``loaded_at`` of their files (None when
+    there are none). A file's rows are stored at or after its ``loaded_at``: the loader sets
+    their ``_loaded_at`` when the file's transaction, which started at ``loaded_at``, takes
+    the table's loading lock."""
     import psycopg
 
     with psycopg.connect(libpq_url(database_url)) as conn:
         rows = conn.execute(
-            f"select distinct files.load_id::text from {_quote(schema)}._load_files as files "
+            "select files.load_id::text, min(files.loaded_at)::text "
+            f"from {_quote(schema)}._load_files as files "
             "where files.raw_table = %s and files.rows_loaded > 0 and not exists ("
             f"select 1 from {_quote(schema)}._validated_loads as validated "
             "where validated.raw_table = files.raw_table and validated.load_id = files.load_id "
-            "and validated.suite_sha256 = %s) order by 1",
+            "and validated.suite_sha256 = %s) group by 1 order by 1",
             (identifier, fingerprint),
         ).fetchall()
-    return [load_id for (load_id,) in rows]
+    return [load_id for load_id, _ in rows], min((since for _, since in rows), default=None)
 
 
 def _record_validated(
@@ -392,6 +395,20 @@ def current_rows_query(schema: str, identifier: str) -> str:
         f"select * from {table} as delivered where not exists (select 1 from {table} as later "
         f"where {same_record} and (later._loaded_at, later._line_number) "
         "> (delivered._loaded_at, delivered._line_number))"
+    )
+
+
+def pending_rows_query(schema: str, identifier: str, load_ids: list[str], since: str) -> str:
+    """The current rows of the given loads, the first stored at ``since`` (pending_loads).
+
+    The range on ``_loaded_at`` is what the table's index can find: without it each query of
+    the validation reads the whole table to find a day's rows, a cost that grows with the
+    history."""
+    listed = ", ".join(f"'{load_id}'" for load_id in load_ids)
+    return (
+        f"{current_rows_query(schema, identifier)}"
+        f" and delivered._loaded_at >= '{since}'::timestamptz"
+        f" and delivered._load_id in ({listed})"
     )
 
 

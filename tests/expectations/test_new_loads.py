@@ -123,3 +123,25 @@ def test_a_changed_suite_validates_every_row_again(warehouse, monkeypatch):
     changed = check(url)
     assert not changed.success and changed.loads_validated == 2
     assert f"{FOLDER}/payments_a.jsonl:2" in changed.describe(), changed.describe()
+
+
+def test_the_rows_of_the_pending_loads_are_found_by_the_load_time_index(warehouse):
+    """A day's validation reads a day's rows: the pending loads' rows are found through the
+    raw table's _loaded_at index, not by reading every row ever loaded."""
+    url, deliver = warehouse
+    deliver("payments_a.jsonl", [payment("p1"), payment("p2", minute=1)])
+    assert check(url).loads_validated == 1
+    deliver("payments_b.jsonl", [payment("p3", minute=2), payment("p4", minute=3)])
+    fingerprint = runner.suite_fingerprint(runner.SUITES["square_payments"]())
+    pending, since = runner.pending_loads(url, "square_payments", fingerprint)
+    assert len(pending) == 1
+    query = runner.pending_rows_query("raw", "square_payments", pending, since)
+    with psycopg.connect(url) as conn:
+        ids = {row[0] for row in conn.execute(f"select id from ({query}) as pending")}
+        assert ids == {"p3", "p4"}
+        # a table of four rows is read whole by any plan: left only indexes with a
+        # condition, the planner shows whether the query gives the load-time index one
+        conn.execute("set enable_seqscan = off")
+        conn.execute("set enable_indexscan = off")
+        plan = "\n".join(row[0] for row in conn.execute(f"explain {query}"))
+    assert "square_payments__records__loaded_at" in plan, plan

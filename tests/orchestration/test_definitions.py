@@ -200,3 +200,28 @@ def test_the_singular_dbt_tests_are_checks_of_the_mart_they_guard():
         "marts/revenue_attributions:revenue_attributions_lose_nothing",
         "marts/revenue_reconciliation:revenue_reconciliation_totals_tie",
     } <= checks
+
+
+def test_the_dbt_resource_knows_dbts_version_without_asking_and_loads_no_adapter(monkeypatch):
+    """dagster-dbt runs `dbt --version` and loads dbt's adapter into this process before every
+    build (about five seconds); callshrink's resource answers the version from the installed
+    package, which must be the executable's, and skips the adapter it never uses."""
+    import re
+    import subprocess
+
+    import dagster_dbt.core.resource as dagster_dbt_resource
+
+    from callshrink.dbt import tool
+    from orchestration.definitions import defs
+    from orchestration.defs.dbt import dbt_project
+
+    asked = subprocess.run([tool("dbt"), "--version"], capture_output=True, text=True, check=True)
+    installed = re.search(r"installed: (\d+\.\d+\.\d+)", asked.stdout).group(1)
+
+    def no_subprocess(*args, **kwargs):
+        raise AssertionError(f"a subprocess was started: {args}")
+
+    monkeypatch.setattr(dagster_dbt_resource, "check_output", no_subprocess)
+    resource = type(defs.resources["dbt"])(project_dir=dbt_project, dbt_executable=tool("dbt"))
+    assert str(resource._cli_version) == installed
+    assert resource._initialize_dbt_core_adapter(["build"]) is None
