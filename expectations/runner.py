@@ -354,7 +354,7 @@ def pending_loads(
 
     with psycopg.connect(libpq_url(database_url)) as conn:
         rows = conn.execute(
-            "select files.load_id::text, min(files.loaded_at)::text "
+            "select files.load_id::text, min(files.loaded_at) "
             f"from {_quote(schema)}._load_files as files "
             "where files.raw_table = %s and files.rows_loaded > 0 and not exists ("
             f"select 1 from {_quote(schema)}._validated_loads as validated "
@@ -362,7 +362,8 @@ def pending_loads(
             "and validated.suite_sha256 = %s) group by 1 order by 1",
             (identifier, fingerprint),
         ).fetchall()
-    return [load_id for load_id, _ in rows], min((since for _, since in rows), default=None)
+    since = min((loaded_at for _, loaded_at in rows), default=None)
+    return [load_id for load_id, _ in rows], since and since.isoformat()
 
 
 def _record_validated(

@@ -109,22 +109,26 @@ timed as (
 
 opening as (
 
+    -- a join on the day (business_hours holds at most one row per location and weekday: its
+    -- unique test), not an exists subquery: the subquery worked out the call's local time
+    -- again for every row of business_hours it read, per call (13 of the model's 17 seconds
+    -- for half a million calls). A missing day, or no location's hours, is closed.
     select
-        *,
+        timed.*,
         case
-            when location_id is not null
-                then exists (
-                    select 1
-                    from business_hours
-                    where
-                        business_hours.location_id = timed.location_id
-                        and business_hours.iso_weekday
-                        = extract(isodow from timed.started_at_local)::integer
-                        and timed.started_at_local::time >= business_hours.opens_at::time
-                        and timed.started_at_local::time < business_hours.closes_at::time
+            when timed.location_id is not null
+                then coalesce(
+                    timed.started_at_local::time >= business_hours.opens_at::time
+                    and timed.started_at_local::time < business_hours.closes_at::time,
+                    false
                 )
         end as is_during_open_hours
     from timed
+    left join business_hours
+        on
+            timed.location_id = business_hours.location_id
+            and extract(isodow from timed.started_at_local)::integer
+            = business_hours.iso_weekday
 
 ),
 
