@@ -1,6 +1,6 @@
 """The dbt project as Dagster assets: seeds, staging, intermediate and marts, tests as checks.
 
-Three things happen around `dbt build`:
+What happens around `dbt build`:
 - it leaves out the dbt unit tests (they test the models' SQL on hand-made rows, whatever the
   data: the test suite runs them, tests/models/test_dbt_unit_tests.py);
 - the raw tables whose Great Expectations check failed in this run are blocked: the models
@@ -168,9 +168,7 @@ class DbtCli(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> Version:
-        if DBT_PYTHON_VERSION is None:  # no dbt-core package: ask the executable
-            return super()._cli_version
-        return DBT_PYTHON_VERSION
+        return DBT_PYTHON_VERSION  # dbt-core is one of callshrink's requirements
 
     def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
         return None
