@@ -29,7 +29,9 @@ loader and the checks run in it; not dbt's, a child process) and the database's 
 it. Then the ratio of the two incremental days (the same day's files on a small and a large
 history: a day's work should not grow with history) and the year: the large initial run's
 seconds scaled linearly by 35,000,000 over its calls, with the share of the year it measured.
-No figure is asserted. Run it on a quiet machine.
+Last, for the large history and its day, dbt's own elapsed time and its ten slowest models
+and tests (run_results.json of the run's dbt folder). No figure is asserted. Run it on a
+quiet machine.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ import psycopg
 from callshrink import db, settings
 from callshrink.dbt import tool
 from callshrink.generate import generate
+from callshrink.settings import PROJECT_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_bench import file_date, fresh_database
@@ -233,6 +236,27 @@ def report(
         f"{large.part('dbt') * scale / 60:,.0f}); peak memory of the run's process "
         f"{large.summary['peak_memory_mb']:,} MB"
     )
+    for run in (runs["large"][0], runs["large"][1]):
+        print_slowest_nodes(run)
+
+
+def print_slowest_nodes(run: Run, count: int = 10) -> None:
+    """The run's slowest dbt models and tests, from the run_results.json of its dbt folder
+    (target/callshrink_dbt_assets-<run id>-*, kept for the newest CALLSHRINK_KEEP_DBT_RUNS)."""
+    folders = sorted(
+        (PROJECT_DIR / "target").glob(f"callshrink_dbt_assets-{run.summary['run_id'][:7]}-*")
+    )
+    if not folders:
+        print(f"\n{run.label}: its dbt folder is gone (CALLSHRINK_KEEP_DBT_RUNS)")
+        return
+    results = json.loads((folders[-1] / "run_results.json").read_text())
+    nodes = sorted(results["results"], key=lambda node: -node["execution_time"])
+    print(
+        f"\n{run.label}: dbt's elapsed {results['elapsed_time']:.1f} s "
+        f"({len(nodes)} nodes); the slowest:"
+    )
+    for node in nodes[:count]:
+        print(f"  {node['execution_time']:7.1f} s  {node['unique_id']}")
 
 
 if __name__ == "__main__":
