@@ -225,10 +225,10 @@ def _one_line_page(table: RawTable, path: Path) -> _Page | None:
         return None
     with path.open("rb") as handle:  # the first chunk tells a file of lines, unread beyond
         head = handle.read(CHUNK_BYTES)
-    newline = head.find(b"\n")
-    if 0 <= newline < size - 1 or not head.removeprefix(BOM).lstrip().startswith(b"{"):
-        return None  # a line ends before the file's last byte (or no page starts it)
-    data = path.read_bytes().removeprefix(BOM)
+        newline = head.find(b"\n")
+        if 0 <= newline < size - 1 or not head.removeprefix(BOM).lstrip().startswith(b"{"):
+            return None  # a line ends before the file's last byte (or no page starts it)
+        data = (head + handle.read()).removeprefix(BOM)  # the rest, the head not read again
     if b"\n" in data.rstrip(b"\r\n"):  # a first line longer than the chunk
         return None
     text = data.decode("utf-8")  # not UTF-8: UnicodeDecodeError, the careful path
