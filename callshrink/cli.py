@@ -596,8 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tables, run the Great Expectations checks, then dbt build (models and "
         "tests). Files loaded before are skipped, so running twice is safe. Staging "
         "builds incrementally by record (the records loaded since the last run), the "
-        "call models by day, recomputing the last days (dbt var "
-        "incremental_lookback_days); --full-refresh rebuilds them from scratch.",
+        "call models by day, recomputing the days of the inputs changed since (and dbt var "
+        "incremental_lookback_days before them); --full-refresh rebuilds them from scratch.",
     )
     run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     run_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
@@ -608,8 +608,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--full-refresh",
         action="store_true",
         help="rebuild the incremental staging and call models from scratch: after upgrading "
-        "callshrink (a model's columns changed), when data arrived later than the lookback, "
-        "or to apply a changed pbx_systems time zone to records loaded before",
+        "callshrink (a model's columns changed), or to apply a changed reference (a "
+        "pbx_systems time zone, business hours) to records loaded before",
     )
     run_parser.add_argument(
         "--validate-all",

@@ -91,8 +91,8 @@ def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineRes
     """Materialise everything (ingestion, checks, dbt build) and print a summary.
 
     full_refresh rebuilds the incremental models (staging, calls) from scratch instead of
-    building the records and days a run touched (needed after a model's columns change, for
-    data later than the lookback, or for a changed pbx_systems time zone)."""
+    building the records and days a run touched (needed after a model's columns change, or
+    for a changed reference such as a pbx_systems time zone)."""
     import dagster as dg
 
     from callshrink.dbt import ensure_manifest

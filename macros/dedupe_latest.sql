@@ -75,9 +75,12 @@
 
 {#- The staging models' pre-hook: before an incremental build, delete the staged rows that
     were moved into the quarantine since the last build (matched by file, content and line);
-    the build then stages the record's other deliveries, if it has any. -#}
+    the build then stages the record's other deliveries, if it has any. A call input (config
+    `call_input_time`) records the earliest call time it deleted, for the call models to
+    recompute (macros/incremental_window.sql). -#}
 {% macro forget_moved_rows(relation) -%}
     {%- if is_incremental() -%}
+        {%- set delete_moved -%}
         delete from {{ this }} as staged
         using {{ quarantine_of(relation) }} as moved
         where
@@ -87,6 +90,8 @@
             and staged._source_file = moved.source_file
             and staged._file_sha256 = moved.file_sha256
             and staged._line_number = moved.line_number
+        {%- endset -%}
+        {{ removed_call_inputs(delete_moved) if config.get('call_input_time') else delete_moved }}
     {%- else -%}
         select 1
     {%- endif -%}

@@ -1,14 +1,22 @@
 {#
-    dbt's delete+insert for the incremental models, in two forms: the follow-up models
+    dbt's delete+insert for the incremental models, in three forms: the follow-up models
     (config `rewrites_older_calls`) replace whole days from the look-back cutoff on and some
-    older calls one by one; the others replace the keys of their new rows, written as
-    literals when they are few.
+    older calls one by one; the staging models of the call inputs (config `call_input_time`)
+    replace the records of their new rows and record the earliest call time they deleted
+    (macros/incremental_window.sql); the others replace the keys of their new rows, written
+    as literals when they are few.
 #}
 {% macro postgres__get_delete_insert_merge_sql(
     target, source, unique_key, dest_columns, incremental_predicates
 ) -%}
     {%- if config.get('rewrites_older_calls') -%}
         {{ delete_rewritten_calls(target, source) }};
+        {{ insert_all(target, source, dest_columns) }}
+    {%- elif config.get('call_input_time') -%}
+        {{ removed_call_inputs(
+            'delete from ' ~ target ~ ' where ' ~ unique_key
+            ~ ' in (select ' ~ unique_key ~ ' from ' ~ source ~ ')'
+        ) }};
         {{ insert_all(target, source, dest_columns) }}
     {%- else -%}
         {{ delete_insert_by_literal_keys(

@@ -1,10 +1,14 @@
 {#
     The call models build incrementally by day. Each run recomputes every call that started
-    on or after a cutoff: the start of the UTC day of the newest call already built, less
-    `incremental_lookback_days` (late legs and late tracking records land within it), less
-    `extra_days` for models whose values look ahead in time (recovery, repeat contacts). The
-    models replace whole UTC days (unique_key started_date_utc), so a recomputed day never
-    keeps a stale row. On a first build or a full refresh there is no cutoff.
+    on or after a cutoff worked out from the data: the UTC day of the earliest input changed
+    since the model's last build (`earliest_changed_call_input`), less
+    `incremental_lookback_days` (a call starts up to a day before the last of its legs and
+    queue events), less `extra_days` for models whose values look ahead in time (recovery,
+    repeat contacts). So a day's run recomputes the day before the new data and the new data's
+    days, however long the history, and a record that arrives weeks late still reaches its
+    day. The models replace whole UTC days (unique_key started_date_utc), so a recomputed day
+    never keeps a stale row. On a first build or a full refresh there is no cutoff; with no
+    changed input the cutoff is 'infinity' and the run writes nothing.
 
     `in_call_window(column, extra_days, margin)` is the filter: `column >= cutoff - margin`
     (margin: a SQL interval, for inputs that must reach a little further back than the rows
@@ -19,9 +23,35 @@
 {% macro call_cutoff(extra_days=0) -%}
     (
         select
-            coalesce(date_trunc('day', max(started_at), 'UTC'), '-infinity'::timestamptz)
+            coalesce(
+                date_trunc(
+                    'day',
+                    {{ earliest_changed_call_input() }}
+                    - interval '{{ 6 * var("stitch_tolerance_seconds") | int }} seconds',
+                    'UTC'
+                ),
+                'infinity'::timestamptz
+            )
             - interval '{{ (var("incremental_lookback_days") | int + extra_days | int) * 24 }} hours'
-        from {{ this }}
+    )
+{%- endmacro %}
+
+{#
+    The earliest call time among the call inputs (staged CDR legs, queue_log events, CallRail
+    records) written or removed since this model's last build: every staging build of them
+    records its earliest in `_call_input_changes` (`record_call_input_change`). The stitching
+    of a CallRail record can reach 6 stitch tolerances before it (int_calls_stitched), which
+    `call_cutoff` takes off before it rounds down to the day. Null when nothing changed.
+    A macro of its own, so that a unit test can give its value.
+#}
+{% macro earliest_changed_call_input() -%}
+    (
+        select min(changed.earliest) from {{ call_input_changes_relation() }} as changed
+        where changed.changed_at > (
+            select coalesce(max(built.built_at), '-infinity')
+            from {{ call_model_builds_relation() }} as built
+            where built.model = '{{ this }}'
+        )
     )
 {%- endmacro %}
 
@@ -67,36 +97,78 @@
 
 {#
     What the tests of a call model read: the days its last build wrote. Each build records,
-    in a pre-hook, the first UTC day it may write (the cutoff of the widest window,
-    `followup_days()` back; '-infinity' on a full build: every day) in `_call_model_builds`
-    of the intermediate schema (made by `create_call_model_builds`, an on-run-start hook).
-    A test whose `where` is `__days_built__` (dbt_project.yml) then reads the days from that
-    one on (macros/get_where_subquery.sql), so a day's tests cost a day's rows and a full
-    build, the first in every new database included, tests every row.
+    in a post-hook, the first UTC day it may write (the cutoff of the widest window,
+    `followup_days()` back; '-infinity' on a full build: every day) and the time it began
+    (`now()`, its transaction's start) in `_call_model_builds` of the intermediate schema
+    (made by `create_call_model_builds`, an on-run-start hook). A test whose `where` is
+    `__days_built__` (dbt_project.yml) then reads the days from that one on (macros/
+    get_where_subquery.sql), so a day's tests cost a day's rows and a full build, the first
+    in every new database included, tests every row. The next build's cutoff reads the
+    changes of the call inputs since that time; a build that fails records nothing (its
+    transaction is rolled back), so the next one catches up on its changes too.
 #}
 {% macro call_model_builds_relation() -%}
     {{ adapter.quote(generate_schema_name('intermediate', none)) }}._call_model_builds
 {%- endmacro %}
 
+{% macro call_input_changes_relation() -%}
+    {{ adapter.quote(generate_schema_name('intermediate', none)) }}._call_input_changes
+{%- endmacro %}
+
+{#- Made before every run; the changes every call model has read since are dropped, so the
+    table holds a run or two of rows. -#}
 {% macro create_call_model_builds() -%}
     create schema if not exists {{ adapter.quote(generate_schema_name('intermediate', none)) }};
     create table if not exists {{ call_model_builds_relation() }} (
         model text primary key,
         built_from date not null,
-        built_at timestamptz not null default clock_timestamp()
-    )
+        built_at timestamptz not null default now()
+    );
+    create table if not exists {{ call_input_changes_relation() }} (
+        source text not null,
+        earliest timestamptz not null,
+        changed_at timestamptz not null default now()
+    );
+    delete from {{ call_input_changes_relation() }}
+    where changed_at < (select min(built_at) from {{ call_model_builds_relation() }})
 {%- endmacro %}
 
 {#- One row per model, its last build's: the table does not grow run by run. -#}
 {% macro record_call_model_build() -%}
-    insert into {{ call_model_builds_relation() }} (model, built_from)
+    insert into {{ call_model_builds_relation() }} (model, built_from, built_at)
     {%- if is_incremental() %}
-    select '{{ this }}', ({{ call_cutoff(followup_days()) }} at time zone 'UTC')::date
+    select '{{ this }}', ({{ call_cutoff(followup_days()) }} at time zone 'UTC')::date, now()
     {%- else %}
-    values ('{{ this }}', '-infinity'::date)
+    values ('{{ this }}', '-infinity'::date, now())
     {%- endif %}
     on conflict (model) do update
     set built_from = excluded.built_from, built_at = excluded.built_at
+{%- endmacro %}
+
+{#
+    The staging models of the call inputs (config `call_input_time`: the column of the call
+    time) record, in a post-hook, the earliest call time among the rows their build wrote,
+    and, where a build deletes rows (a record re-delivered, a row moved into the quarantine),
+    the earliest among those it deleted (`removed_call_inputs`), so that a record corrected
+    to another time also recomputes the day it left.
+#}
+{% macro record_call_input_change() -%}
+    insert into {{ call_input_changes_relation() }} (source, earliest)
+    select '{{ this.identifier }}', min({{ config.get('call_input_time') }}) from {{ this }}
+    where _staged_at >= now()
+    having min({{ config.get('call_input_time') }}) is not null
+{%- endmacro %}
+
+{#- `delete_statement` (a delete from the staged table) as one that records the earliest call
+    time of the rows it deletes. -#}
+{% macro removed_call_inputs(delete_statement) -%}
+    with removed as (
+        {{ delete_statement }}
+        returning {{ config.get('call_input_time') }} as call_time
+    )
+    insert into {{ call_input_changes_relation() }} (source, earliest)
+    select '{{ this.identifier }}', min(call_time) from removed
+    having min(call_time) is not null
 {%- endmacro %}
 
 {#- The first day the last build of `relation` wrote, as a SQL date literal; none when every

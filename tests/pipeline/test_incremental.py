@@ -196,12 +196,44 @@ def _move_newest_leg(conn: psycopg.Connection) -> str:
     return leg_id
 
 
+def _move_latest_leg_of(conn: psycopg.Connection, day: str) -> str:
+    """Move the latest CDR leg of a UTC day into the quarantine by hand; returns its id."""
+    source_file, line, leg_id = conn.execute(
+        "select _source_file, _line_number, leg_id from staging.stg_asterisk__cdr "
+        "where started_at >= %s::date and started_at < %s::date + 1 "
+        "order by started_at desc limit 1",
+        (day, day),
+    ).fetchone()
+    move_to_quarantine(conn, [f"{source_file}:{line}"], "moved by hand: test")
+    return leg_id
+
+
+def _restart_latest_call_of(conn: psycopg.Connection, landing: Path, day: str) -> str:
+    """Deliver again the latest CallRail call of a UTC day, corrected to start two days later:
+    its first day loses the call. Returns the call's id."""
+    (call,) = conn.execute(
+        "select raw._record from raw.callrail_calls as raw"
+        " inner join staging.stg_callrail__calls as staged"
+        " on staged.callrail_call_id = raw._record ->> 'id'"
+        " where staged.started_at >= %s::date and staged.started_at < %s::date + 1"
+        " order by staged.started_at desc limit 1",
+        (day, day),
+    ).fetchone()
+    started = datetime.fromisoformat(call["start_time"].replace("Z", "+00:00"))
+    call["start_time"] = (started + timedelta(days=2)).isoformat()
+    (landing / "tracking/callrail/restarted.jsonl").write_text(
+        json.dumps(call) + "\n", encoding="utf-8"
+    )
+    return call["id"]
+
+
 def test_incremental_builds_equal_a_full_refresh(
     incremental_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     out = tmp_path / "demo"
-    # 13 days: more than the 9 days marts.calls recomputes on each run (7 days of follow-up
-    # look-ahead + 2 days of lookback), so the last runs keep the first days as they are
+    # 13 days: more than the days marts.calls recomputes on each run (those of the new data,
+    # 1 day of lookback before them, 7 days of follow-up look-ahead before that), so the last
+    # runs keep the first days as they are
     generate(out, locations=3, days=13, seed=5, calls_per_location_day=40)
     delivered = out / "landing"
     landing = tmp_path / "landing"
@@ -247,6 +279,13 @@ def test_incremental_builds_equal_a_full_refresh(
         if run == 2:  # records of the newest days change, inside the days the models recompute
             corrected = _deliver_corrections(conn, landing)
             moved_leg = _move_newest_leg(conn)
+        # and records of old days, before any day a lookback from the newest would reach:
+        # only the changes themselves say which days to recompute (each run's, the days
+        # apart so that neither run's recomputes the other's)
+        if run == 2:
+            old_leg = _move_latest_leg_of(conn, dates[1])
+        if run == 3:  # it leaves dates[3], to dates[5]
+            restarted_call = _restart_latest_call_of(conn, landing, dates[3])
         result = run_pipeline(quiet=True)
         assert result.success, result.summary()
         days_built.append(
@@ -273,8 +312,14 @@ def test_incremental_builds_equal_a_full_refresh(
         (corrected["payment"],),
     ).fetchall() == [(corrected["total_usd"],)]
     for model in ("staging.stg_asterisk__cdr", "intermediate.int_pbx_legs_typed"):
-        kept = conn.execute(f"select count(*) from {model} where leg_id = %s", (moved_leg,))
-        assert kept.fetchone()[0] == 0, model
+        for leg in (moved_leg, old_leg):
+            kept = conn.execute(f"select count(*) from {model} where leg_id = %s", (leg,))
+            assert kept.fetchone()[0] == 0, (model, leg)
+    # the old day's call moved two days later, and its first day has no copy of it left
+    assert conn.execute(
+        "select started_date_utc::text from marts.calls where callrail_call_id = %s",
+        (restarted_call,),
+    ).fetchall() == [(dates[5],)]
 
     # the runs after the first were incremental: the tables stayed (a rebuild replaces them),
     # and rows of days before each model's window kept the transaction that wrote them
@@ -292,7 +337,11 @@ def test_incremental_builds_equal_a_full_refresh(
             (f'%"{model.split(".")[1]}"',),
         ).fetchone()[0]
 
-    assert dates[0] < built_from("marts.calls") <= dates[-1]
+    # the last build's earliest changed input was the call that left dates[3] (its latest, so
+    # not within the stitch margin of midnight): the days it rewrote whole start a day before
+    # that, and those whose follow-ups it rewrote 7 days before them
+    day_written = datetime.fromisoformat(dates[3]) - timedelta(days=1 + 7)
+    assert built_from("marts.calls") == day_written.date().isoformat()
 
     incremental = _snapshot(conn)
     conn.execute("create schema incremental_snapshot")

@@ -18,6 +18,8 @@
         {'columns': ['started_at']},
     ],
     pre_hook="{{ forget_moved_rows(source('asterisk', 'cdr')) }}",
+    call_input_time='started_at',
+    post_hook="{{ record_call_input_change() }}",
 ) }}
 
 with

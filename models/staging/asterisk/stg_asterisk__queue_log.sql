@@ -11,6 +11,8 @@
         {'columns': ['occurred_at']},
     ],
     pre_hook="{{ forget_moved_rows(source('asterisk', 'queue_log')) }}",
+    call_input_time='occurred_at',
+    post_hook="{{ record_call_input_change() }}",
 ) }}
 
 with
