@@ -27,10 +27,10 @@ generator's answer key (answer_key/attributions.csv, computed apart from the mod
 records written here; the figures now are those plus the changes above, worked out by hand.
 
 A third delivery brings a CallRail call of 19 February, an hour before a 33.33 payment at loc_02
-whose customer has the caller's number: the payment becomes attributable. A call that old is
-older than the incremental lookback, so it reaches the call marts with the full refresh the
-README asks for; that run then restates loc_02's February payments a second time (2 above, then
-attributed +33.33, unattributed -33.33), and keeps every other row and the snapshot's history.
+whose customer has the caller's number: the payment becomes attributable. It is loaded by
+`callshrink run --full-refresh` (as after an upgrade), which rebuilds every model from scratch;
+that run restates loc_02's February payments a second time (2 above, then attributed +33.33,
+unattributed -33.33), and keeps every other row and the snapshot's history.
 
 The module has a database of its own (callshrink_restatements), built once, and points the
 environment at it only for its duration.
@@ -476,7 +476,7 @@ def restated(server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 state.monthly_now = _monthly(conn)
                 state.history_late = _snapshot_rows(conn)
 
-                # a call older than the lookback, then the full refresh that reaches it
+                # an old call, loaded by a full refresh, which must keep the history
                 _third_delivery(landing, reference)
                 state.refresh_run = run_pipeline(quiet=True, full_refresh=True)
                 assert state.refresh_run.success, state.refresh_run.summary()
@@ -655,7 +655,7 @@ def test_a_full_refresh_keeps_the_history_and_the_report(restated: Restated):
 
 
 def test_a_late_call_makes_a_closed_payment_attributable(restated: Restated):
-    """The call of the third delivery, reached by the full refresh: loc_02's February payments
+    """The call of the third delivery, loaded by the full refresh: loc_02's February payments
     change a second time, their attribution alone (on top of the second run's 12.50)."""
     assert restated.refresh_run.raw["callrail/calls"].rows_loaded == 1
     assert restated.refresh_run.raw["callrail/calls"].rows_quarantined == 0
