@@ -21,9 +21,8 @@ server or the private one (``--skip-load`` keeps the database as the last run le
   5. load ``last_day``, then an incremental ``dbt run`` of the same selection (the new day),
      then an incremental ``dbt build`` (models and tests), which recomputes the same window
      again: the call models' builds are set back to what they were before the day, so the
-     cutoff is again the day of the earliest changed input less ``incremental_lookback_days``,
-     and less ``followup_days()`` more for the models that look ahead
-     (macros/incremental_window.sql).
+     cutoff is again the earliest changed input less ``incremental_lookback_hours``, and less
+     ``followup_days()`` more for the models that look ahead (macros/incremental_window.sql).
 
 Prints the seconds of each step, each model's seconds in each dbt step (run_results.json,
 execution_time, also copied to DIR/run_results/), the tests' seconds, and rows per table.

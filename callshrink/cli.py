@@ -596,8 +596,8 @@ def build_parser() -> argparse.ArgumentParser:
         "tables, run the Great Expectations checks, then dbt build (models and "
         "tests). Files loaded before are skipped, so running twice is safe. Staging "
         "builds incrementally by record (the records loaded since the last run), the "
-        "call models by day, recomputing the days of the inputs changed since (and dbt var "
-        "incremental_lookback_days before them); --full-refresh rebuilds them from scratch.",
+        "call models from the earliest input changed since (less dbt var "
+        "incremental_lookback_hours); --full-refresh rebuilds them from scratch.",
     )
     run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     run_parser.add_argument("--reference", type=Path, help=folders_help["reference"])

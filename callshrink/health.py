@@ -175,6 +175,17 @@ def _row_findings(row: dict, names: list[dict]) -> list[Finding]:
                 f"the phone pattern of pbx_systems matches: {_listed(unknown)}",
             )
         )
+    if row["has_long_calls"]:
+        out.append(
+            Finding(
+                WARNING,
+                pbx,
+                f"{row['long_calls']:,} calls last longer than the dbt var "
+                "incremental_lookback_hours, which an incremental build reaches back: raise it "
+                "to the longest call, or run callshrink run --full-refresh after late legs of "
+                "such a call arrive",
+            )
+        )
     if row["latin1_lines"]:
         out.append(
             Finding(

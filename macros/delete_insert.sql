@@ -1,7 +1,8 @@
 {#
-    dbt's delete+insert for the incremental models, in three forms: the follow-up models
-    (config `rewrites_older_calls`) replace whole days from the look-back cutoff on and some
-    older calls one by one; the staging models of the call inputs (config `call_input_time`)
+    dbt's delete+insert for the incremental models, in four forms: the follow-up models
+    (config `rewrites_older_calls`) replace every call from their cutoff on and some older
+    calls one by one; the other call models (unique_key started_date_utc) every row from
+    their cutoff on; the staging models of the call inputs (config `call_input_time`)
     replace the records of their new rows and record the earliest call time they deleted
     (macros/incremental_window.sql); the others replace the keys of their new rows, written
     as literals when they are few.
@@ -11,6 +12,9 @@
 ) -%}
     {%- if config.get('rewrites_older_calls') -%}
         {{ delete_rewritten_calls(target, source) }};
+        {{ insert_all(target, source, dest_columns) }}
+    {%- elif unique_key == 'started_date_utc' -%}
+        {{ delete_from_call_cutoff(target) }};
         {{ insert_all(target, source, dest_columns) }}
     {%- elif config.get('call_input_time') -%}
         {{ removed_call_inputs(
@@ -27,8 +31,8 @@
 
 {#
     The follow-up models (config `rewrites_older_calls`, macros/incremental_window.sql) write
-    every call of the look-back days and some older calls: the look-back days are replaced
-    whole (a call re-stitched away is gone), the older calls one by one.
+    every call from their cutoff on and some older calls: the calls from the cutoff on are
+    replaced whole (a call re-stitched away is gone), the older calls one by one.
 #}
 {% macro delete_rewritten_calls(target, source) -%}
     {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
@@ -36,6 +40,21 @@
     where
         started_at >= {{ cutoff }}
         or call_id in (select call_id from {{ source }} where started_at < {{ cutoff }})
+{%- endmacro %}
+
+{#
+    The other call models (unique_key started_date_utc) rewrite every row from their cutoff
+    on: a call re-stitched or re-grouped away is gone. A model whose rows are days (config
+    `call_window_grain` 'day', its cutoff a UTC midnight) replaces whole days.
+#}
+{% macro delete_from_call_cutoff(target) -%}
+    {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
+    delete from {{ target }}
+    {%- if config.get('call_window_grain') == 'day' %}
+    where started_date_utc >= ({{ cutoff }} at time zone 'UTC')::date
+    {%- else %}
+    where started_at >= {{ cutoff }}
+    {%- endif %}
 {%- endmacro %}
 
 {% macro insert_all(target, source, dest_columns) -%}

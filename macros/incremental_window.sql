@@ -1,48 +1,53 @@
 {#
-    The call models build incrementally by day. Each run recomputes every call that started
-    on or after a cutoff worked out from the data: the UTC day of the earliest input changed
-    since the model's last build (`earliest_changed_call_input`), less
-    `incremental_lookback_days` (a call starts up to a day before the last of its legs and
-    queue events), less `extra_days` for models whose values look ahead in time (recovery,
-    repeat contacts). So a day's run recomputes the day before the new data and the new data's
-    days, however long the history, and a record that arrives weeks late still reaches its
-    day. The models replace whole UTC days (unique_key started_date_utc), so a recomputed day
-    never keeps a stale row. On a first build or a full refresh there is no cutoff; with no
-    changed input the cutoff is 'infinity' and the run writes nothing.
+    The call models build incrementally. Each run recomputes every call that started on or
+    after a cutoff worked out from the data: the earliest call input changed since the
+    model's last build (`earliest_changed_call_input`), less `call_reach()` (how long before
+    a leg, a queue event or a CallRail record the call it belongs to can start), less
+    `extra_days` for models whose values look ahead in time (recovery, repeat contacts). So a
+    day's run recomputes the new data's hours and the few before them, however long the
+    history, and a record that arrives weeks late still reaches its call. The models replace
+    every row from the cutoff on (macros/delete_insert.sql), so a recomputed call never
+    keeps a stale row. A model whose rows are hours or days (config `call_window_grain`:
+    'hour' or 'day', in UTC) takes the cutoff back to the start of its hour or day, and
+    replaces whole hours or days; it passes its grain to `in_call_window` too (`grain`),
+    because a unit test renders the model with the test's config, not the model's. On a
+    first build or a full refresh there is no cutoff; with no changed input the cutoff is
+    'infinity' and the run writes nothing.
 
-    `in_call_window(column, extra_days, margin)` is the filter: `column >= cutoff - margin`
+    `in_call_window(column, extra_days, margin, grain)` is the filter: `column >= cutoff - margin`
     (margin: a SQL interval, for inputs that must reach a little further back than the rows
     a model writes), or `true` on a full build. The cutoff is written into the SQL as a
     literal (`value_now`, below), so each input is read by its index range on the window.
 
-    Days back are counted as 24 hours each, never as `interval 'N days'`: timestamptz
-    arithmetic in days follows the session's TimeZone, and across a clock change a day
-    there is 23 or 25 hours, which would move the cutoff off UTC midnight and let an
-    incremental run replace a whole UTC day with the hour of it that it recomputed.
+    Time back is counted in seconds, never as `interval 'N days'`: timestamptz arithmetic in
+    days follows the session's TimeZone, and across a clock change a day there is 23 or 25
+    hours, which would move a day's cutoff off UTC midnight and let an incremental run
+    replace a whole UTC day with the hours of it that it recomputed.
 #}
-{% macro call_cutoff(extra_days=0) -%}
+{% macro call_cutoff(extra_days=0, grain=none) -%}
+    {%- set grain = grain or config.get('call_window_grain') -%}
     (
         select
-            coalesce(
-                date_trunc(
-                    'day',
-                    {{ earliest_changed_call_input() }}
-                    - interval '{{ 6 * var("stitch_tolerance_seconds") | int }} seconds',
-                    'UTC'
-                ),
-                'infinity'::timestamptz
-            )
-            - interval '{{ (var("incremental_lookback_days") | int + extra_days | int) * 24 }} hours'
+            {% if grain %}date_trunc('{{ grain }}', {% endif -%}
+            coalesce({{ earliest_changed_call_input() }}, 'infinity'::timestamptz)
+            - {{ call_reach() }}
+            - interval '{{ (extra_days | int) * 86400 }} seconds'
+            {%- if grain %}, 'UTC'){% endif %}
     )
+{%- endmacro %}
+
+{#- How long before one of its inputs a call can start: `incremental_lookback_hours` (a
+    call's legs and queue events come within that many hours of its start), and 6 stitch
+    tolerances (the reach of stitching a CallRail record, int_calls_stitched). -#}
+{% macro call_reach() -%}
+    interval '{{ var("incremental_lookback_hours") * 3600 + 6 * var("stitch_tolerance_seconds") }} seconds'
 {%- endmacro %}
 
 {#
     The earliest call time among the call inputs (staged CDR legs, queue_log events, CallRail
     records) written or removed since this model's last build: every staging build of them
-    records its earliest in `_call_input_changes` (`record_call_input_change`). The stitching
-    of a CallRail record can reach 6 stitch tolerances before it (int_calls_stitched), which
-    `call_cutoff` takes off before it rounds down to the day. Null when nothing changed.
-    A macro of its own, so that a unit test can give its value.
+    records its earliest in `_call_input_changes` (`record_call_input_change`). Null when
+    nothing changed. A macro of its own, so that a unit test can give its value.
 #}
 {% macro earliest_changed_call_input() -%}
     (
@@ -55,9 +60,9 @@
     )
 {%- endmacro %}
 
-{% macro in_call_window(column, extra_days=0, margin=none) -%}
+{% macro in_call_window(column, extra_days=0, margin=none, grain=none) -%}
     {%- if is_incremental() -%}
-        {{ column }} >= {{ value_now(call_cutoff(extra_days), 'timestamptz') }}
+        {{ column }} >= {{ value_now(call_cutoff(extra_days, grain), 'timestamptz') }}
         {%- if margin %} - {{ margin }}{% endif %}
     {%- else -%}
         true
@@ -66,7 +71,7 @@
 
 {#
     For the models downstream of int_calls_followed_up (configured `rewrites_older_calls`):
-    the calls an incremental run rewrites are those of the look-back days, and the older
+    the calls an incremental run rewrites are those from its cutoff on, and the older
     calls whose follow-ups int_calls_followed_up has rewritten since this model's last build
     (their `_built_at` is later than the time `_call_model_builds` recorded for it). A model
     that missed a run (a failed test upstream) so catches up on every call rewritten since.
@@ -182,12 +187,12 @@
     {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
 {%- endmacro %}
 
-{#- The start (UTC midnight) of the first day the last build of marts.calls rewrote whole (its
-    look-back days: the days before them it rewrote only for follow-ups, which nothing read
-    by the callback list depends on), as a SQL expression (-infinity after its full build, or
-    when none is recorded), for a model that follows the calls by call rather than by day
-    (restricted.callback_work_items); -infinity on a full build of that model: every call.
-    The build recorded the first day of its follow-up days, `followup_days()` earlier. -#}
+{#- The start (UTC midnight) of the day of the cutoff of the last build of marts.calls (from
+    the cutoff on it rewrote every call; before it, calls only for follow-ups, which nothing
+    read by the callback list depends on), as a SQL expression (-infinity after its full
+    build, or when none is recorded), for a model that follows the calls by call rather than
+    by day (restricted.callback_work_items); -infinity on a full build of that model: every
+    call. The build recorded the day of its follow-up cutoff, `followup_days()` earlier. -#}
 {% macro calls_rebuilt_from() -%}
     {%- if is_incremental() -%}
     {{ value_now(

@@ -90,6 +90,7 @@ st.dataframe(
         "internal_calls",
         "consult_calls",
         "unknown_channel_calls",
+        "long_calls",
         "quarantined_lines",
         "latin1_lines",
         "is_configured",
@@ -107,6 +108,9 @@ st.dataframe(
         "internal_calls": st.column_config.NumberColumn("Internal"),
         "consult_calls": st.column_config.NumberColumn("Consult"),
         "unknown_channel_calls": st.column_config.NumberColumn("Unrecognised channels"),
+        "long_calls": st.column_config.NumberColumn(
+            "Long calls", help="Calls longer than the dbt var incremental_lookback_hours"
+        ),
         "quarantined_lines": st.column_config.NumberColumn("Quarantined lines"),
         "latin1_lines": st.column_config.NumberColumn(
             "Read as Latin-1", help="Lines that were not UTF-8, for want of pbx_systems.encoding"

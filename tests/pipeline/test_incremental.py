@@ -22,7 +22,7 @@ import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -208,11 +208,13 @@ def _move_latest_leg_of(conn: psycopg.Connection, day: str) -> str:
     return leg_id
 
 
-def _restart_latest_call_of(conn: psycopg.Connection, landing: Path, day: str) -> str:
+def _restart_latest_call_of(
+    conn: psycopg.Connection, landing: Path, day: str
+) -> tuple[str, datetime]:
     """Deliver again the latest CallRail call of a UTC day, corrected to start two days later:
-    its first day loses the call. Returns the call's id."""
-    (call,) = conn.execute(
-        "select raw._record from raw.callrail_calls as raw"
+    its first day loses the call. Returns the call's id and its start before."""
+    call, started_at = conn.execute(
+        "select raw._record, staged.started_at from raw.callrail_calls as raw"
         " inner join staging.stg_callrail__calls as staged"
         " on staged.callrail_call_id = raw._record ->> 'id'"
         " where staged.started_at >= %s::date and staged.started_at < %s::date + 1"
@@ -224,7 +226,7 @@ def _restart_latest_call_of(conn: psycopg.Connection, landing: Path, day: str) -
     (landing / "tracking/callrail/restarted.jsonl").write_text(
         json.dumps(call) + "\n", encoding="utf-8"
     )
-    return call["id"]
+    return call["id"], started_at
 
 
 def test_incremental_builds_equal_a_full_refresh(
@@ -232,8 +234,8 @@ def test_incremental_builds_equal_a_full_refresh(
 ):
     out = tmp_path / "demo"
     # 13 days: more than the days marts.calls recomputes on each run (those of the new data,
-    # 1 day of lookback before them, 7 days of follow-up look-ahead before that), so the last
-    # runs keep the first days as they are
+    # 6 hours of lookback before them, 7 days of follow-up look-ahead before that), so the
+    # last runs keep the first days as they are
     generate(out, locations=3, days=13, seed=5, calls_per_location_day=40)
     delivered = out / "landing"
     landing = tmp_path / "landing"
@@ -285,7 +287,7 @@ def test_incremental_builds_equal_a_full_refresh(
         if run == 2:
             old_leg = _move_latest_leg_of(conn, dates[1])
         if run == 3:  # it leaves dates[3], to dates[5]
-            restarted_call = _restart_latest_call_of(conn, landing, dates[3])
+            restarted_call, restarted_from = _restart_latest_call_of(conn, landing, dates[3])
         result = run_pipeline(quiet=True)
         assert result.success, result.summary()
         days_built.append(
@@ -337,11 +339,11 @@ def test_incremental_builds_equal_a_full_refresh(
             (f'%"{model.split(".")[1]}"',),
         ).fetchone()[0]
 
-    # the last build's earliest changed input was the call that left dates[3] (its latest, so
-    # not within the stitch margin of midnight): the days it rewrote whole start a day before
-    # that, and those whose follow-ups it rewrote 7 days before them
-    day_written = datetime.fromisoformat(dates[3]) - timedelta(days=1 + 7)
-    assert built_from("marts.calls") == day_written.date().isoformat()
+    # the last build's earliest changed input was the call that left dates[3]: it rewrote every
+    # call from incremental_lookback_hours (6) and 12 minutes before it, and the follow-ups of
+    # calls 7 days before that, from the UTC day of which its tests read
+    written_from = restarted_from - timedelta(hours=6, minutes=12) - timedelta(days=7)
+    assert built_from("marts.calls") == written_from.astimezone(UTC).date().isoformat()
 
     incremental = _snapshot(conn)
     conn.execute("create schema incremental_snapshot")

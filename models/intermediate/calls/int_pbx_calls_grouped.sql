@@ -49,14 +49,14 @@ legs as (
         is_voicemail_leg,
         is_escalation_leg
     from {{ ref('int_pbx_legs_typed') }}
-    where {{ in_call_window('started_at', margin="interval '1 day'") }}
+    where {{ in_call_window('started_at', margin=call_reach()) }}
 
 ),
 
 queue_events as (
 
     select * from {{ ref('stg_asterisk__queue_log') }}
-    where {{ in_call_window('occurred_at', margin="interval '1 day'") }}
+    where {{ in_call_window('occurred_at', margin=call_reach()) }}
 
 ),
 

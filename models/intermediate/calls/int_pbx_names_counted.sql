@@ -3,8 +3,11 @@
     names (without their per-call suffix, a phone number in them masked) with the role the PBX's patterns give them, the
     dialplan contexts, and the dialled numbers and queues of its inbound calls. A name a PBX
     starts writing after a reconfiguration shows up here on its first day.
-    Incremental by day like the call models: the days recomputed are counted again.
+    Incremental like the call models, by whole UTC days (call_window_grain): the days of the
+    calls recomputed are counted again.
 #}
+{%- set grain = 'day' %}
+{{ config(call_window_grain=grain) }}
 with
 
 legs as (
@@ -19,7 +22,7 @@ legs as (
         destination_role,
         dialplan_context
     from {{ ref('int_pbx_legs_typed') }}
-    where {{ in_call_window('started_at') }}
+    where {{ in_call_window('started_at', grain=grain) }}
 
 ),
 
@@ -29,7 +32,7 @@ pbx_calls as (
     where
         direction = 'inbound'
         and parent_pbx_call_id is null
-        and {{ in_call_window('started_at') }}
+        and {{ in_call_window('started_at', grain=grain) }}
 
 ),
 

@@ -6,7 +6,7 @@
     the CONNECT of the member who answered). A queue rings only free members, so a caller who
     waited with members available and was never rung found every one of them busy. What the
     shrink's causes are made of (docs/metrics.md, Shrink by root cause).
-    Incremental by day like the other call models.
+    Incremental like the other call models: the stays entered from the cutoff on.
 #}
 with
 
@@ -15,7 +15,7 @@ queue_events as (
     select * from {{ ref('stg_asterisk__queue_log') }}
     where
         callid <> 'NONE'
-        and {{ in_call_window('occurred_at', margin="interval '1 day'") }}
+        and {{ in_call_window('occurred_at', margin=call_reach()) }}
 
 ),
 
@@ -157,7 +157,8 @@ final as (
         was_member_rung,
         left_empty_queue
     from members_at_entry
-    where kind = 1
+    -- the stays from the cutoff on: those before it are read (the margin) only to be whole
+    where kind = 1 and {{ in_call_window('happened_at') }}
 
 )
 

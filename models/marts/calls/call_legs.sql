@@ -4,20 +4,24 @@
     person, the first is the agent and each later one a transfer; every leg of an attended
     transfer's consult call belongs to the call it transferred (leg type consult); legs of a
     staff call that is nobody's call stay here as internal legs with no call_id.
+    Incremental like the call models, by whole UTC days of the calls' start (call_window_grain:
+    a row's started_at is its leg's, started_date_utc its call's).
 -#}
+{%- set grain = 'day' %}
+{{ config(call_window_grain=grain) }}
 with
 
 pbx_calls as (
 
     select * from {{ ref('int_pbx_calls_grouped') }}
-    where {{ in_call_window('started_at') }}
+    where {{ in_call_window('started_at', grain=grain) }}
 
 ),
 
 legs as (
 
     select * from {{ ref('int_pbx_legs_typed') }}
-    where {{ in_call_window('started_at', margin="interval '1 day'") }}
+    where {{ in_call_window('started_at', margin=call_reach(), grain=grain) }}
 
 ),
 

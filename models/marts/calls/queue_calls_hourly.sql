@@ -6,14 +6,16 @@
     recovery_window_hours), the abandoned ones, the talk time of the answered ones and the
     seconds callers spent in the queue.
 
-    Incremental by day like the other call marts, but over the look-back days only: nothing
-    here looks ahead (no recovery or repeat contact), so a day's counts change only while its
-    calls do. A row is also split by UTC hour (started_at) and day: a location whose offset is
-    not whole hours has local hours that straddle two UTC hours, and a build replaces whole
-    UTC days. A retry is judged on the caller's queue calls of the recovery window before the
-    days written (in_call_window's margin): an earlier previous call is too old to make a
-    retry either way.
+    Incremental like the other call marts, but from the cutoff only: nothing here looks
+    ahead (no recovery or repeat contact), so an hour's counts change only while its calls
+    do. A build replaces whole UTC hours (call_window_grain), so a row is also split by UTC
+    hour (started_at): a location whose offset is not whole hours has local hours that
+    straddle two UTC hours. A retry is judged on the caller's queue calls of the recovery
+    window before the hours written (in_call_window's margin): an earlier previous call is
+    too old to make a retry either way.
 #}
+{%- set grain = 'hour' %}
+{{ config(call_window_grain=grain) }}
 {%- set window_hours = var('recovery_window_hours') | int %}
 
 with
@@ -23,7 +25,9 @@ calls as (
     select * from {{ ref('calls') }}
     where
         direction = 'inbound'
-        and {{ in_call_window('started_at', margin="interval '" ~ window_hours ~ " hours'") }}
+        and {{ in_call_window(
+            'started_at', margin="interval '" ~ window_hours ~ " hours'", grain=grain
+        ) }}
 
 ),
 
@@ -76,7 +80,7 @@ final as (
         sum(seconds_in_queue) as seconds_in_queue
     from queue_calls
     -- the margin's calls only looked back for retries; this build writes the days after it
-    where {{ in_call_window('started_at') }}
+    where {{ in_call_window('started_at', grain=grain) }}
     group by
         location_id,
         started_date_utc,

@@ -62,7 +62,11 @@ pbx_group_figures as (
             as internal_calls,
         count(*) filter (where parent_pbx_call_id is not null) as consult_calls,
         count(*) filter (where direction = 'unknown' or has_unknown_channel)
-            as unknown_channel_calls
+            as unknown_channel_calls,
+        -- longer than an incremental build reaches back (macros/incremental_window.sql)
+        count(*) filter (
+            where ended_at > started_at + interval '{{ var("incremental_lookback_hours") }} hours'
+        ) as long_calls
     from pbx_groups
     group by pbx_id
 
@@ -210,6 +214,7 @@ joined as (
         coalesce(pbx_group_figures.internal_calls, 0) as internal_calls,
         coalesce(pbx_group_figures.consult_calls, 0) as consult_calls,
         coalesce(pbx_group_figures.unknown_channel_calls, 0) as unknown_channel_calls,
+        coalesce(pbx_group_figures.long_calls, 0) as long_calls,
         coalesce(file_figures.pbx_rows_loaded, 0) as pbx_rows_loaded,
         coalesce(file_figures.quarantined_lines, 0) as quarantined_lines,
         coalesce(file_figures.latin1_lines, 0) as latin1_lines,
@@ -270,6 +275,7 @@ final as (
         internal_calls,
         consult_calls,
         unknown_channel_calls,
+        long_calls,
         pbx_rows_loaded,
         quarantined_lines,
         latin1_lines,
@@ -280,7 +286,8 @@ final as (
             as is_unplaced_share_high,
         coalesce(undialled_share > {{ var('health_max_undialled_share') }}, false)
             as is_undialled_share_high,
-        unknown_channel_calls > 0 as has_unknown_channels
+        unknown_channel_calls > 0 as has_unknown_channels,
+        long_calls > 0 as has_long_calls
     from measured
 
 )
