@@ -44,8 +44,10 @@
 
 {#
     The other call models (unique_key started_date_utc) rewrite every row from their cutoff
-    on: a call re-stitched or re-grouped away is gone. A model whose rows are days (config
-    `call_window_grain` 'day', its cutoff a UTC midnight) replaces whole days.
+    on: a call re-stitched or re-grouped away is gone. Rows are placed in time by started_at,
+    or by the column of config `call_cutoff_column` (call_legs: its call's start); a model
+    whose rows are days (config `call_window_grain` 'day', its cutoff a UTC midnight)
+    replaces whole days.
 #}
 {% macro delete_from_call_cutoff(target) -%}
     {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
@@ -53,7 +55,7 @@
     {%- if config.get('call_window_grain') == 'day' %}
     where started_date_utc >= ({{ cutoff }} at time zone 'UTC')::date
     {%- else %}
-    where started_at >= {{ cutoff }}
+    where {{ config.get('call_cutoff_column', 'started_at') }} >= {{ cutoff }}
     {%- endif %}
 {%- endmacro %}
 

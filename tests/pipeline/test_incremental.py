@@ -208,13 +208,11 @@ def _move_latest_leg_of(conn: psycopg.Connection, day: str) -> str:
     return leg_id
 
 
-def _restart_latest_call_of(
-    conn: psycopg.Connection, landing: Path, day: str
-) -> tuple[str, datetime]:
+def _restart_latest_call_of(conn: psycopg.Connection, landing: Path, day: str) -> str:
     """Deliver again the latest CallRail call of a UTC day, corrected to start two days later:
-    its first day loses the call. Returns the call's id and its start before."""
-    call, started_at = conn.execute(
-        "select raw._record, staged.started_at from raw.callrail_calls as raw"
+    its first day loses the call. Returns the call's id."""
+    (call,) = conn.execute(
+        "select raw._record from raw.callrail_calls as raw"
         " inner join staging.stg_callrail__calls as staged"
         " on staged.callrail_call_id = raw._record ->> 'id'"
         " where staged.started_at >= %s::date and staged.started_at < %s::date + 1"
@@ -226,7 +224,36 @@ def _restart_latest_call_of(
     (landing / "tracking/callrail/restarted.jsonl").write_text(
         json.dumps(call) + "\n", encoding="utf-8"
     )
-    return call["id"], started_at
+    return call["id"]
+
+
+def _cut_through_a_call(conn: psycopg.Connection, landing: Path, day: str) -> tuple[str, datetime]:
+    """Make the next build's cutoff fall inside a PBX call of `day`: between its start and
+    the start of its last leg. A CallRail call that starts later is delivered again, moved
+    to start 6 h 12 min (incremental_lookback_hours and the stitch reach) after the cutoff
+    wanted, so that it is the earliest change. The legs of the cut call that start after the
+    cutoff must stay in call_legs, which places a leg by its call's start. Returns the cut
+    call's id and the cutoff."""
+    pbx_call_id, last_leg_at = conn.execute(
+        "select pbx_call_id, max(started_at) from marts.call_legs "
+        "where started_date_utc = %s group by pbx_call_id, call_started_at "
+        "having max(started_at) >= call_started_at + interval '2 seconds' "
+        "order by call_started_at limit 1",
+        (day,),
+    ).fetchone()
+    moved_to = last_leg_at - timedelta(seconds=1) + timedelta(hours=6, minutes=12)
+    (call,) = conn.execute(
+        "select raw._record from raw.callrail_calls as raw"
+        " inner join staging.stg_callrail__calls as staged"
+        " on staged.callrail_call_id = raw._record ->> 'id'"
+        " where staged.started_at > %s order by staged.started_at limit 1",
+        (moved_to + timedelta(hours=1),),
+    ).fetchone()
+    call["start_time"] = moved_to.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    (landing / "tracking/callrail/moved_earlier.jsonl").write_text(
+        json.dumps(call) + "\n", encoding="utf-8"
+    )
+    return pbx_call_id, last_leg_at - timedelta(seconds=1)
 
 
 def test_incremental_builds_equal_a_full_refresh(
@@ -275,6 +302,7 @@ def test_incremental_builds_equal_a_full_refresh(
             (dates[10], dates[9]),
             (dates[11], dates[10]),
             (dates[-1], dates[-1]),
+            (dates[-1], dates[-1]),  # no new file: one change of an old day alone
         )
     ):
         deliver(through, pbx_through)
@@ -287,7 +315,9 @@ def test_incremental_builds_equal_a_full_refresh(
         if run == 2:
             old_leg = _move_latest_leg_of(conn, dates[1])
         if run == 3:  # it leaves dates[3], to dates[5]
-            restarted_call, restarted_from = _restart_latest_call_of(conn, landing, dates[3])
+            restarted_call = _restart_latest_call_of(conn, landing, dates[3])
+        if run == 4:  # the cutoff falls inside a call of an old day
+            cut_call, cutoff = _cut_through_a_call(conn, landing, dates[5])
         result = run_pipeline(quiet=True)
         assert result.success, result.summary()
         days_built.append(
@@ -317,6 +347,17 @@ def test_incremental_builds_equal_a_full_refresh(
         for leg in (moved_leg, old_leg):
             kept = conn.execute(f"select count(*) from {model} where leg_id = %s", (leg,))
             assert kept.fetchone()[0] == 0, (model, leg)
+    # the call the cutoff went through kept every leg
+    assert (
+        conn.execute(
+            "select count(*) from marts.call_legs where pbx_call_id = %s", (cut_call,)
+        ).fetchone()[0]
+        == conn.execute(
+            "select count(*) from intermediate.int_pbx_legs_typed where pbx_call_id = %s",
+            (cut_call,),
+        ).fetchone()[0]
+        > 1
+    )
     # the old day's call moved two days later, and its first day has no copy of it left
     assert conn.execute(
         "select started_date_utc::text from marts.calls where callrail_call_id = %s",
@@ -339,10 +380,9 @@ def test_incremental_builds_equal_a_full_refresh(
             (f'%"{model.split(".")[1]}"',),
         ).fetchone()[0]
 
-    # the last build's earliest changed input was the call that left dates[3]: it rewrote every
-    # call from incremental_lookback_hours (6) and 12 minutes before it, and the follow-ups of
-    # calls 7 days before that, from the UTC day of which its tests read
-    written_from = restarted_from - timedelta(hours=6, minutes=12) - timedelta(days=7)
+    # the last build rewrote every call from the cutoff, and the follow-ups of the calls of
+    # the 7 days before it: its tests read from the UTC day of that
+    written_from = cutoff - timedelta(days=7)
     assert built_from("marts.calls") == written_from.astimezone(UTC).date().isoformat()
 
     incremental = _snapshot(conn)

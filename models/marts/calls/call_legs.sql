@@ -4,24 +4,30 @@
     person, the first is the agent and each later one a transfer; every leg of an attended
     transfer's consult call belongs to the call it transferred (leg type consult); legs of a
     staff call that is nobody's call stay here as internal legs with no call_id.
-    Incremental like the call models, by whole UTC days of the calls' start (call_window_grain:
-    a row's started_at is its leg's, started_date_utc its call's).
+    Incremental like the call models, by the start of the leg's group (call_started_at; a
+    row's started_at is its leg's).
 -#}
-{%- set grain = 'day' %}
-{{ config(call_window_grain=grain) }}
+{{ config(
+    call_cutoff_column='call_started_at',
+    indexes=[
+        {'columns': ['started_date_utc']},
+        {'columns': ['call_started_at']},
+        {'columns': ['started_at']},
+    ],
+) }}
 with
 
 pbx_calls as (
 
     select * from {{ ref('int_pbx_calls_grouped') }}
-    where {{ in_call_window('started_at', grain=grain) }}
+    where {{ in_call_window('started_at') }}
 
 ),
 
 legs as (
 
     select * from {{ ref('int_pbx_legs_typed') }}
-    where {{ in_call_window('started_at', margin=call_reach(), grain=grain) }}
+    where {{ in_call_window('started_at', margin=call_reach()) }}
 
 ),
 
@@ -30,6 +36,7 @@ placed as (
     select
         legs.*,
         pbx_calls.started_date_utc as group_started_date_utc,
+        pbx_calls.started_at as group_started_at,
         pbx_calls.direction as group_direction,
         pbx_calls.parent_pbx_call_id,
         case
@@ -62,6 +69,7 @@ final as (
         call_id,
         pbx_call_id,
         group_started_date_utc as started_date_utc,
+        group_started_at as call_started_at,
         pbx_id,
         linkedid,
         uniqueid,
