@@ -332,12 +332,14 @@ class PipelineRun:
 
 
 def snapshot_counts(conn: psycopg.Connection) -> dict[str, int]:
-    """Row counts of every raw table and every dbt table or view (not the log of runs)."""
+    """Row counts of every raw table and every dbt table or view (not the log of runs, nor
+    the call inputs' changes that the call models have still to read)."""
     relations = conn.execute(
         "select table_schema || '.' || table_name from information_schema.tables "
         "where table_schema in "
         "('raw', 'staging', 'intermediate', 'marts', 'reference', 'restricted') "
         "and table_name <> '_loads' "  # one row per run, by design
+        "and table_name <> '_call_input_changes' "  # read, then dropped, by the next run
         "order by 1"
     ).fetchall()
     return {
