@@ -102,8 +102,9 @@
 
 {#
     What the tests of a call model read: the days its last build wrote. Each build records,
-    in a post-hook, the first UTC day it may write (the cutoff of the widest window,
-    `followup_days()` back; '-infinity' on a full build: every day) and the time it began
+    in a post-hook, the first UTC day it may write (its cutoff's, or that of its widest
+    window, `followup_days()` back, for a model that writes older calls; '-infinity' on a
+    full build: every day) and the time it began
     (`now()`, its transaction's start) in `_call_model_builds` of the intermediate schema
     (made by `create_call_model_builds`, an on-run-start hook). A test whose `where` is
     `__days_built__` (dbt_project.yml) then reads the days from that one on (macros/
@@ -138,11 +139,18 @@
     where changed_at < (select min(built_at) from {{ call_model_builds_relation() }})
 {%- endmacro %}
 
-{#- One row per model, its last build's: the table does not grow run by run. -#}
+{#- One row per model, its last build's: the table does not grow run by run. The models that
+    write older calls than their cutoff (the follow-up models, and the callback list, which
+    follows calls of any day) record the day `followup_days()` before it. -#}
 {% macro record_call_model_build() -%}
+    {%- set writes_older = config.get('rewrites_older_calls')
+        or config.get('unique_key') != 'started_date_utc' -%}
     insert into {{ call_model_builds_relation() }} (model, built_from, built_at)
     {%- if is_incremental() %}
-    select '{{ this }}', ({{ call_cutoff(followup_days()) }} at time zone 'UTC')::date, now()
+    select
+        '{{ this }}',
+        ({{ call_cutoff(followup_days() if writes_older else 0) }} at time zone 'UTC')::date,
+        now()
     {%- else %}
     values ('{{ this }}', '-infinity'::date, now())
     {%- endif %}

@@ -384,6 +384,9 @@ def test_incremental_builds_equal_a_full_refresh(
     # the 7 days before it: its tests read from the UTC day of that
     written_from = cutoff - timedelta(days=7)
     assert built_from("marts.calls") == written_from.astimezone(UTC).date().isoformat()
+    # a model that writes no older call than its cutoff: its tests read from the cutoff's day
+    cutoff_day = cutoff.astimezone(UTC).date().isoformat()
+    assert built_from("intermediate.int_calls_stitched") == cutoff_day
 
     incremental = _snapshot(conn)
     conn.execute("create schema incremental_snapshot")
