@@ -10,8 +10,9 @@
 
     Incremental, like the other call models, but by call (unique_key call_id), since a
     connected call today takes a call of any earlier day off the list. Each run:
-    - deletes the items of the days marts.calls rebuilt whole (its look-back days, from its
-      recorded build; every item after a full build of marts.calls), in a pre-hook, so that a
+    - deletes the items of the days marts.calls rebuilt whole (from the UTC day of its
+      cutoff, from its recorded build; every item after a full build of marts.calls), in a
+      pre-hook, so that a
       call no longer missed, or no longer there, leaves no item behind (the older calls
       marts.calls rewrites change in their follow-ups only, which no item depends on);
     - writes the missed opportunities of those days, each leaving at the first later

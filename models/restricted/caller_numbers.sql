@@ -2,7 +2,7 @@
     Each call's caller in clear, next to the keyed hash the marts carry in its place: the one
     place a caller's full number is kept for people (the callback list, a finance reconciliation
     that must dial or match a number). The app's role cannot read this schema. Incremental
-    over the look-back days only: a call's number does not change with the calls after it.
+    from the cutoff only: a call's number does not change with the calls after it.
 #}
 
 with

@@ -9,9 +9,9 @@
       from the caller in the 24 h before it) and the first unanswered attempt of a chain (no
       unanswered inbound call from the caller in the recovery window before it);
     - customer effort and process compliance, per docs/metrics.md, from the above.
-    Incremental: the look-back days are recomputed whole, as in the other call models. A
-    call's values look `followup_days()` ahead, so an older call of those days changes only
-    when its caller has a call in the look-back days, as built now or as built before (a call
+    Incremental: the calls from the cutoff are recomputed whole, as in the other call models.
+    A call's values look `followup_days()` ahead, so an older call of those days changes only
+    when its caller has a call from the cutoff, as built now or as built before (a call
     re-stitched to another number changes the follow-ups of both callers): only those
     callers' older calls are recomputed (`touched_callers`), not every call of the follow-up
     days. The rows carry the time of the build that wrote them (`_built_at`), for the models
@@ -60,7 +60,7 @@ classified_calls as not materialized (
 
     touched_callers as (
 
-        -- the callers of the look-back days, as built now and as built before
+        -- the callers of the calls from the cutoff, as built now and as built before
         select caller_phone_e164 from classified_calls
         where {{ in_call_window('started_at') }} and caller_phone_e164 is not null
         union

@@ -2,8 +2,8 @@
     One row per call (inbound, and outbound callbacks), the base of every call metric. The
     flags here are the metric definitions of docs/metrics.md applied to one call, so that each
     metric of the semantic model is a plain sum or mean over this table. Incremental: the
-    calls of the look-back days and the older calls whose follow-ups int_calls_followed_up
-    rewrote since this model's last build (in_rewritten_calls).
+    calls from the cutoff and the older calls whose follow-ups int_calls_followed_up rewrote
+    since this model's last build (in_rewritten_calls).
 #}
 {{ config(rewrites_older_calls=true) }}
 {%- set service_level = var('service_level_seconds') %}
