@@ -104,15 +104,24 @@
     What the tests of a call model read: the days its last build wrote. Each build records,
     in a post-hook, the first UTC day it may write (its cutoff's, or that of its widest
     window, `followup_days()` back, for a model that writes older calls; '-infinity' on a
-    full build: every day) and the time it began
-    (`now()`, its transaction's start) in `_call_model_builds` of the intermediate schema
-    (made by `create_call_model_builds`, an on-run-start hook). A test whose `where` is
-    `__days_built__` (dbt_project.yml) then reads the days from that one on (macros/
+    full build: every day) and `build_time()` in `_call_model_builds` of the intermediate
+    schema (made by `create_call_model_builds`, an on-run-start hook). A test whose `where`
+    is `__days_built__` (dbt_project.yml) then reads the days from that one on (macros/
     get_where_subquery.sql), so a day's tests cost a day's rows and a full build, the first
     in every new database included, tests every row. The next build's cutoff reads the
-    changes of the call inputs since that time; a build that fails records nothing (its
-    transaction is rolled back), so the next one catches up on its changes too.
+    changes of the call inputs recorded by later invocations; a build that fails records
+    nothing (its transaction is rolled back), so the next one catches up on its changes too.
 #}
+{#- When the dbt invocation began, the time of every build and change recorded here. Not the
+    time of each model's own transaction: a model builds after the staging models upstream
+    of it, but a staging model that is not upstream of it (CallRail, for the PBX legs) may
+    record its changes later in the same invocation, and those must not look new to the
+    model next time. Every node of an invocation shares this time, so a model reads the
+    changes of the invocations after its last build, and of no other. -#}
+{% macro build_time() -%}
+    '{{ run_started_at.isoformat() }}'::timestamptz
+{%- endmacro %}
+
 {% macro call_model_builds_relation() -%}
     {{ adapter.quote(generate_schema_name('intermediate', none)) }}._call_model_builds
 {%- endmacro %}
@@ -128,12 +137,12 @@
     create table if not exists {{ call_model_builds_relation() }} (
         model text primary key,
         built_from date not null,
-        built_at timestamptz not null default now()
+        built_at timestamptz not null
     );
     create table if not exists {{ call_input_changes_relation() }} (
         source text not null,
         earliest timestamptz not null,
-        changed_at timestamptz not null default now()
+        changed_at timestamptz not null
     );
     delete from {{ call_input_changes_relation() }}
     where changed_at < (select min(built_at) from {{ call_model_builds_relation() }})
@@ -150,9 +159,9 @@
     select
         '{{ this }}',
         ({{ call_cutoff(followup_days() if writes_older else 0) }} at time zone 'UTC')::date,
-        now()
+        {{ build_time() }}
     {%- else %}
-    values ('{{ this }}', '-infinity'::date, now())
+    values ('{{ this }}', '-infinity'::date, {{ build_time() }})
     {%- endif %}
     on conflict (model) do update
     set built_from = excluded.built_from, built_at = excluded.built_at
@@ -166,8 +175,10 @@
     to another time also recomputes the day it left.
 #}
 {% macro record_call_input_change() -%}
-    insert into {{ call_input_changes_relation() }} (source, earliest)
-    select '{{ this.identifier }}', min({{ config.get('call_input_time') }}) from {{ this }}
+    insert into {{ call_input_changes_relation() }} (source, earliest, changed_at)
+    select
+        '{{ this.identifier }}', min({{ config.get('call_input_time') }}), {{ build_time() }}
+    from {{ this }}
     where _staged_at >= now()
     having min({{ config.get('call_input_time') }}) is not null
 {%- endmacro %}
@@ -179,8 +190,8 @@
         {{ delete_statement }}
         returning {{ config.get('call_input_time') }} as call_time
     )
-    insert into {{ call_input_changes_relation() }} (source, earliest)
-    select '{{ this.identifier }}', min(call_time) from removed
+    insert into {{ call_input_changes_relation() }} (source, earliest, changed_at)
+    select '{{ this.identifier }}', min(call_time), {{ build_time() }} from removed
     having min(call_time) is not null
 {%- endmacro %}
 

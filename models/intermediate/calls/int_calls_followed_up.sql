@@ -278,7 +278,7 @@ final as (
             when is_answer_rate_eligible or outcome = 'after_hours'
                 then {{ compliance_checks | join(' and ') if compliance_checks else 'true' }}
         end as is_compliant,
-        now() as _built_at
+        {{ build_time() }} as _built_at
     from recovered
 
 )
