@@ -177,13 +177,30 @@ def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, o
     updated = datetime.fromisoformat(payment["updated_at"].replace("Z", "+00:00"))
     payment["updated_at"] = (updated + timedelta(hours=1)).isoformat()
     for folder, record in (("tracking/callrail", call), ("pos/square/payments", payment)):
-        target = landing / folder / "corrected.jsonl"
-        target.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        _deliver_again(landing / folder / "corrected.jsonl", record)
     return {
         "call": call["id"],
         "payment": payment["id"],
         "total_usd": Decimal(payment["total_money"]["amount"]).scaleb(-2),
     }
+
+
+def _deliver_again(path: Path, record: dict) -> None:
+    """A re-export of one record: a file of one JSON line."""
+    path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+
+def _staged_callrail_record(conn: psycopg.Connection, condition: str, params: tuple) -> dict:
+    """The raw record of the first CallRail call staged whose row meets `condition` (SQL on
+    `staged`, with its ordering)."""
+    (record,) = conn.execute(
+        "select raw._record from raw.callrail_calls as raw"
+        " inner join staging.stg_callrail__calls as staged"
+        " on staged.callrail_call_id = raw._record ->> 'id'"
+        f" where {condition} limit 1",
+        params,
+    ).fetchone()
+    return record
 
 
 def _move_newest_leg(conn: psycopg.Connection) -> str:
@@ -211,19 +228,15 @@ def _move_latest_leg_of(conn: psycopg.Connection, day: str) -> str:
 def _restart_latest_call_of(conn: psycopg.Connection, landing: Path, day: str) -> str:
     """Deliver again the latest CallRail call of a UTC day, corrected to start two days later:
     its first day loses the call. Returns the call's id."""
-    (call,) = conn.execute(
-        "select raw._record from raw.callrail_calls as raw"
-        " inner join staging.stg_callrail__calls as staged"
-        " on staged.callrail_call_id = raw._record ->> 'id'"
-        " where staged.started_at >= %s::date and staged.started_at < %s::date + 1"
-        " order by staged.started_at desc limit 1",
+    call = _staged_callrail_record(
+        conn,
+        "staged.started_at >= %s::date and staged.started_at < %s::date + 1"
+        " order by staged.started_at desc",
         (day, day),
-    ).fetchone()
+    )
     started = datetime.fromisoformat(call["start_time"].replace("Z", "+00:00"))
     call["start_time"] = (started + timedelta(days=2)).isoformat()
-    (landing / "tracking/callrail/restarted.jsonl").write_text(
-        json.dumps(call) + "\n", encoding="utf-8"
-    )
+    _deliver_again(landing / "tracking/callrail/restarted.jsonl", call)
     return call["id"]
 
 
@@ -242,17 +255,13 @@ def _cut_through_a_call(conn: psycopg.Connection, landing: Path, day: str) -> tu
         (day,),
     ).fetchone()
     moved_to = last_leg_at - timedelta(seconds=1) + timedelta(hours=6, minutes=12)
-    (call,) = conn.execute(
-        "select raw._record from raw.callrail_calls as raw"
-        " inner join staging.stg_callrail__calls as staged"
-        " on staged.callrail_call_id = raw._record ->> 'id'"
-        " where staged.started_at > %s order by staged.started_at limit 1",
+    call = _staged_callrail_record(
+        conn,
+        "staged.started_at > %s order by staged.started_at",
         (moved_to + timedelta(hours=1),),
-    ).fetchone()
-    call["start_time"] = moved_to.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    (landing / "tracking/callrail/moved_earlier.jsonl").write_text(
-        json.dumps(call) + "\n", encoding="utf-8"
     )
+    call["start_time"] = moved_to.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    _deliver_again(landing / "tracking/callrail/moved_earlier.jsonl", call)
     return pbx_call_id, last_leg_at - timedelta(seconds=1)
 
 
