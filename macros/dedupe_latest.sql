@@ -16,25 +16,45 @@
     The raw tables' lookup index (callshrink/ingest/loader.py) finds every delivery of a
     record by `lookup` (the key's leading never-null columns); the key's other columns may be
     null and are compared null-safely. A full build (first run, --full-refresh) reads all.
+    Without a version column a record's latest delivery wins, and a new row is later than
+    every row staged, so the new rows alone decide the records they hold: the build reads
+    them and the earlier deliveries of the records moved into the quarantine, and no other
+    row of the history (joining the new rows' keys to every delivery made the day's build of
+    the CDR and queue_log hash the whole raw table). With a version column an older version
+    may arrive last, so every delivery of a touched record is read.
     Every staged row carries `_staged_at`, the time of the build that wrote it: the tests on
     staging check the rows of the last build (`where` in dbt_project.yml, macros/
     get_where_subquery.sql), and a full build writes every row.
 #}
 {% macro dedupe_latest(relation, natural_key, version_column=none, lookup=none) -%}
     {%- set lookup = lookup or natural_key -%}
+    {%- set watermark = staged_watermark() if is_incremental() else none -%}
     select distinct on ({% for column in natural_key %}delivered.{{ column }}{{ ', ' if not loop.last }}{% endfor %})
         delivered.*,
         now() as _staged_at
+    {%- if is_incremental() and not version_column %}
+    from (
+        select * from {{ relation }}
+        where _loaded_at > {{ watermark }}
+        union all
+        select earlier.*
+        from {{ relation }} as earlier
+        inner join ({{ moved_records(relation, natural_key, watermark) }}) as touched
+            on {{ same_record('touched', 'earlier', natural_key, lookup) }}
+        where earlier._loaded_at <= {{ watermark }}
+    ) as delivered
+    {%- else %}
     from {{ relation }} as delivered
     {%- if is_incremental() %}
     inner join (
-        {{ touched_records(relation, natural_key) }}
+        select {{ natural_key | join(', ') }}
+        from {{ relation }}
+        where _loaded_at > {{ watermark }}
+        union
+        {{ moved_records(relation, natural_key, watermark) }}
     ) as touched
-        on
-        {%- for column in natural_key %}
-            {% if not loop.first %}and {% endif -%}
-            touched.{{ column }} {{ '=' if column in lookup else 'is not distinct from' }} delivered.{{ column }}
-        {%- endfor %}
+        on {{ same_record('touched', 'delivered', natural_key, lookup) }}
+    {%- endif %}
     {%- endif %}
     order by
         {% for column in natural_key %}delivered.{{ column }}, {% endfor %}
@@ -56,12 +76,8 @@
     {%- endif -%}
 {%- endmacro %}
 
-{% macro touched_records(relation, natural_key) -%}
-    {%- set watermark = staged_watermark() -%}
-    select {{ natural_key | join(', ') }}
-    from {{ relation }}
-    where _loaded_at > {{ watermark }}
-    union
+{#- The natural keys of the rows moved into the quarantine by hand since the watermark. -#}
+{% macro moved_records(relation, natural_key, watermark) -%}
     select {% for column in natural_key %}(moved_key).{{ column }}{{ ', ' if not loop.last }}{% endfor %}
     from (
         select jsonb_populate_record(null::{{ relation.schema }}.{{ relation.identifier }}, record_key) as moved_key
@@ -71,6 +87,15 @@
             and record_key is not null
             and quarantined_at > {{ watermark }}
     ) as moved
+{%- endmacro %}
+
+{#- Two rows hold the same record: the `lookup` columns (never null) equal, the others
+    null-safely. -#}
+{% macro same_record(left, right, natural_key, lookup) -%}
+    {%- for column in natural_key %}
+    {% if not loop.first %}and {% endif -%}
+    {{ left }}.{{ column }} {{ '=' if column in lookup else 'is not distinct from' }} {{ right }}.{{ column }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- The staging models' pre-hook: before an incremental build, delete the staged rows that

@@ -17,10 +17,7 @@
         {{ delete_from_call_cutoff(target) }};
         {{ insert_all(target, source, dest_columns) }}
     {%- elif config.get('call_input_time') -%}
-        {{ removed_call_inputs(
-            'delete from ' ~ target ~ ' where ' ~ unique_key
-            ~ ' in (select ' ~ unique_key ~ ' from ' ~ source ~ ')'
-        ) }};
+        {{ removed_call_inputs(delete_call_inputs(target, source, unique_key)) }};
         {{ insert_all(target, source, dest_columns) }}
     {%- else -%}
         {{ delete_insert_by_literal_keys(
@@ -57,6 +54,26 @@
     {%- else %}
     where {{ config.get('call_cutoff_column', 'started_at') }} >= {{ cutoff }}
     {%- endif %}
+{%- endmacro %}
+
+{#
+    The staged records of the new rows' keys. When the key fixes the record's time (config
+    `time_in_unique_key`: a queue_log event's key holds its epoch), the delete reads the
+    table's index on (time, key) from the new rows' earliest time on: a day's build touches
+    the day's part of the index, not the whole history, and the index's new entries go at
+    its end instead of at random places in a key that is a hash.
+#}
+{% macro delete_call_inputs(target, source, unique_key) -%}
+    {%- if config.get('time_in_unique_key') -%}
+        {%- set time = config.get('call_input_time') -%}
+        delete from {{ target }}
+        where
+            {{ time }} >= {{ value_now('select min(' ~ time ~ ') from ' ~ source, 'timestamptz') }}
+            and ({{ time }}, {{ unique_key }}) in (select {{ time }}, {{ unique_key }} from {{ source }})
+    {%- else -%}
+        delete from {{ target }}
+        where {{ unique_key }} in (select {{ unique_key }} from {{ source }})
+    {%- endif -%}
 {%- endmacro %}
 
 {% macro insert_all(target, source, dest_columns) -%}

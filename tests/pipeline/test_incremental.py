@@ -168,6 +168,7 @@ def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, o
     (call,) = conn.execute(
         "select _record from raw.callrail_calls order by _record ->> 'start_time' desc limit 1"
     ).fetchone()
+    original_name = call["customer_name"]
     call["customer_name"] = "Corrected Caller"
     (payment,) = conn.execute(
         "select _record from raw.square_payments order by _record ->> 'created_at' desc limit 1"
@@ -180,9 +181,28 @@ def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, o
         _deliver_again(landing / folder / "corrected.jsonl", record)
     return {
         "call": call["id"],
+        "original_name": original_name,
         "payment": payment["id"],
         "total_usd": Decimal(payment["total_money"]["amount"]).scaleb(-2),
     }
+
+
+def _move_correction(conn: psycopg.Connection, call_id: str) -> None:
+    """Move the corrected delivery of a CallRail call into the quarantine by hand: staging
+    takes the delivery before it again."""
+    source_file, line = conn.execute(
+        "select _source_file, _line_number from raw.callrail_calls "
+        "where _record ->> 'id' = %s and _record ->> 'customer_name' = 'Corrected Caller'",
+        (call_id,),
+    ).fetchone()
+    move_to_quarantine(conn, [f"{source_file}:{line}"], "moved by hand: test")
+
+
+def _staged_caller_name(conn: psycopg.Connection, call_id: str) -> list[tuple]:
+    return conn.execute(
+        "select customer_name from staging.stg_callrail__calls where callrail_call_id = %s",
+        (call_id,),
+    ).fetchall()
 
 
 def _deliver_again(path: Path, record: dict) -> None:
@@ -325,10 +345,14 @@ def test_incremental_builds_equal_a_full_refresh(
             old_leg = _move_latest_leg_of(conn, dates[1])
         if run == 3:  # it leaves dates[3], to dates[5]
             restarted_call = _restart_latest_call_of(conn, landing, dates[3])
+            # and the correction of run 2 is taken back: its record's first delivery returns
+            _move_correction(conn, corrected["call"])
         if run == 4:  # the cutoff falls inside a call of an old day
             cut_call, cutoff = _cut_through_a_call(conn, landing, dates[5])
         result = run_pipeline(quiet=True)
         assert result.success, result.summary()
+        if run == 2:  # a record's newest delivery replaced its row
+            assert _staged_caller_name(conn, corrected["call"]) == [("Corrected Caller",)]
         days_built.append(
             conn.execute("select count(distinct started_date_utc) from marts.calls").fetchone()[0]
         )
@@ -342,12 +366,10 @@ def test_incremental_builds_equal_a_full_refresh(
     assert calls > 0 and with_pbx == 0, first_run_last_day
     assert pbx_calls_on(dates[9])[1] > 0
 
-    # the incremental builds took the corrections and the move: a record's newest version
-    # replaced its row, and the moved leg is gone
-    assert conn.execute(
-        "select customer_name from staging.stg_callrail__calls where callrail_call_id = %s",
-        (corrected["call"],),
-    ).fetchall() == [("Corrected Caller",)]
+    # the incremental builds took the corrections and the moves: a record's newest version
+    # replaced its row, a moved delivery's record went back to the delivery before it, and
+    # the moved leg is gone
+    assert _staged_caller_name(conn, corrected["call"]) == [(corrected["original_name"],)]
     assert conn.execute(
         "select total_usd from staging.stg_square__payments where payment_id = %s",
         (corrected["payment"],),

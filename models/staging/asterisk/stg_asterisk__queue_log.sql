@@ -5,13 +5,13 @@
 {{ config(
     unique_key='queue_event_id',
     indexes=[
-        {'columns': ['queue_event_id']},
+        {'columns': ['occurred_at', 'queue_event_id']},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
-        {'columns': ['occurred_at']},
     ],
     pre_hook="{{ forget_moved_rows(source('asterisk', 'queue_log')) }}",
     call_input_time='occurred_at',
+    time_in_unique_key=true,
     post_hook="{{ record_call_input_change() }}",
 ) }}
 
