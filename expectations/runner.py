@@ -2,7 +2,7 @@
 
 The table is read through a Great Expectations SQL datasource, so every expectation runs as a
 query in Postgres: no table rows are pulled into Python, only counts and a few sample rows. The
-rows to validate are a view made for the run (``raw._checking_<table>_<id>``, dropped after).
+rows to validate are a table made for the run (``raw._checking_<table>_<id>``, dropped after).
 A run screens the whole suite at BOOLEAN_ONLY (one aggregate query for all column rules, plus
 two per SQL rule), then validates only the failed expectations again at SUMMARY level to get
 their counts and up to five failing values with the ``_source_file``/``_line_number`` of their
@@ -317,9 +317,11 @@ def validate_raw_table(
 
 @contextmanager
 def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> Iterator[str]:
-    """A view of the rows to validate, dropped afterwards. GX gives a query asset's columns by
-    running its query whole and keeping every row in memory (805 MB for 543 thousand CDR
-    legs); of a table or view it reads the catalog."""
+    """A table of the rows to validate, dropped afterwards. The rows are worked out once (a
+    view ran the query again for each of the suite's dozen queries); GX gives a query asset's
+    columns by running its query whole and keeping every row in memory (805 MB for 543
+    thousand CDR legs), of a table it reads the catalog. The connection holds a lock on the
+    table's validation meanwhile: a table a killed run left is dropped by the next."""
     import uuid
 
     import psycopg
@@ -327,12 +329,21 @@ def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> 
     view = f"_checking_{identifier}_{uuid.uuid4().hex[:8]}"
     name = f"{_quote(schema)}.{_quote(view)}"
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-        conn.execute(f"create view {name} as {query}")
-    try:
-        yield view
-    finally:
-        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
-            conn.execute(f"drop view if exists {name}")
+        conn.execute(
+            "select pg_advisory_lock(hashtext(%s))", (f"callshrink.checking.{identifier}",)
+        )
+        left = conn.execute(
+            "select format('%%I.%%I', schemaname, tablename) from pg_tables "
+            "where schemaname = %s and tablename like %s",
+            (schema, f"\\_checking\\_{identifier}\\_%"),
+        ).fetchall()
+        for (table,) in left:
+            conn.execute(f"drop table if exists {table}")
+        conn.execute(f"create unlogged table {name} as {query}")
+        try:
+            yield view
+        finally:
+            conn.execute(f"drop table if exists {name}")
 
 
 def suite_fingerprint(suite: ExpectationSuite) -> str:
@@ -379,8 +390,10 @@ def _record_validated(
         )
 
 
-def current_rows_query(schema: str, identifier: str) -> str:
-    """The rows of a raw table that no later delivery of the same record supersedes."""
+def current_rows_query(schema: str, identifier: str, since: str | None = None) -> str:
+    """The rows of a raw table that no later delivery of the same record supersedes; with
+    ``since``, of those stored from then on, whose later deliveries are too: the query then
+    reads the rows since then and not the whole history."""
     from callshrink.ingest import RAW_TABLES
 
     table = f"{_quote(schema)}.{_quote(identifier)}"
@@ -392,10 +405,16 @@ def current_rows_query(schema: str, identifier: str) -> str:
         f"delivered.{_quote(c)}"
         for c in raw.natural_key
     )
+    later = (
+        "(later._loaded_at, later._line_number) > (delivered._loaded_at, delivered._line_number)"
+    )
+    stored = ""
+    if since is not None:
+        later += f" and later._loaded_at >= '{since}'::timestamptz"
+        stored = f" and delivered._loaded_at >= '{since}'::timestamptz"
     return (
         f"select * from {table} as delivered where not exists (select 1 from {table} as later "
-        f"where {same_record} and (later._loaded_at, later._line_number) "
-        "> (delivered._loaded_at, delivered._line_number))"
+        f"where {same_record} and {later}){stored}"
     )
 
 
@@ -406,11 +425,7 @@ def pending_rows_query(schema: str, identifier: str, load_ids: list[str], since:
     the validation reads the whole table to find a day's rows, a cost that grows with the
     history."""
     listed = ", ".join(f"'{load_id}'" for load_id in load_ids)
-    return (
-        f"{current_rows_query(schema, identifier)}"
-        f" and delivered._loaded_at >= '{since}'::timestamptz"
-        f" and delivered._load_id in ({listed})"
-    )
+    return f"{current_rows_query(schema, identifier, since)} and delivered._load_id in ({listed})"
 
 
 def _results(run: ExpectationSuiteValidationResult | None) -> list[ExpectationValidationResult]:
