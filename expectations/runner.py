@@ -286,7 +286,8 @@ def validate_raw_table(
                 batch_definition = asset.add_batch_definition_whole_table("whole_table")
                 suite, screen, details = _run(context, batch_definition, built)
                 engine = source.get_engine()
-                failed = [_failed(r, engine, current) for r in _results(details)]
+                rows = f"select * from {_quote(schema)}.{_quote(view)}"
+                failed = [_failed(r, engine, rows) for r in _results(details)]
         finally:
             source.get_engine().dispose()
     result_path = docs_path = None
@@ -315,6 +316,14 @@ def validate_raw_table(
     )
 
 
+# How the rows to validate are worked out (_batch_view). The planner's estimate of a day's
+# rows comes from statistics taken before the day was loaded (a load analyses its table only
+# when it changes a tenth of it), so it expects one row, and with nested loops allowed it read
+# the day's rows again for each of them: at 10 million CDR legs the 330 thousand of a day ran
+# for minutes instead of a second. Hashed, each side is read once, whatever the estimate.
+BATCH_SETTINGS = {"enable_nestloop": "off"}
+
+
 @contextmanager
 def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> Iterator[str]:
     """A table of the rows to validate, dropped afterwards. The rows are worked out once (a
@@ -339,6 +348,8 @@ def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> 
         ).fetchall()
         for (table,) in left:
             conn.execute(f"drop table if exists {table}")
+        for setting, value in BATCH_SETTINGS.items():
+            conn.execute(f"set {setting} = {value}")
         conn.execute(f"create unlogged table {name} as {query}")
         try:
             yield view
