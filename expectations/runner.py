@@ -281,12 +281,14 @@ def validate_raw_table(
             name=schema, connection_string=sqlalchemy_url(database_url)
         )
         try:
-            with _batch_view(database_url, schema, identifier, current) as view:
-                asset = source.add_table_asset(name=identifier, table_name=view, schema_name=schema)
+            with _rows_to_check(database_url, schema, identifier, current) as checked:
+                asset = source.add_table_asset(
+                    name=identifier, table_name=checked, schema_name=schema
+                )
                 batch_definition = asset.add_batch_definition_whole_table("whole_table")
                 suite, screen, details = _run(context, batch_definition, built)
                 engine = source.get_engine()
-                rows = f"select * from {_quote(schema)}.{_quote(view)}"
+                rows = f"select * from {_quote(schema)}.{_quote(checked)}"
                 failed = [_failed(r, engine, rows) for r in _results(details)]
         finally:
             source.get_engine().dispose()
@@ -316,7 +318,7 @@ def validate_raw_table(
     )
 
 
-# How the rows to validate are worked out (_batch_view). The planner's estimate of a day's
+# How the rows to validate are worked out (_rows_to_check). The planner's estimate of a day's
 # rows comes from statistics taken before the day was loaded (a load analyses its table only
 # when it changes a tenth of it), so it expects one row, and with nested loops allowed it read
 # the day's rows again for each of them: at 10 million CDR legs the 330 thousand of a day ran
@@ -325,7 +327,7 @@ BATCH_SETTINGS = {"enable_nestloop": "off"}
 
 
 @contextmanager
-def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> Iterator[str]:
+def _rows_to_check(database_url: str, schema: str, identifier: str, query: str) -> Iterator[str]:
     """A table of the rows to validate, dropped afterwards. The rows are worked out once (a
     view ran the query again for each of the suite's dozen queries); GX gives a query asset's
     columns by running its query whole and keeping every row in memory (805 MB for 543
@@ -335,8 +337,8 @@ def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> 
 
     import psycopg
 
-    view = f"_checking_{identifier}_{uuid.uuid4().hex[:8]}"
-    name = f"{_quote(schema)}.{_quote(view)}"
+    checked = f"_checking_{identifier}_{uuid.uuid4().hex[:8]}"
+    name = f"{_quote(schema)}.{_quote(checked)}"
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute(
             "select pg_advisory_lock(hashtext(%s))", (f"callshrink.checking.{identifier}",)
@@ -352,7 +354,7 @@ def _batch_view(database_url: str, schema: str, identifier: str, query: str) -> 
             conn.execute(f"set {setting} = {value}")
         conn.execute(f"create unlogged table {name} as {query}")
         try:
-            yield view
+            yield checked
         finally:
             conn.execute(f"drop table if exists {name}")
 

@@ -205,6 +205,15 @@ def _staged_caller_name(conn: psycopg.Connection, call_id: str) -> list[tuple]:
     ).fetchall()
 
 
+def _export_queue_log_again(landing: Path, days: list[str]) -> None:
+    """A PBX's queue_log exported again in full: one file holding the lines of its files of
+    `days`, every event of them staged before (staging must replace them, not add them)."""
+    folder = sorted(landing.glob("pbx/*/queue_log"))[0]
+    lines = b"".join(path.read_bytes() for day in days for path in folder.glob(f"*{day}*"))
+    assert lines
+    (folder / "queue_log-exported-in-full").write_bytes(lines)
+
+
 def _deliver_again(path: Path, record: dict) -> None:
     """A re-export of one record: a file of one JSON line."""
     path.write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -347,6 +356,8 @@ def test_incremental_builds_equal_a_full_refresh(
             restarted_call = _restart_latest_call_of(conn, landing, dates[3])
             # and the correction of run 2 is taken back: its record's first delivery returns
             _move_correction(conn, corrected["call"])
+            # and queue events of days after dates[3] come again (the cutoff stays)
+            _export_queue_log_again(landing, dates[4:6])
         if run == 4:  # the cutoff falls inside a call of an old day
             cut_call, cutoff = _cut_through_a_call(conn, landing, dates[5])
         result = run_pipeline(quiet=True)
