@@ -12,9 +12,9 @@
     connected call today takes a call of any earlier day off the list. Each run:
     - deletes the items of the days marts.calls rebuilt whole (from the UTC day of its
       cutoff, from its recorded build; every item after a full build of marts.calls), in a
-      pre-hook, so that a
-      call no longer missed, or no longer there, leaves no item behind (the older calls
-      marts.calls rewrites change in their follow-ups only, which no item depends on);
+      pre-hook, so that a call no longer missed, or no longer there, leaves no item behind
+      (the older calls marts.calls rewrites change in their follow-ups only, which no item
+      depends on);
     - writes the missed opportunities of those days, each leaving at the first later
       connected call of its caller (all such calls are in those days too);
     - rewrites the earlier items those days can move: the ones still on the list whose caller
