@@ -9,7 +9,16 @@
     know: it belongs to the location of the same caller's latest inbound call before it,
     within `callback_location_days`. So the model reads that many days of inbound calls before
     the ones it writes (their caller, start and location).
+    Indexed by caller and start besides the call models' day and start: int_calls_followed_up
+    looks up each call's earlier calls from the same number in it.
 #}
+{{ config(
+    indexes=[
+        {'columns': ['started_date_utc']},
+        {'columns': ['started_at']},
+        {'columns': ['caller_phone_e164', 'started_at']},
+    ],
+) }}
 with
 
 calls as (

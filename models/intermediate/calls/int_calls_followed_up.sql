@@ -49,8 +49,8 @@
 
 with
 
--- not materialized: each use reads the rows it needs (the window by index, the callers'
--- first calls four columns wide) instead of one copy of every column of every call
+-- not materialized: each use reads the rows it needs (the window by the start index, a
+-- call's earlier calls by the caller index) instead of one copy of every column of every call
 classified_calls as not materialized (
 
     select * from {{ ref('int_calls_classified') }}
@@ -85,12 +85,14 @@ calls as (
         coalesce(direction = 'inbound' and outcome in {{ unanswered_outcomes }}, false)
             as is_unanswered
     from classified_calls
+    -- one index range (the follow-up days), not an `or` of two, which the planner can only
+    -- answer by reading every call
     where
-        {{ in_call_window('started_at') }}
+        {{ in_call_window('started_at', extra_days=followup_days()) }}
         {%- if is_incremental() %}
-            or (
-                {{ in_call_window('started_at', extra_days=followup_days()) }}
-                and caller_phone_e164 in (
+            and (
+                {{ in_call_window('started_at') }}
+                or caller_phone_e164 in (
                     select touched.caller_phone_e164 from touched_callers as touched
                 )
             )
@@ -151,15 +153,31 @@ lookbacks as (
 
 ),
 
-first_inbound_calls as (
+returning_calls as (
 
-    -- each caller's first inbound call at each location, over all calls ever built
-    select distinct on (caller_phone_e164, location_id) call_id
-    from classified_calls
-    where
-        direction = 'inbound'
-        and caller_phone_e164 in (select calls.caller_phone_e164 from calls)
-    order by caller_phone_e164, location_id, started_at, call_id
+    -- inbound calls with an earlier inbound call from the same number at the same location,
+    -- over all calls ever built (the earlier of two at the same second is the lower call_id).
+    -- One probe of the caller index per call, a nested loop on purpose (LIMIT keeps the
+    -- planner from hashing the whole history instead): the day's work stays the day's size.
+    select calls.call_id
+    from calls
+    cross join
+        -- noqa: disable=RF03
+        -- (sqlfluff reads the correlated `calls.` references as the subquery's own)
+        lateral (
+            select call_id
+            from classified_calls
+            where
+                caller_phone_e164 = calls.caller_phone_e164
+                and started_at <= calls.started_at
+                and (started_at < calls.started_at or call_id < calls.call_id)
+                and direction = 'inbound'
+                and location_id is not distinct from calls.location_id
+            order by started_at
+            limit 1
+        ) as earlier
+    -- noqa: enable=RF03
+    where calls.direction = 'inbound'
 
 ),
 
@@ -212,8 +230,8 @@ linked as (
         case
             when calls.direction <> 'inbound' then null
             when calls.caller_phone_e164 is null then 'unknown'
-            when first_inbound_calls.call_id is not null then 'new'
-            else 'returning'
+            when returning_calls.call_id is not null then 'returning'
+            else 'new'
         end as caller_type,
         calls.is_missed_opportunity and followups.recovered_by_call_id is not null
             as is_recovered,
@@ -235,8 +253,8 @@ linked as (
         and not coalesce(lookbacks.has_unanswered_call_before, false)
             as is_first_unanswered_attempt
     from calls
-    left join first_inbound_calls
-        on calls.call_id = first_inbound_calls.call_id
+    left join returning_calls
+        on calls.call_id = returning_calls.call_id
     left join followups
         on calls.call_id = followups.call_id
     left join lookbacks
