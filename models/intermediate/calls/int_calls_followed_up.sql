@@ -34,6 +34,8 @@
 {%- set lookback_days = [1, ((var('recovery_window_hours') + 23) // 24)] | max %}
 {%- set unanswered_outcomes =
     "('voicemail', 'abandoned', 'missed', 'short_abandon', 'after_hours')" %}
+{%- set any_touched_caller =
+    "any(array(select touched.caller_phone_e164 from touched_callers as touched))" %}
 {%- set compliance_checks = [] %}
 {%- if rules.answered_within_service_level %}
     {%- do compliance_checks.append(
@@ -70,6 +72,24 @@ classified_calls as not materialized (
     ),
 {%- endif %}
 
+window_calls as (
+
+    -- the calls from the cutoff, and the touched callers' calls of the follow-up days before
+    -- it, each read by an index (the second by caller: `= any(array)` is one index scan,
+    -- where `in (select)` would read every call of those days to hash them)
+    select * from classified_calls
+    where {{ in_call_window('started_at') }}
+    {%- if is_incremental() %}
+        union all
+        select * from classified_calls
+        where
+            {{ in_call_window('started_at', extra_days=followup_days()) }}
+            and not ({{ in_call_window('started_at') }})
+            and caller_phone_e164 = {{ any_touched_caller }}
+    {%- endif %}
+
+),
+
 calls as (
 
     select
@@ -84,19 +104,7 @@ calls as (
             as is_answer_rate_eligible,
         coalesce(direction = 'inbound' and outcome in {{ unanswered_outcomes }}, false)
             as is_unanswered
-    from classified_calls
-    -- one index range (the follow-up days), not an `or` of two, which the planner can only
-    -- answer by reading every call
-    where
-        {{ in_call_window('started_at', extra_days=followup_days()) }}
-        {%- if is_incremental() %}
-            and (
-                {{ in_call_window('started_at') }}
-                or caller_phone_e164 in (
-                    select touched.caller_phone_e164 from touched_callers as touched
-                )
-            )
-        {%- endif %}
+    from window_calls
 
 ),
 
@@ -120,9 +128,7 @@ earlier_inbound_calls as (
             margin="interval '" ~ lookback_days * 24 ~ " hours'"
         ) }}
         {%- if is_incremental() %}
-            and caller_phone_e164 in (
-                select touched.caller_phone_e164 from touched_callers as touched
-            )
+            and caller_phone_e164 = {{ any_touched_caller }}
         {%- endif %}
 
 ),
