@@ -39,8 +39,10 @@ DATABASE = "callshrink_incremental"
 # The columns that say when a build wrote a row (staging, int_calls_followed_up): not compared.
 BUILD_TIMES = "array['_staged_at', '_built_at']"
 
-# Every incremental call model (dbt_project.yml: intermediate/calls, marts/calls, restricted).
+# Every incremental call model (dbt_project.yml: intermediate/calls, marts/calls, restricted,
+# and the queue members' events).
 CALL_MODELS = (
+    "intermediate.int_queue_member_events",
     "intermediate.int_pbx_legs_typed",
     "intermediate.int_pbx_calls_grouped",
     "intermediate.int_calls_stitched",

@@ -5,7 +5,8 @@
     and UNPAUSE). PAUSEALL, UNPAUSEALL, AGENTLOGIN and AGENTLOGOFF logged without a queue
     (queuename NONE) apply to every queue the member appears in on that PBX. A member logged in
     twice counts once. Events of one second apply in the order of the file.
-    The whole history is read on every build: member events are a few per agent and day.
+    The whole history is read on every build, from int_queue_member_events: the member
+    events (a few per agent and day) and each member's first event of a day in each queue.
     Queues whose members are static (queues.conf, never logged in or out) have no row here:
     their availability is unknown (docs/staffing.md).
 #}
@@ -15,9 +16,7 @@ with
 
 queue_events as (
 
-    -- the events of members (every use below needs an agent), in the columns used: the CTE
-    -- is used thrice, so Postgres copies it once, and a narrow copy of these is a fraction
-    -- of the whole queue_log
+    -- used thrice: Postgres copies it once, in the columns used
     select
         pbx_id,
         queue_name,
@@ -26,8 +25,7 @@ queue_events as (
         occurred_at,
         _source_file,
         _line_number
-    from {{ ref('stg_asterisk__queue_log') }}
-    where agent is not null
+    from {{ ref('int_queue_member_events') }}
 
 ),
 
