@@ -85,11 +85,17 @@ final as (
         cells.value_per_eligible_call_low_usd as expected_shrink_low_usd,
         cells.value_per_eligible_call_high_usd as expected_shrink_high_usd
     from valued_calls
+    -- by the cell's id, one hashed key (a null location or caller type is '?' in it), not
+    -- the three columns null-safe: those the planner can only hash by source and then
+    -- compare every call with each cell of its source
     inner join cells
         on
-            valued_calls.location_id is not distinct from cells.location_id
+            {{ conversion_cell_id(
+                'valued_calls.location_id',
+                'valued_calls.marketing_source',
+                'valued_calls.caller_type'
+            ) }} = cells.cell_id
             and valued_calls.marketing_source = cells.marketing_source
-            and valued_calls.caller_type is not distinct from cells.caller_type
 
 )
 
