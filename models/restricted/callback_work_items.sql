@@ -36,9 +36,8 @@
 
 with
 
--- the calls of the days rebuilt (all of them on a full build), read twice: not materialized,
--- so neither read copies every column of every call
-calls as not materialized (
+-- the calls of the days rebuilt (all of them on a full build)
+calls as (
 
     select * from {{ ref('calls') }}
     where started_at >= {{ calls_rebuilt_from() }}
@@ -52,30 +51,41 @@ numbers as (
 
 ),
 
--- the caller's missed opportunities and connected calls, in one stream per caller
+-- the missed opportunities and the connected calls of known callers, in the columns used:
+-- one stream per caller, from one read of the calls (joining a second read back by call_id,
+-- the planner could not tell the window's rows are one a call, and its estimate of billions
+-- of rows made it read the whole calls table by its call_id index)
 caller_events as (
 
     select
         call_id,
         caller_key,
+        location_id,
+        started_date_utc,
         started_at,
+        started_at_local,
+        wait_seconds,
+        outcome,
+        marketing_source,
+        caller_type,
         is_missed_opportunity,
-        is_connected and not is_spam as is_connecting
+        caller_key is not null and is_connected and not is_spam as is_connecting
     from calls
     where
-        caller_key is not null
-        and (is_missed_opportunity or (is_connected and not is_spam))
+        is_missed_opportunity
+        or (caller_key is not null and is_connected and not is_spam)
 
 ),
 
 -- the first connected call strictly after each event: the minimum over every later event of
 -- the caller, read newest first (so the frame grows and Postgres never restarts it); at an
 -- equal start a connected call sorts after the missed call, outside its frame, since only a
--- later call takes a call off the list
+-- later call takes a call off the list. The calls of no known caller share one stream of
+-- missed calls alone, and never leave the list.
 next_connected as (
 
     select
-        call_id,
+        *,
         min(case when is_connecting then started_at end) over (
             partition by caller_key
             order by started_at desc, is_connecting asc, call_id desc
@@ -88,26 +98,27 @@ next_connected as (
 items as (
 
     select
-        calls.call_id,
+        next_connected.call_id,
         numbers.caller_phone_e164,
-        calls.caller_key,
-        calls.location_id,
-        calls.started_date_utc,
-        calls.started_at,
-        calls.started_at_local,
-        calls.wait_seconds,
-        calls.outcome,
-        calls.marketing_source,
-        calls.caller_type,
-        {{ conversion_cell_id('calls.location_id', 'calls.marketing_source', 'calls.caller_type') }}
-            as cell_id,
+        next_connected.caller_key,
+        next_connected.location_id,
+        next_connected.started_date_utc,
+        next_connected.started_at,
+        next_connected.started_at_local,
+        next_connected.wait_seconds,
+        next_connected.outcome,
+        next_connected.marketing_source,
+        next_connected.caller_type,
+        {{ conversion_cell_id(
+            'next_connected.location_id',
+            'next_connected.marketing_source',
+            'next_connected.caller_type'
+        ) }} as cell_id,
         next_connected.leaves_list_at
-    from calls
-    left join next_connected
-        on calls.call_id = next_connected.call_id
+    from next_connected
     left join numbers
-        on calls.call_id = numbers.call_id
-    where calls.is_missed_opportunity
+        on next_connected.call_id = numbers.call_id
+    where next_connected.is_missed_opportunity
 
 ),
 
