@@ -16,16 +16,7 @@ with
 
 queue_events as (
 
-    -- used thrice: Postgres copies it once, in the columns used
-    select
-        pbx_id,
-        queue_name,
-        agent,
-        event,
-        occurred_at,
-        _source_file,
-        _line_number
-    from {{ ref('int_queue_member_events') }}
+    select * from {{ ref('int_queue_member_events') }}
 
 ),
 
