@@ -12,9 +12,6 @@
     instead of every queue event ever staged.
 #}
 {%- set grain = 'day' %}
-{%- set member_events =
-    "('ADDMEMBER', 'REMOVEMEMBER', 'AGENTLOGIN', 'AGENTLOGOFF',"
-    ~ " 'PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL')" %}
 {{ config(
     call_window_grain=grain,
     indexes=[{'columns': ['started_date_utc']}],
@@ -41,7 +38,7 @@ first_appearances as (
 
     select distinct on (pbx_id, agent, queue_name, started_date_utc) *
     from agent_events
-    where queue_name <> 'NONE' and event not in {{ member_events }}
+    where queue_name <> 'NONE' and event not in {{ queue_member_events() }}
     order by pbx_id, agent, queue_name, started_date_utc, occurred_at, _source_file, _line_number
 
 ),
@@ -49,7 +46,7 @@ first_appearances as (
 final as (
 
     select * from agent_events
-    where event in {{ member_events }}
+    where event in {{ queue_member_events() }}
     union all
     select * from first_appearances
 

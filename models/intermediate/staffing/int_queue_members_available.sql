@@ -45,10 +45,7 @@ member_events as (
     from queue_events
     where
         queue_name <> 'NONE'
-        and event in (
-            'ADDMEMBER', 'REMOVEMEMBER', 'AGENTLOGIN', 'AGENTLOGOFF',
-            'PAUSE', 'UNPAUSE', 'PAUSEALL', 'UNPAUSEALL'
-        )
+        and event in {{ queue_member_events() }}
     union all
     select
         member_queues.pbx_id,
