@@ -3,9 +3,9 @@
     (config `rewrites_older_calls`) replace every call from their cutoff on and some older
     calls one by one; the other call models (unique_key started_date_utc) every row from
     their cutoff on; the staging models of the call inputs (config `call_input_time`)
-    replace the records of their new rows and record the earliest call time they deleted
-    (macros/incremental_window.sql); the others replace the keys of their new rows, written
-    as literals when they are few.
+    replace the records of their new rows and record the earliest call time among the rows
+    they deleted and those they wrote (macros/incremental_window.sql); the others replace
+    the keys of their new rows, written as literals when they are few.
 #}
 {% macro postgres__get_delete_insert_merge_sql(
     target, source, unique_key, dest_columns, incremental_predicates
@@ -18,7 +18,8 @@
         {{ insert_all(target, source, dest_columns) }}
     {%- elif config.get('call_input_time') -%}
         {{ removed_call_inputs(delete_call_inputs(target, source, unique_key)) }};
-        {{ insert_all(target, source, dest_columns) }}
+        {{ insert_all(target, source, dest_columns) }};
+        {{ record_call_input_change(rows=source) }}
     {%- else -%}
         {{ delete_insert_by_literal_keys(
             target, source, unique_key, dest_columns, incremental_predicates
@@ -71,9 +72,20 @@
             {{ time }} >= {{ value_now('select min(' ~ time ~ ') from ' ~ source, 'timestamptz') }}
             and ({{ time }}, {{ unique_key }}) in (select {{ time }}, {{ unique_key }} from {{ source }})
     {%- else -%}
-        delete from {{ target }}
-        where {{ unique_key }} in (select {{ unique_key }} from {{ source }})
+        {{ delete_keys(target, source, unique_key) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    Delete the rows of `target` whose `unique_key` (one column) one of the new rows has, by
+    the table's index on the key: `= any(array(...))` probes it once per new key. Written as
+    `in (select ...)`, the planner, which has no statistics on the new rows, hash-joins them
+    to a sequential scan of the whole table: 10.8 s for a day's 277 thousand CDR legs against
+    7.4 million staged, where the probes take 0.7 s.
+#}
+{% macro delete_keys(target, source, unique_key) -%}
+    delete from {{ target }}
+    where {{ unique_key }} = any(array(select {{ unique_key }} from {{ source }}))
 {%- endmacro %}
 
 {% macro insert_all(target, source, dest_columns) -%}
@@ -88,7 +100,8 @@
     statistics on the new rows, hash-joins them to every row of the table: the call models (unique key `started_date_utc`, a window of
     days) then read their whole history to replace a few days. Given the days as literals,
     Postgres deletes them by the index on the key. With more than `max_literals` keys (the
-    staging models, keyed by record) dbt's own statement is used.
+    staging models, keyed by record) the new rows' keys probe the index (`delete_keys`); dbt's
+    own statement is left for keys of several columns.
 #}
 {% macro delete_insert_by_literal_keys(
     target, source, unique_key, dest_columns, incremental_predicates
@@ -108,6 +121,9 @@
             {%- for key in keys %}'{{ key | replace("'", "''") }}'{{ ', ' if not loop.last }}{% endfor -%}
         );
         {% endif -%}
+        {{ insert_all(target, source, dest_columns) }}
+    {%- elif keys is defined -%}
+        {{ delete_keys(target, source, unique_key) }};
         {{ insert_all(target, source, dest_columns) }}
     {%- else -%}
         {{ default__get_delete_insert_merge_sql(
