@@ -30,14 +30,25 @@
 {#
     The follow-up models (config `rewrites_older_calls`, macros/incremental_window.sql) write
     every call from their cutoff on and some older calls: the calls from the cutoff on are
-    replaced whole (a call re-stitched away is gone), the older calls one by one.
+    replaced whole (a call re-stitched away is gone), the older calls one by one. An older
+    call is rewritten for its follow-ups only and keeps its start (a call whose inputs
+    changed starts after the cutoff, before and after the change), so its row is found from
+    the earliest start among the new rows on: the delete reads the table's index on
+    started_at from there (the follow-up days) instead of testing every row of the history
+    against the older calls (5.9 s for marts.calls at 3.9 million calls).
 #}
 {% macro delete_rewritten_calls(target, source) -%}
     {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
+    {%- set earliest = value_now(
+        'select least(min(started_at), ' ~ cutoff ~ ') from ' ~ source, 'timestamptz'
+    ) -%}
     delete from {{ target }}
     where
-        started_at >= {{ cutoff }}
-        or call_id in (select call_id from {{ source }} where started_at < {{ cutoff }})
+        started_at >= {{ earliest }}
+        and (
+            started_at >= {{ cutoff }}
+            or call_id in (select call_id from {{ source }} where started_at < {{ cutoff }})
+        )
 {%- endmacro %}
 
 {#
