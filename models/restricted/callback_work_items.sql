@@ -29,7 +29,7 @@
         ~ "delete from {{ this }} where started_at >= {{ calls_rebuilt_from() }}"
         ~ "{% endif %}",
     ],
-    post_hook=["{{ create_callback_list_function() }}"],
+    post_hook=["{{ grant_to_restricted_role() }}", "{{ create_callback_list_function() }}"],
 ) }}
 -- depends_on: {{ ref('callback_recovery_curve') }}
 -- depends_on: {{ ref('conversion_cells') }}
