@@ -10,9 +10,7 @@
 #}
 with
 
--- read twice below: not materialized, so that each read is a scan of the table, whose column
--- statistics tell the planner how few groups the counts make (a copy has none)
-calls as not materialized (
+calls as (
 
     select * from {{ ref('int_calls_classified') }}
 
@@ -33,20 +31,6 @@ pbx_systems as (
 loaded_files as (
 
     select * from {{ ref('stg_loader__files') }}
-
-),
-
--- each location's and PBX's inbound PBX calls: the counts location_pbxs and pbx_totals need,
--- from one pass over the calls
-pbx_call_counts as (
-
-    select
-        location_id,
-        pbx_id,
-        count(*) as pbx_calls
-    from calls
-    where direction = 'inbound' and has_pbx_record
-    group by location_id, pbx_id
 
 ),
 
@@ -72,6 +56,51 @@ pbx_group_figures as (
 
 ),
 
+-- one pass over the calls, every count by location and PBX. Whether a tracked call came
+-- after its location's PBX's newest call is known only once the counts say which PBX that
+-- is, so the calls after the earliest of the PBXs' newest calls (the last hours, as a rule)
+-- keep their start as a group of their own, to be compared below; the rest, before every
+-- PBX's newest call, are counted whatever the PBX.
+calls_grouped as (
+
+    select
+        location_id,
+        pbx_id,
+        case
+            when
+                started_at > (
+                    select min(pbx_group_figures.newest_started_at) from pbx_group_figures
+                )
+                then started_at
+        end as late_started_at,
+        count(*) filter (where direction = 'inbound') as inbound_calls,
+        count(*) filter (where direction = 'outbound') as outbound_calls,
+        count(*) filter (where direction = 'inbound' and has_callrail_record)
+            as tracked_inbound_calls,
+        count(*) filter (
+            where direction = 'inbound' and has_callrail_record and has_pbx_record
+        ) as stitched_inbound_calls,
+        count(*) filter (where direction = 'inbound' and has_pbx_record) as pbx_inbound_calls,
+        count(*) filter (
+            where direction = 'inbound' and has_pbx_record and pbx_dialled_phone_e164 is null
+        ) as undialled_pbx_inbound_calls
+    from calls
+    group by location_id, pbx_id, late_started_at
+
+),
+
+-- each location's and PBX's inbound PBX calls: the counts location_pbxs and pbx_totals need
+pbx_call_counts as (
+
+    select
+        location_id,
+        pbx_id,
+        sum(pbx_inbound_calls) as pbx_calls
+    from calls_grouped
+    group by location_id, pbx_id
+
+),
+
 location_pbxs as (
 
     -- the PBX that carries most of a location's inbound calls
@@ -84,44 +113,33 @@ location_pbxs as (
 
 ),
 
--- the second pass over the calls, grouped by plain columns (few groups, hashed); a
--- location's calls then go under its PBX below
+-- a location's calls then go under its PBX below
 calls_counted as (
 
     select
-        calls.location_id,
-        calls.pbx_id,
+        calls_grouped.location_id,
+        calls_grouped.pbx_id,
         location_pbxs.pbx_id as location_pbx_id,
-        count(*) filter (where calls.direction = 'inbound') as inbound_calls,
-        count(*) filter (where calls.direction = 'outbound') as outbound_calls,
-        count(*) filter (
-            where
-            calls.direction = 'inbound'
-            and calls.has_callrail_record
-            and calls.started_at <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
-        ) as tracked_inbound_calls,
-        count(*) filter (
-            where
-            calls.direction = 'inbound'
-            and calls.has_callrail_record
-            and calls.has_pbx_record
-            and calls.started_at <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
-        ) as stitched_inbound_calls,
-        count(*) filter (
-            where calls.direction = 'inbound' and calls.has_pbx_record
-        ) as pbx_inbound_calls,
-        count(*) filter (
-            where
-            calls.direction = 'inbound'
-            and calls.has_pbx_record
-            and calls.pbx_dialled_phone_e164 is null
-        ) as undialled_pbx_inbound_calls
-    from calls
+        sum(calls_grouped.inbound_calls) as inbound_calls,
+        sum(calls_grouped.outbound_calls) as outbound_calls,
+        coalesce(sum(calls_grouped.tracked_inbound_calls) filter (
+            where calls_grouped.late_started_at is null
+            or calls_grouped.late_started_at
+            <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
+        ), 0) as tracked_inbound_calls,
+        coalesce(sum(calls_grouped.stitched_inbound_calls) filter (
+            where calls_grouped.late_started_at is null
+            or calls_grouped.late_started_at
+            <= coalesce(pbx_group_figures.newest_started_at, 'infinity')
+        ), 0) as stitched_inbound_calls,
+        sum(calls_grouped.pbx_inbound_calls) as pbx_inbound_calls,
+        sum(calls_grouped.undialled_pbx_inbound_calls) as undialled_pbx_inbound_calls
+    from calls_grouped
     left join location_pbxs
-        on calls.location_id = location_pbxs.location_id
+        on calls_grouped.location_id = location_pbxs.location_id
     left join pbx_group_figures
         on location_pbxs.pbx_id = pbx_group_figures.pbx_id
-    group by calls.location_id, calls.pbx_id, location_pbxs.pbx_id
+    group by calls_grouped.location_id, calls_grouped.pbx_id, location_pbxs.pbx_id
 
 ),
 
