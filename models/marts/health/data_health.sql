@@ -58,9 +58,9 @@ pbx_group_figures as (
 
 -- one pass over the calls, every count by location and PBX. Whether a tracked call came
 -- after its location's PBX's newest call is known only once the counts say which PBX that
--- is, so the calls after the earliest of the PBXs' newest calls (the last hours, as a rule)
--- keep their start as a group of their own, to be compared below; the rest, before every
--- PBX's newest call, are counted whatever the PBX.
+-- is, so the calls after the earliest of the PBXs' newest calls (the last hours, as a rule;
+-- all since a PBX went silent, if one did) keep their start as a group of their own, to be
+-- compared below; the rest, before every PBX's newest call, are counted whatever the PBX.
 calls_grouped as (
 
     select
