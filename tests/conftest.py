@@ -316,6 +316,19 @@ def conn(warehouse_url: str) -> Iterator[psycopg.Connection]:
         yield connection
 
 
+def run_dbt(*args: str) -> subprocess.CompletedProcess:
+    """dbt in the worker's project folder, its output captured (for tests that run dbt
+    themselves on the suite's warehouse)."""
+    return subprocess.run(
+        [tool("dbt"), *args],
+        cwd=settings.PROJECT_DIR,
+        env={**os.environ, "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)},
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+
+
 # --- one generated data set through the whole pipeline, once per session -------------------
 
 

@@ -9,30 +9,16 @@ give dbt the column types of each model's inputs.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 from collections import Counter
 
-from callshrink.dbt import stage_reference, tool
-from callshrink.settings import PROJECT_DIR
-from tests.conftest import PipelineRun
-
-
-def _dbt(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [tool("dbt"), *args],
-        cwd=PROJECT_DIR,
-        env={**os.environ, "DBT_PROFILES_DIR": str(PROJECT_DIR)},
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
+from callshrink.dbt import stage_reference
+from tests.conftest import PipelineRun, run_dbt
 
 
 def test_every_dbt_unit_test_passes(pipeline_run: PipelineRun) -> None:
     stage_reference()
-    listed = _dbt("ls", "--resource-type", "unit_test", "--output", "json", "--quiet")
+    listed = run_dbt("ls", "--resource-type", "unit_test", "--output", "json", "--quiet")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     tests = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
     per_model = Counter(test["depends_on"]["nodes"][0].rsplit(".", 1)[1] for test in tests)
@@ -40,7 +26,7 @@ def test_every_dbt_unit_test_passes(pipeline_run: PipelineRun) -> None:
     for model, count in sorted(per_model.items()):
         print(f"  {model}: {count}")
 
-    result = _dbt("test", "--select", "test_type:unit")
+    result = run_dbt("test", "--select", "test_type:unit")
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-20000:]
     done = re.search(r"Done\. PASS=(\d+) WARN=(\d+) ERROR=(\d+) SKIP=(\d+)", output)

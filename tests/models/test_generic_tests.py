@@ -12,8 +12,7 @@ import psycopg
 
 from callshrink.dbt import stage_reference
 from callshrink.settings import PROJECT_DIR
-from tests.conftest import PipelineRun
-from tests.models.test_dbt_unit_tests import _dbt
+from tests.conftest import PipelineRun, run_dbt
 
 ORPHAN = "no-such-pbx:0000000000.1"
 
@@ -42,9 +41,9 @@ def test_relationships_in_days_reads_the_days_built_and_fails_on_a_missing_call(
         f"(select started_date_utc from orphan) where {build}"
     )
     try:
-        passed = _dbt(*select)
+        passed = run_dbt(*select)
         conn.execute("insert into restricted.caller_numbers select * from orphan")
-        failed = _dbt(*select)
+        failed = run_dbt(*select)
     finally:
         conn.execute("delete from restricted.caller_numbers where call_id = %s", (ORPHAN,))
         conn.execute(
