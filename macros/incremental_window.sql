@@ -173,28 +173,20 @@
     deletes rows (a record re-delivered, a row moved into the quarantine), the earliest among
     those it deleted (`removed_call_inputs`), so that a record corrected to another time also
     recomputes the day it left. An incremental build records its new rows from the temporary
-    table that holds them (`rows`, macros/delete_insert.sql); the post-hook (no `rows`) then
-    finds that build recorded and reads nothing, and records a full build's rows, read back
-    by `_staged_at`. Read back after an incremental build, a day's 277 thousand CDR legs
-    took 2.3 s among 7.4 million staged (their heap pages, scattered where vacuum freed
-    space); from the temporary table, a few milliseconds.
+    table that holds them (`rows`, macros/delete_insert.sql); the post-hook (no `rows`)
+    records a full build's, every row of the table. Read back by `_staged_at` after an
+    incremental build, a day's 277 thousand CDR legs took 2.3 s among 7.4 million staged
+    (their heap pages, scattered where vacuum freed space); from the temporary table, a few
+    milliseconds.
 #}
 {% macro record_call_input_change(rows=none) -%}
+    {%- if rows or not is_incremental() -%}
     {%- set time = config.get('call_input_time') -%}
     insert into {{ call_input_changes_relation() }} (source, earliest, changed_at)
     select '{{ this.identifier }}', min({{ time }}), {{ build_time() }}
-    {%- if rows %}
-    from {{ rows }}
-    {%- else %}
-    from {{ this }}
-    where
-        _staged_at >= now()
-        and not exists (
-            select from {{ call_input_changes_relation() }}
-            where source = '{{ this.identifier }}' and changed_at = {{ build_time() }}
-        )
-    {%- endif %}
+    from {{ rows or this }}
     having min({{ time }}) is not null
+    {%- endif -%}
 {%- endmacro %}
 
 {#- `delete_statement` (a delete from the staged table) as one that records the earliest call
