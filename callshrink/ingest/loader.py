@@ -259,6 +259,8 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
             for statement in _table_ddl(table):
                 conn.execute(statement)
             _migrate_loaded_at(conn, table)
+            if table.records_only:
+                records.no_record_statistics(conn, table)
 
 
 MANIFEST_KEY = ["raw_table", "source_folder", "file_sha256"]

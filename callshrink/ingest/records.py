@@ -81,16 +81,14 @@ def _digits(text: str) -> str:
 
 
 def _timestamp_sql(value: str, offset: bool) -> str:
-    """The positions of YYYY-MM-DD?HH:MM:SS (``T`` or a space between), hours under 24 and
-    minutes and seconds under 60 (Python refuses 24:00 and leap seconds, Postgres does not),
-    then a fraction and, when ``offset``, ``Z`` or ``+HH:MM``; no space elsewhere. The cast
-    checks the digits and the date (Feb 30 makes it fail, and the careful path decides)."""
+    """YYYY-MM-DD?HH:MM:SS (``T`` or a space between; one LIKE for the separators' places),
+    hours under 24 and minutes and seconds under 60 (Python refuses 24:00 and leap seconds,
+    Postgres does not), then a fraction and, when ``offset``, ``Z`` or ``+HH:MM``; no space
+    after the date. The cast checks the digits and the date (Feb 30 makes it fail, and the
+    careful path decides)."""
     checks = [
-        f"substr({value}, 5, 1) = '-'",
-        f"substr({value}, 8, 1) = '-'",
+        f"left({value}, 19) like '____-__-_____:__:__'",  # no %: statements take parameters
         f"substr({value}, 11, 1) in ('T', ' ')",
-        f"substr({value}, 14, 1) = ':'",
-        f"substr({value}, 17, 1) = ':'",
         f"substr({value}, 12, 2) < '24'",
         f"substr({value}, 15, 2) < '60'",
         f"substr({value}, 18, 2) < '60'",
@@ -114,7 +112,11 @@ def _kind_sql(spec: Field, value: str, json: str) -> str:
     stricter."""
     kind = spec.kind
     if kind is Kind.TEXT:
-        return f"{value} ~ '[!-~]'" if spec.required else "true"
+        # a printable character other than a space (Python's strip removes every kind of
+        # space, Unicode's too); the regular expression only when the first is not one
+        printable = f"({value} ~ '[!-~]')"
+        first = f"ascii({value}) between 33 and 126"
+        return f"({first} or {printable})" if spec.required else "true"
     if kind in (Kind.INTEGER, Kind.EPOCH):
         unsigned = f"(case when left({value}, 1) = '-' then substr({value}, 2) else {value} end)"
         return f"(length({unsigned}) between 1 and 18 and {_digits(unsigned)})"
@@ -157,31 +159,68 @@ def check_sql(
 
     ``jsonb_to_record`` takes each top-level key a field reads out of ``_record`` once per
     row (a field's path written out in every check that reads its value cost twice as much),
-    and as a function call, unlike a subquery, it lets Postgres check the rows in parallel."""
-    tops: dict[str, str] = {}
+    and as a function call, unlike a subquery, it lets Postgres check the rows in parallel.
+    An object whose fields are all one level down (a Square Money, HubSpot's properties) is
+    taken apart the same way, each of its fields once per row; a record where it is not an
+    object is an error, which sends the file down the careful path."""
+    by_top: dict[str, list[Field]] = {}
     for spec in table.fields:
-        deep = len(spec.path) > 1 or spec.kind is Kind.JSON
-        if deep or str(spec.path[0]) not in tops:
-            tops[str(spec.path[0])] = "jsonb" if deep else "text"
+        by_top.setdefault(str(spec.path[0]), []).append(spec)
+    objects = {  # top-level key -> the keys of its fields, all one level down
+        top: [str(spec.path[1]) for spec in specs]
+        for top, specs in by_top.items()
+        if all(len(spec.path) == 2 and spec.kind is not Kind.JSON for spec in specs)
+    }
+    tops = {
+        top: "jsonb" if any(len(s.path) > 1 or s.kind is Kind.JSON for s in specs) else "text"
+        for top, specs in by_top.items()
+    }
     checks = ["jsonb_typeof(stored._record) = 'object'"]
     if table.format is Format.CALLRAIL:  # a line that is a page: the careful path reads it
         checks.append("jsonb_typeof(stored._record -> 'calls') is distinct from 'array'")
     for spec in table.fields:
         top, rest = str(spec.path[0]), ",".join(str(key) for key in spec.path[1:])
         column = f"fields.{sql.Identifier(top).as_string(None)}"
-        if tops[top] == "text":
+        if top in objects:
+            value = json = f"{_object_alias(top)}.{sql.Identifier(rest).as_string(None)}"
+        elif tops[top] == "text":
             value = json = column
         else:
             value, json = f"({column} #>> '{{{rest}}}')", f"({column} #> '{{{rest}}}')"
         checks.append(_field_sql(spec, value, json))
-    definitions = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(top), sql.SQL(kind)) for top, kind in tops.items()
-    )
+
+    def columns(kinds: dict[str, str]) -> sql.Composed:
+        return sql.SQL(", ").join(
+            sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL(kind))
+            for name, kind in kinds.items()
+        )
+
+    lateral = [
+        sql.SQL("cross join lateral jsonb_to_record(stored._record) as fields ({})").format(
+            columns(tops)
+        )
+    ]
+    lateral += [
+        sql.SQL("cross join lateral jsonb_to_record(fields.{}) as {} ({})").format(
+            sql.Identifier(top),
+            sql.SQL(_object_alias(top)),
+            columns(dict.fromkeys(keys, "text")),
+        )
+        for top, keys in objects.items()
+    ]
     return sql.SQL(
         "select count(*), count(*) filter (where not coalesce({}, false)) "
-        "from {} as stored cross join lateral jsonb_to_record(stored._record) as fields ({}) "
-        "where {}"
-    ).format(sql.SQL("\n    and ".join(checks)), stored, definitions, where or sql.SQL("true"))
+        "from {} as stored {} where {}"
+    ).format(
+        sql.SQL("\n    and ".join(checks)),
+        stored,
+        sql.SQL(" ").join(lateral),
+        where or sql.SQL("true"),
+    )
+
+
+def _object_alias(top: str) -> str:
+    return sql.Identifier(f"object_{top}").as_string(None)
 
 
 def _relation(name: str) -> sql.Identifier:
@@ -245,3 +284,22 @@ def migrate(conn: psycopg.Connection, table: RawTable) -> None:
         )
     )
     conn.execute(sql.SQL("alter table {} rename to {}").format(old, sql.Identifier(table.storage)))
+
+
+def no_record_statistics(conn: psycopg.Connection, table: RawTable) -> None:
+    """Leave ``_record`` out of ANALYZE (statistics target 0). The loader analyzes a table a
+    load has grown by a tenth or more, for the lineage columns and the lookup index's
+    expressions, which the models' plans use; no plan uses the statistics of whole JSON
+    documents, and sampling them was three fifths of that analyze's time."""
+    relation = f"{RAW_SCHEMA}.{table.storage}"
+    (target,) = conn.execute(
+        "select attstattarget from pg_attribute "
+        "where attrelid = %s::regclass and attname = '_record'",
+        (relation,),
+    ).fetchone()
+    if target != 0:  # -1 (or null from Postgres 17 on): the default
+        conn.execute(
+            sql.SQL("alter table {} alter column _record set statistics 0").format(
+                _relation(table.storage)
+            )
+        )

@@ -113,12 +113,18 @@ def test_clean_json_lines_load_by_copy_and_read_as_the_careful_path_types_them(
         ({"created_at": "2026-02-30T15:00:00Z"}, "field 'created_at': '2026-02-30T15:00:00Z'"),
         ({"created_at": "2026-03-09T24:00:00Z"}, "field 'created_at': '2026-03-09T24:00:00Z'"),
         ({"status": " "}, "field 'status' is empty"),
+        ({"status": "\u00a0\u2003"}, "field 'status' is empty"),  # Unicode spaces only
         (
             {"amount_money": {"amount": 12.0, "currency": "USD"}},
             "field 'amount_money_amount': '12.0' is not a valid",
         ),
-        # refused by the check only (an offset without a colon): loaded by the careful path
+        # refused by the check only (an offset without a colon; a Money that is not an
+        # object, whose amount the careful path finds missing): loaded by the careful path
         ({"created_at": "2026-03-09T15:00:00+0530"}, None),
+        ({"amount_money": "12"}, None),
+        ({"tip_money": [1]}, None),
+        # accepted by both: a required text with a space before its first character
+        ({"status": " COMPLETED"}, None),
     ],
 )
 def test_a_record_the_check_refuses_sends_the_file_down_the_careful_path(
@@ -252,3 +258,20 @@ def test_a_blank_json_field_reads_as_null(raw_conn, tmp_path: Path):
         ("CAL3", None),
         ("CAL4", None),
     ]
+
+
+def test_the_first_load_analyzes_the_lineage_and_the_lookup_key_not_the_records(
+    raw_conn, tmp_path: Path
+):
+    """The loader analyzes a table its load grew by a tenth or more; the statistics the
+    models' plans use are those of the lineage columns and of the lookup index's expression,
+    and the whole JSON documents are left out (their sampling was most of the time)."""
+    write(tmp_path, "pos/square/payments/p.jsonl", _jsonl(PAYMENTS))
+    load(raw_conn, tmp_path, "square", "payments")
+    analyzed = raw_conn.execute(
+        "select tablename, attname from pg_stats where schemaname = 'raw' "
+        "and tablename like 'square_payments__records%%' order by 1, 2"
+    ).fetchall()
+    assert ("square_payments__records", "_loaded_at") in analyzed
+    assert ("square_payments__records__lookup", "expr") in analyzed
+    assert ("square_payments__records", "_record") not in analyzed
