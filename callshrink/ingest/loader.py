@@ -209,27 +209,41 @@ def _table_ddl(table: RawTable) -> list[sql.Composed]:
         sql.SQL("create sequence if not exists {}").format(sequence),
         sql.SQL("create table if not exists {} ({})").format(relation, sql.SQL(", ").join(columns)),
     ]
-    if table.records_only:
-        return [*create, *records.index_ddl(table), records.view_ddl(table, LINEAGE_COLUMNS_ALL)]
-    return [
-        *create,
-        *(
-            sql.SQL("create index if not exists {} on {} ({})").format(
-                sql.Identifier(f"{table.identifier}__{suffix}"),
-                relation,
-                sql.SQL(", ").join(map(sql.Identifier, index_columns)),
-            )
-            for suffix, index_columns in _indexes(table).items()
+    lookup = (
+        records.lookup_columns(table)
+        if table.records_only
+        else sql.SQL(", ").join(map(sql.Identifier, table.lookup_key))
+    )
+    # Every delivery of a record by its lookup key, and the rows of the loads since a time:
+    # incremental staging reads through both (the rows loaded since its last build, then
+    # every delivery of the records they touch), and so do the checks for a later delivery
+    # of the rows a run loaded. Rows are appended in load order, so the block ranges of a
+    # BRIN index find a load's rows at almost no cost to loading (a B-tree on _loaded_at
+    # cost a COPY a fifth of its time).
+    indexes = [
+        sql.SQL("create index if not exists {} on {} ({})").format(
+            sql.Identifier(f"{table.storage}__lookup"), relation, lookup
+        ),
+        sql.SQL("create index if not exists {} on {} using brin (_loaded_at)").format(
+            sql.Identifier(f"{table.storage}__loaded_at"), relation
         ),
     ]
+    if table.records_only:
+        return [*create, *indexes, records.view_ddl(table, LINEAGE_COLUMNS_ALL)]
+    return [*create, *indexes]
 
 
-def _indexes(table: RawTable) -> dict[str, tuple[str, ...]]:
-    """A raw table's indexes: every delivery of a record by its lookup key, and the rows of
-    the loads since a time. Incremental staging reads through both (the rows loaded since its
-    last build, then every delivery of the records they touch), and so do the checks for a
-    later delivery of the rows a run loaded."""
-    return {"lookup": table.lookup_key, "loaded_at": ("_loaded_at",)}
+def _migrate_loaded_at_index(conn: psycopg.Connection, table: RawTable) -> None:
+    """Drop the B-tree on _loaded_at an older loader made (the CDR's and queue_log's), so
+    that the BRIN index takes its name and place."""
+    name = f"{table.storage}__loaded_at"
+    older = conn.execute(
+        "select 1 from pg_class as index join pg_am on pg_am.oid = index.relam "
+        "where index.oid = to_regclass(%s) and pg_am.amname <> 'brin'",
+        (f"{RAW_SCHEMA}.{name}",),
+    ).fetchone()
+    if older:
+        conn.execute(sql.SQL("drop index {}").format(sql.Identifier(RAW_SCHEMA, name)))
 
 
 def _migrate_loaded_at(conn: psycopg.Connection, table: RawTable) -> None:
@@ -256,6 +270,7 @@ def ensure_raw_schema(conn: psycopg.Connection) -> None:
         for table in RAW_TABLES:
             if table.records_only:
                 records.migrate(conn, table)
+            _migrate_loaded_at_index(conn, table)
             for statement in _table_ddl(table):
                 conn.execute(statement)
             _migrate_loaded_at(conn, table)

@@ -227,22 +227,13 @@ def _relation(name: str) -> sql.Identifier:
     return sql.Identifier(RAW_SCHEMA, name)
 
 
-def index_ddl(table: RawTable) -> list[sql.Composed]:
-    """The lookup index on the key's expressions (the view's own, so a query on the view's
-    columns uses it), and a BRIN index on ``_loaded_at``: rows are appended in load order,
-    so block ranges find a load's rows at almost no cost to the COPY (a B-tree cost it a
-    fifth of its time)."""
+def lookup_columns(table: RawTable) -> sql.Composed:
+    """The lookup index's key: the key columns' expressions (the view's own, so a query on
+    the view's columns uses the index)."""
     by_column = {spec.column: spec for spec in table.fields}
-    lookup = ", ".join(f"({column_sql(by_column[column])})" for column in table.lookup_key)
-    storage = _relation(table.storage)
-    return [
-        sql.SQL("create index if not exists {} on {} ({})").format(
-            sql.Identifier(f"{table.storage}__lookup"), storage, sql.SQL(lookup)
-        ),
-        sql.SQL("create index if not exists {} on {} using brin (_loaded_at)").format(
-            sql.Identifier(f"{table.storage}__loaded_at"), storage
-        ),
-    ]
+    return sql.SQL(", ").join(
+        sql.SQL(f"({column_sql(by_column[column])})") for column in table.lookup_key
+    )
 
 
 def view_ddl(table: RawTable, lineage: tuple[str, ...]) -> sql.Composed:

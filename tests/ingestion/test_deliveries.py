@@ -150,6 +150,26 @@ def test_every_raw_table_has_its_lookup_and_loaded_at_indexes(raw_conn):
     # the leading never-null columns of the natural key: (pbx_id, uniqueid, sequence) may
     # have no sequence, so the CDR's index is on the first two
     assert indexes[("asterisk_cdr", "asterisk_cdr__lookup")].endswith("(pbx_id, uniqueid)")
+    # a load's rows by block ranges: a B-tree on _loaded_at slowed every load
+    assert all(
+        "USING brin (_loaded_at)" in indexes[(t.storage, f"{t.storage}__loaded_at")]
+        for t in RAW_TABLES
+    )
+
+
+def test_the_btree_on_loaded_at_of_an_older_loader_becomes_a_brin_index(raw_conn):
+    raw_conn.execute("drop index raw.asterisk_queue_log__loaded_at")
+    raw_conn.execute(
+        "create index asterisk_queue_log__loaded_at on raw.asterisk_queue_log (_loaded_at)"
+    )
+    ensure_raw_schema(raw_conn)
+    assert (
+        raw_conn.execute(
+            "select indexdef from pg_indexes where indexname = 'asterisk_queue_log__loaded_at'"
+        )
+        .fetchone()[0]
+        .endswith("USING brin (_loaded_at)")
+    )
 
 
 def _plan(conn: psycopg.Connection, query: str) -> str:

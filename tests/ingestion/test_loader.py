@@ -284,6 +284,33 @@ def test_queue_log_trailing_fields_and_unknown_events_are_kept(raw_conn, tmp_pat
     ]
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("1772953500|c|q|a|e|1|2|3|4|5|6", "expected 5 to 10 '|'-separated fields, found 11"),
+        ("177295350x|c|q|a|EVENT", "field 'epoch': '177295350x' is not a valid epoch seconds"),
+        ("1772953500| |q|a|EVENT", "field 'callid' is empty"),
+        ("1772953500|c|q|a|", "field 'event' is empty"),
+        (" 1772953500 |c|q|a|EVENT", None),  # an epoch with spaces around it: stripped
+    ],
+)
+def test_a_queue_log_line_that_breaks_a_rule_is_quarantined_with_its_reason(
+    raw_conn, tmp_path, line: str, reason: str | None
+):
+    good = "1772953200|1772953198.1|loc_01_front|NONE|ENTERQUEUE||+15550102345|1"
+    write(tmp_path, "pbx/pbx_west/queue_log/q", "\n".join([good, line]))
+    result, _ = load(raw_conn, tmp_path, "asterisk", "queue_log")
+    epochs = raw_conn.execute(
+        "select array_agg(epoch order by _line_number) from raw.asterisk_queue_log"
+    ).fetchone()[0]
+    reasons = [r[3] for r in quarantine(raw_conn)]
+    assert result.total("lines_read") == 2
+    if reason is None:
+        assert (epochs, reasons) == (["1772953200", "1772953500"], [])
+    else:
+        assert (epochs, reasons) == (["1772953200"], [reason])
+
+
 def test_square_money_stays_exact_and_wrong_types_are_quarantined(raw_conn, tmp_path):
     good = {
         "id": "P1",
