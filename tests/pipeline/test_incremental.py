@@ -11,12 +11,19 @@ call and a corrected Square payment are delivered again, and a loaded CDR leg is
 quarantine by hand. At the end `dbt build --full-refresh` rebuilds every model from scratch:
 every row of every incremental model (staging and calls) and of every mart must be the same.
 
-The test has a database of its own (callshrink_incremental on the suite's server) and points
+In that scenario every run after the first also replaces staged rows older than its new ones,
+and the replaced rows' earliest call time alone moves the call models' cutoff back far enough.
+A second, smaller test has a run whose only change is new calls, nothing replaced: there the
+staging builds' record of their new rows is all that makes the call models take them.
+
+Each test has a database of its own (callshrink_incremental on the suite's server) and points
 the environment at it only for its duration.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -25,6 +32,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -492,3 +500,125 @@ def test_incremental_builds_equal_a_full_refresh(
     )
     assert full["marts.calls"][0] > 0
     conn.close()
+
+
+def _callrail_calls(path: Path) -> list[dict]:
+    """The calls of a CallRail export in any of the formats it comes in: a page of the API's
+    JSON, JSON lines or CSV."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".csv":
+        return list(csv.DictReader(io.StringIO(text)))
+    if path.suffix == ".jsonl":
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)["calls"]
+
+
+def _earliest_call_times(landing: Path, paths: list[Path], reference: Path) -> dict[str, datetime]:
+    """The earliest call time of the call-input files `paths` (under `landing`), by the
+    staging model each feeds, read as the vendor writes it: a CallRail call's start_time (with
+    its UTC offset), a CDR leg's start (its PBX's local time, reference pbx_systems.csv) and a
+    queue_log event's epoch."""
+    with (reference / "pbx_systems.csv").open(newline="", encoding="utf-8") as systems:
+        zones = {row["pbx_id"]: ZoneInfo(row["timezone"]) for row in csv.DictReader(systems)}
+    times: dict[str, list[datetime]] = {}
+    for path in paths:
+        parts = path.relative_to(landing).parts
+        if parts[:2] == ("tracking", "callrail"):
+            model = "stg_callrail__calls"
+            found = [datetime.fromisoformat(call["start_time"]) for call in _callrail_calls(path)]
+        elif parts[0] == "pbx" and parts[2] == "cdr":
+            model = "stg_asterisk__cdr"
+            with path.open(newline="", encoding="utf-8") as legs:
+                # column 10 of Master.csv (no header) is the leg's start
+                found = [
+                    datetime.fromisoformat(leg[9]).replace(tzinfo=zones[parts[1]])
+                    for leg in csv.reader(legs)
+                ]
+        elif parts[0] == "pbx" and parts[2] == "queue_log":
+            model = "stg_asterisk__queue_log"
+            lines = path.read_text(encoding="utf-8").splitlines()
+            found = [datetime.fromtimestamp(int(line.split("|")[0]), UTC) for line in lines]
+        else:
+            continue
+        times.setdefault(model, []).extend(found)
+    return {model: min(found) for model, found in times.items()}
+
+
+def test_new_calls_alone_reach_the_call_models(
+    incremental_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """An incremental run whose only change is the calls of new days, with no record delivered
+    again, corrected or moved (so no staging build deletes a row), still brings the new calls
+    into the call models: each staging build of a call input records the earliest call time of
+    its new rows in `_call_input_changes` (the merge's `record_call_input_change(rows=...)`,
+    macros/delete_insert.sql). Nothing else records a change in such a run, so without that
+    record the call models would see no change and leave the new days out."""
+    out = tmp_path / "demo"
+    generate(out, locations=1, days=3, seed=5, calls_per_location_day=20)
+    delivered = out / "landing"
+    landing = tmp_path / "landing"
+    landing.mkdir()
+    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
+    monkeypatch.setenv("CALLSHRINK_REFERENCE_DIR", str(out / "reference"))
+    files = {
+        path: DATED.search(path.name).group() for path in delivered.rglob("*") if path.is_file()
+    }
+    dates = sorted(set(files.values()))
+    # every source's files of the first two UTC days, then those of the later days: the
+    # second delivery holds no record of a day delivered before
+    first = [path for path, day in files.items() if day < dates[2]]
+    rest = [path for path, day in files.items() if day >= dates[2]]
+    assert first and rest
+
+    def deliver(paths: list[Path]) -> None:
+        for path in paths:
+            target = landing / path.relative_to(delivered)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+
+    with psycopg.connect(incremental_url, autocommit=True) as conn:
+        deliver(first)
+        result = run_pipeline(quiet=True)  # the first build: every model built whole
+        assert result.success, result.summary()
+        (before,) = conn.execute(
+            "select max(changed_at) from intermediate._call_input_changes"
+        ).fetchone()
+
+        deliver(rest)
+        result = run_pipeline(quiet=True)
+        assert result.success, result.summary()
+
+        # the new days reached the call models: every call and leg of the new files is there
+        new_calls = {
+            call["id"]
+            for path in rest
+            if path.relative_to(delivered).parts[:2] == ("tracking", "callrail")
+            for call in _callrail_calls(path)
+        }
+        new_legs = set()
+        for path in rest:
+            parts = path.relative_to(delivered).parts
+            if parts[0] == "pbx" and parts[2] == "cdr":
+                with path.open(newline="", encoding="utf-8") as legs:
+                    # columns 17 and 21 of Master.csv: the uniqueid and the sequence
+                    new_legs |= {f"{parts[1]}:{leg[16]}:{leg[20]}" for leg in csv.reader(legs)}
+        assert new_calls and new_legs
+        built_calls = conn.execute(
+            "select callrail_call_id from marts.calls where callrail_call_id = any(%s)",
+            (list(new_calls),),
+        ).fetchall()
+        assert {call for (call,) in built_calls} == new_calls
+        built_legs = conn.execute(
+            "select leg_id from marts.call_legs where leg_id = any(%s)", (list(new_legs),)
+        ).fetchall()
+        assert {leg for (leg,) in built_legs} == new_legs
+
+        # each call input recorded one change in the run: its new rows' earliest call time. (So
+        # no staging build deleted a row: that would have recorded a change of its own, and
+        # moved the call models' cutoff back over the new calls whether or not they were recorded.)
+        changes = conn.execute(
+            "select source, earliest from intermediate._call_input_changes where changed_at > %s",
+            (before,),
+        ).fetchall()
+        expected = _earliest_call_times(delivered, rest, out / "reference")
+        assert sorted(changes) == sorted(expected.items())
