@@ -1,5 +1,6 @@
-"""A full build of the call models writes their rows by day (macros/write_order.sql), so the
-day's reads of a later run, by index, touch the pages of those days and not the whole table."""
+"""A full build of the call models and of CallRail's staging writes their rows in time order
+(macros/write_order.sql), so the day's reads of a later run, by index, touch the pages of
+those days and not the whole table."""
 
 from __future__ import annotations
 
@@ -10,29 +11,33 @@ import psycopg
 from tests.conftest import PipelineRun, run_dbt
 
 
-def test_a_full_build_writes_the_call_models_rows_day_by_day(
+def test_a_full_build_writes_the_rows_a_day_reads_together(
     pipeline_run: PipelineRun, conn: psycopg.Connection
 ) -> None:
     """The suite's warehouse had one full build: in each incremental model whose config sets
-    write_order, the rows lie in the table by day. Not every one: Postgres may put a row into
-    room left on an earlier page, so at most one row in a hundred follows a row of a later
-    day (in the order of the joins and windows, nearly half did)."""
+    write_order, the rows lie in the table in that order. Not every one: Postgres may put a
+    row into room left on an earlier page, so at most one row in a hundred follows a row
+    later than it (in the order of the joins and windows, nearly half did)."""
     listed = run_dbt(
-        "ls", "--resource-type", "model", "--select", "config.write_order:started_date_utc",
+        "ls", "--resource-type", "model", "--select", "config.materialized:incremental",
         "--output", "json", "--output-keys", "schema name config", "--quiet",
     )  # fmt: skip
     assert listed.returncode == 0, listed.stdout + listed.stderr
     models = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
-    tables = {
-        f"{model['schema']}.{model['name']}"
+    ordered = {
+        f"{model['schema']}.{model['name']}": model["config"]["write_order"][0]
         for model in models
-        if model["config"]["materialized"] == "incremental"
+        if model["config"].get("write_order")
     }
-    assert {"marts.calls", "intermediate.int_calls_followed_up", "marts.call_legs"} <= tables
-    for table in sorted(tables):
+    assert {
+        "marts.calls": "started_date_utc",
+        "intermediate.int_calls_followed_up": "started_date_utc",
+        "staging.stg_callrail__calls": "started_at",
+    }.items() <= ordered.items()
+    for table, column in sorted(ordered.items()):
         (rows, out_of_order) = conn.execute(
-            "select count(*), count(*) filter (where started_date_utc < before) from ("
-            "select started_date_utc, lag(started_date_utc) over (order by ctid) as before "
-            f"from {table}) as written"
+            f"select count(*), count(*) filter (where {column} < before) from ("
+            f"select {column}, lag({column}) over (order by ctid) as before from {table}"
+            ") as written"
         ).fetchone()
         assert rows > 0 and out_of_order <= rows / 100, (table, rows, out_of_order)

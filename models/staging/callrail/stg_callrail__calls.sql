@@ -9,7 +9,11 @@
     pre_hook="{{ forget_moved_rows(source('callrail', 'calls')) }}",
     call_input_time='started_at',
     post_hook="{{ record_call_input_change() }}",
+    write_order=['started_at'],
 ) }}
+{#- The call models read a day's calls by started_at; deduplicated by id, a full build's
+    rows would lie in the order of CallRail's random ids (macros/write_order.sql). The CDR and
+    queue_log are written in the order of their keys, which begin with the time. -#}
 
 with
 
