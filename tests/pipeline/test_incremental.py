@@ -315,22 +315,36 @@ def _cut_through_a_call(conn: psycopg.Connection, landing: Path, day: str) -> tu
     return pbx_call_id, last_leg_at - timedelta(seconds=1)
 
 
-def test_incremental_builds_equal_a_full_refresh(
-    incremental_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def _demo_to_deliver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **generated: int
+) -> tuple[Path, Path, dict[Path, str]]:
+    """A generated demo (seed 5, `generated` the rest of generate's arguments), an empty
+    landing folder the pipeline reads from and the reference it uses, and the demo's files
+    with the UTC date in each name, to deliver day by day."""
     out = tmp_path / "demo"
-    # 13 days: more than the days marts.calls recomputes on each run (those of the new data,
-    # 6 hours of lookback before them, 7 days of follow-up look-ahead before that), so the
-    # last runs keep the first days as they are
-    generate(out, locations=3, days=13, seed=5, calls_per_location_day=40)
-    delivered = out / "landing"
+    generate(out, seed=5, **generated)
     landing = tmp_path / "landing"
     landing.mkdir()
     monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
     monkeypatch.setenv("CALLSHRINK_REFERENCE_DIR", str(out / "reference"))
     files = {
-        path: DATED.search(path.name).group() for path in delivered.rglob("*") if path.is_file()
+        path: DATED.search(path.name).group()
+        for path in (out / "landing").rglob("*")
+        if path.is_file()
     }
+    return out, landing, files
+
+
+def test_incremental_builds_equal_a_full_refresh(
+    incremental_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # 13 days: more than the days marts.calls recomputes on each run (those of the new data,
+    # 6 hours of lookback before them, 7 days of follow-up look-ahead before that), so the
+    # last runs keep the first days as they are
+    out, landing, files = _demo_to_deliver(
+        tmp_path, monkeypatch, locations=3, days=13, calls_per_location_day=40
+    )
+    delivered = out / "landing"
     dates = sorted(set(files.values()))
     assert len(dates) == 14  # one file per UTC day, the last with the last local day's spill-over
 
@@ -553,16 +567,10 @@ def test_new_calls_alone_reach_the_call_models(
     its new rows in `_call_input_changes` (the merge's `record_call_input_change(rows=...)`,
     macros/delete_insert.sql). Nothing else records a change in such a run, so without that
     record the call models would see no change and leave the new days out."""
-    out = tmp_path / "demo"
-    generate(out, locations=1, days=3, seed=5, calls_per_location_day=20)
+    out, landing, files = _demo_to_deliver(
+        tmp_path, monkeypatch, locations=1, days=3, calls_per_location_day=20
+    )
     delivered = out / "landing"
-    landing = tmp_path / "landing"
-    landing.mkdir()
-    monkeypatch.setenv("CALLSHRINK_LANDING_DIR", str(landing))
-    monkeypatch.setenv("CALLSHRINK_REFERENCE_DIR", str(out / "reference"))
-    files = {
-        path: DATED.search(path.name).group() for path in delivered.rglob("*") if path.is_file()
-    }
     dates = sorted(set(files.values()))
     # every source's files of the first two UTC days, then those of the later days: the
     # second delivery holds no record of a day delivered before
