@@ -329,6 +329,13 @@ def run_dbt(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+def dbt_ls(*args: str) -> list[dict]:
+    """The nodes `dbt ls` lists for ``args`` (selection, --output-keys), one dict each."""
+    listed = run_dbt("ls", *args, "--output", "json", "--quiet")
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    return [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+
+
 # --- one generated data set through the whole pipeline, once per session -------------------
 
 

@@ -8,19 +8,16 @@ give dbt the column types of each model's inputs.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 
 from callshrink.dbt import stage_reference
-from tests.conftest import PipelineRun, run_dbt
+from tests.conftest import PipelineRun, dbt_ls, run_dbt
 
 
 def test_every_dbt_unit_test_passes(pipeline_run: PipelineRun) -> None:
     stage_reference()
-    listed = run_dbt("ls", "--resource-type", "unit_test", "--output", "json", "--quiet")
-    assert listed.returncode == 0, listed.stdout + listed.stderr
-    tests = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+    tests = dbt_ls("--resource-type", "unit_test")
     per_model = Counter(test["depends_on"]["nodes"][0].rsplit(".", 1)[1] for test in tests)
     print(f"\n{len(tests)} dbt unit tests on {len(per_model)} models:")
     for model, count in sorted(per_model.items()):

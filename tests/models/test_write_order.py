@@ -4,11 +4,9 @@ those days and not the whole table."""
 
 from __future__ import annotations
 
-import json
-
 import psycopg
 
-from tests.conftest import PipelineRun, run_dbt
+from tests.conftest import PipelineRun, dbt_ls
 
 
 def test_a_full_build_writes_the_rows_a_day_reads_together(
@@ -18,12 +16,10 @@ def test_a_full_build_writes_the_rows_a_day_reads_together(
     write_order, the rows lie in the table in that order. Not every one: Postgres may put a
     row into room left on an earlier page, so at most one row in a hundred follows a row
     later than it (in the order of the joins and windows, nearly half did)."""
-    listed = run_dbt(
-        "ls", "--resource-type", "model", "--select", "config.materialized:incremental",
-        "--output", "json", "--output-keys", "schema name config", "--quiet",
+    models = dbt_ls(
+        "--resource-type", "model", "--select", "config.materialized:incremental",
+        "--output-keys", "schema name config",
     )  # fmt: skip
-    assert listed.returncode == 0, listed.stdout + listed.stderr
-    models = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
     ordered = {
         f"{model['schema']}.{model['name']}": model["config"]["write_order"][0]
         for model in models
