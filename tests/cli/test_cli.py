@@ -100,6 +100,30 @@ def test_private_server_starts_answers_and_stops(private_env, tmp_path):
     assert callshrink("db", "url", "--no-start", env=private_env).returncode != 0
 
 
+def test_the_private_server_writes_a_table_built_in_one_transaction_once(private_env):
+    # not a second time through the WAL (callshrink/db.py: wal_level minimal, which takes a
+    # restart of the new server, and no other after it)
+    url = callshrink("db", "start", env=private_env).stdout.strip()
+    with psycopg.connect(url, autocommit=True) as conn:
+        pid = conn.execute("select pg_postmaster_start_time()").fetchone()
+        before = conn.execute("select pg_current_wal_lsn()").fetchone()[0]
+        with conn.transaction():
+            conn.execute(
+                "create table built as select g, repeat('x', 100) as pad "
+                "from generate_series(1, 200000) as g"
+            )
+            conn.execute("create index on built (g)")
+        table_bytes, wal_bytes = conn.execute(
+            "select pg_total_relation_size('built'), pg_wal_lsn_diff(pg_current_wal_lsn(), %s)",
+            (before,),
+        ).fetchone()
+    assert table_bytes > 25_000_000
+    assert wal_bytes < table_bytes / 100, (wal_bytes, table_bytes)
+    callshrink("db", "start", env=private_env)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select pg_postmaster_start_time()").fetchone() == pid
+
+
 def _on(connection, port: int) -> bool:
     return connection.status == psutil.CONN_LISTEN and connection.laddr.port == port
 
