@@ -51,14 +51,23 @@ placed as (
 
 ranked as (
 
+    -- one sort for both: the legs of a call (a consult call's with the call it transferred)
+    -- in time order. Of its own PBX call's legs (no parent), the answered legs to a person
+    -- so far: the first is the agent, each later one a transfer (a consult call's legs are
+    -- consult whatever they are). Two windows partitioned apart sorted every leg twice: on
+    -- the year slice's 7.4 million legs, the select of a full build took 42 and 45 s with
+    -- one, 61 and 55 s with two (2.4 and 2.7 GB spilled to disk by their sorts).
     select
         *,
-        -- answered legs to a person within the group, in time order
-        row_number() over (
-            partition by pbx_call_id, leg_type = 'agent'
-            order by started_at, leg_sequence
-        ) as answered_rank
+        count(*) filter (where leg_type = 'agent' and parent_pbx_call_id is null)
+            over call_steps as answered_rank,
+        row_number() over call_steps as step_number
     from placed
+    window call_steps as (
+        partition by coalesce(call_id, pbx_call_id)
+        order by started_at, leg_sequence
+        rows between unbounded preceding and current row
+    )
 
 ),
 
@@ -74,9 +83,7 @@ final as (
         linkedid,
         uniqueid,
         leg_sequence,
-        row_number() over (
-            partition by coalesce(call_id, pbx_call_id) order by started_at, leg_sequence
-        ) as step_number,
+        step_number,
         case
             when parent_pbx_call_id is not null then 'consult'
             when group_direction in ('internal', 'unknown') and leg_type <> 'unknown'
