@@ -7,7 +7,11 @@
     calls recomputed are counted again.
 #}
 {%- set grain = 'day' %}
-{{ config(call_window_grain=grain) }}
+{#- The planner takes every name of every day for a group of its own (2.9 million groups
+    estimated, 37 thousand on the year slice) and sorts the 25 million names to count them:
+    hashed, the count fits in memory. A full build's select took 41 s sorted, 14 s hashed
+    with the masking after the count (18.6 s hashed with it before). -#}
+{{ config(call_window_grain=grain, pre_hook=["set local enable_sort = off"]) }}
 with
 
 legs as (
@@ -42,7 +46,7 @@ names as (
         pbx_id,
         started_at,
         'channel' as kind,
-        {{ mask_phone_numbers_in('channel_endpoint') }} as written_as,
+        channel_endpoint as name_written,
         channel_role
     from legs
     union all
@@ -50,7 +54,7 @@ names as (
         pbx_id,
         started_at,
         'channel' as kind,
-        {{ mask_phone_numbers_in('destination_endpoint') }} as written_as,
+        destination_endpoint as name_written,
         destination_role as channel_role
     from legs
     where destination_endpoint is not null
@@ -59,7 +63,7 @@ names as (
         pbx_id,
         started_at,
         'context' as kind,
-        dialplan_context as written_as,
+        dialplan_context as name_written,
         null as channel_role
     from legs
     where dialplan_context is not null
@@ -68,7 +72,7 @@ names as (
         pbx_id,
         started_at,
         'dialled_number' as kind,
-        coalesce(dialled_phone_e164, '(none)') as written_as,
+        coalesce(dialled_phone_e164, '(none)') as name_written,
         null as channel_role
     from pbx_calls
     union all
@@ -76,9 +80,26 @@ names as (
         pbx_id,
         started_at,
         'queue' as kind,
-        coalesce(first_queue_name, '(none)') as written_as,
+        coalesce(first_queue_name, '(none)') as name_written,
         null as channel_role
     from pbx_calls
+
+),
+
+-- counted as written first, masked after: a PBX writes a few thousand names in millions of
+-- legs, so the masking (a regular expression) runs once per name and day, not per leg
+counted as (
+
+    select
+        pbx_id,
+        (started_at at time zone 'UTC')::date as started_date_utc,
+        kind,
+        name_written,
+        channel_role,
+        count(*) as seen,
+        max(started_at) as started_at
+    from names
+    group by pbx_id, started_date_utc, kind, name_written, channel_role
 
 ),
 
@@ -86,13 +107,16 @@ final as (
 
     select
         pbx_id,
-        (started_at at time zone 'UTC')::date as started_date_utc,
+        started_date_utc,
         kind,
-        written_as,
+        case
+            when kind = 'channel' then {{ mask_phone_numbers_in('name_written') }}
+            else name_written
+        end as written_as,
         channel_role,
-        count(*) as seen,
+        sum(seen)::bigint as seen,
         max(started_at) as started_at
-    from names
+    from counted
     group by pbx_id, started_date_utc, kind, written_as, channel_role
 
 )
