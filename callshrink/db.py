@@ -130,9 +130,9 @@ def start_private() -> str:
 def _configure(admin_url: str) -> bool:
     """Set the private server's settings and make the warehouse database; True when a
     setting waits for a restart (a server made, or started by an older callshrink)."""
-    settings_ = _PRIVATE_SERVER_SETTINGS | _PRIVATE_SERVER_START_SETTINGS
+    wanted = _PRIVATE_SERVER_SETTINGS | _PRIVATE_SERVER_START_SETTINGS
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        for name, value in settings_.items():
+        for name, value in wanted.items():
             conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), value))
         conn.execute("select pg_reload_conf()")
         running = {
