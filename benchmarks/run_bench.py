@@ -58,7 +58,7 @@ from callshrink.generate import generate
 from callshrink.settings import PROJECT_DIR
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build_bench import file_date, fresh_database
+from build_bench import checkpoint, file_date, fresh_database
 
 BENCH_DB = "callshrink_run_bench"
 RATE = 1940.0  # calls a location-day: the contact-center preset
@@ -177,7 +177,7 @@ def settle(url: str, poll: float = 2.0) -> float:
             time.sleep(poll)
             if conn.execute(busy).fetchone()[0]:
                 idle_since = time.perf_counter()
-        conn.execute("checkpoint")
+    checkpoint(url)
     return time.perf_counter() - started
 
 
