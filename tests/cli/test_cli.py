@@ -105,7 +105,7 @@ def test_the_private_server_writes_a_table_built_in_one_transaction_once(private
     # restart of the new server, and no other after it)
     url = callshrink("db", "start", env=private_env).stdout.strip()
     with psycopg.connect(url, autocommit=True) as conn:
-        pid = conn.execute("select pg_postmaster_start_time()").fetchone()
+        started = conn.execute("select pg_postmaster_start_time()").fetchone()
         before = conn.execute("select pg_current_wal_lsn()").fetchone()[0]
         with conn.transaction():
             conn.execute(
@@ -121,7 +121,7 @@ def test_the_private_server_writes_a_table_built_in_one_transaction_once(private
     assert wal_bytes < table_bytes / 100, (wal_bytes, table_bytes)
     callshrink("db", "start", env=private_env)
     with psycopg.connect(url) as conn:
-        assert conn.execute("select pg_postmaster_start_time()").fetchone() == pid
+        assert conn.execute("select pg_postmaster_start_time()").fetchone() == started
 
 
 def _on(connection, port: int) -> bool:
