@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from callshrink.ingest import RAW_TABLES
-from expectations.runner import SUITES, FailedExpectation, RawValidation, validate_raw_table
+from expectations.runner import (
+    SUITES,
+    FailedExpectation,
+    RawValidation,
+    build_docs_index,
+    validate_raw_table,
+)
 
 CDR = "pbx/pbx1/cdr/Master.csv"
 PAYMENTS = "pos/square/payments/2024-01.jsonl"
@@ -469,6 +475,32 @@ def test_data_docs_keep_earlier_runs_and_tables(raw_rows, gx_database_url, tmp_p
         "asterisk_cdr.html",
         "square_refunds.html",
     }
+
+
+def test_a_run_of_several_checks_builds_the_docs_index_once_after_them(
+    raw_rows, gx_database_url, tmp_path
+) -> None:
+    """The index reads every stored result (1.3 s a table with two months stored): each
+    check renders its own pages only, and build_docs_index lists them all at the end."""
+    raw_rows("asterisk_cdr", [cdr()])
+    raw_rows("square_refunds", GOOD_ROWS["square_refunds"])
+    index = tmp_path / "data_docs" / "index.html"
+
+    for identifier in ("asterisk_cdr", "square_refunds"):
+        validation = validate_raw_table(
+            gx_database_url, identifier, results_dir=tmp_path, build_index=False
+        )
+        assert validation.success and validation.docs_path == str(index)
+    pages = tmp_path / "data_docs" / "validations" / "raw"
+    assert {page.relative_to(pages).parts[0] for page in pages.rglob("*.html")} == {
+        "asterisk_cdr",
+        "square_refunds",
+    }
+    assert not index.exists()
+
+    assert build_docs_index(tmp_path) == str(index)
+    listed = index.read_text()
+    assert "raw.asterisk_cdr" in listed and "raw.square_refunds" in listed
 
 
 def test_an_unknown_table_is_refused(gx_database_url) -> None:
