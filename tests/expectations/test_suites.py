@@ -13,6 +13,7 @@ from expectations.runner import (
     SUITES,
     FailedExpectation,
     RawValidation,
+    _mentioned_columns,
     build_docs_index,
     validate_raw_table,
 )
@@ -501,6 +502,26 @@ def test_a_run_of_several_checks_builds_the_docs_index_once_after_them(
     assert build_docs_index(tmp_path) == str(index)
     listed = index.read_text()
     assert "raw.asterisk_cdr" in listed and "raw.square_refunds" in listed
+
+
+def test_the_rows_checked_keep_every_column_a_rule_reads_and_no_other() -> None:
+    """The table of rows to check holds the columns the suite names: as a rule's column, in
+    a row condition and in a rule's SQL, each of which alone makes a rule read it."""
+    from expectations import _rules
+
+    suite = _rules.suite(
+        "square_refunds",
+        [
+            _rules.present("id"),
+            _rules.present("payment_id", when=("status", "COMPLETED")),
+            _rules.rows_where("refunds are not negative", '"amount_money_amount" < 0', []),
+        ],
+    )
+    read = _mentioned_columns(suite)
+
+    assert [c for c in ("id", "payment_id", "status", "amount_money_amount") if not read(c)] == []
+    # a name inside another is not the column: amount_money_amount does not read amount_money
+    assert [c for c in ("created_at", "amount_money", "reason") if read(c)] == []
 
 
 def test_an_unknown_table_is_refused(gx_database_url) -> None:
