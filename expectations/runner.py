@@ -31,13 +31,14 @@ among the new rows, the delivery that changed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 import shutil
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,8 +254,7 @@ def validate_raw_table(
         raise KeyError(f"no expectation suite for raw table {identifier!r}")
     started = time.perf_counter()
     built = SUITES[identifier]()
-    current = current_rows_query(schema, identifier)
-    pending = None
+    pending = since = None
     if new_loads_only:
         fingerprint = suite_fingerprint(built)
         pending, since = pending_loads(database_url, identifier, fingerprint, schema)
@@ -268,7 +268,6 @@ def validate_raw_table(
                 seconds=time.perf_counter() - started,
                 loads_validated=0,
             )
-        current = pending_rows_query(schema, identifier, pending, since)
     with warnings.catch_warnings():
         # GX warns that a generic SQL datasource could be a Postgres one (which rejects socket
         # URLs) and that schema_name is deprecated (its replacement is a search_path option in
@@ -283,8 +282,11 @@ def validate_raw_table(
             name=schema, connection_string=sqlalchemy_url(database_url)
         )
         try:
+            rows_of = functools.partial(
+                current_rows_query, schema, identifier, since=since, load_ids=pending
+            )
             read = _mentioned_columns(built)
-            with _rows_to_check(database_url, schema, identifier, current, read) as checked:
+            with _rows_to_check(database_url, schema, identifier, rows_of, read) as checked:
                 asset = source.add_table_asset(
                     name=identifier, table_name=checked, schema_name=schema
                 )
@@ -331,16 +333,20 @@ BATCH_SETTINGS = {"enable_nestloop": "off"}
 
 @contextmanager
 def _rows_to_check(
-    database_url: str, schema: str, identifier: str, query: str, read: Callable[[str], bool]
+    database_url: str,
+    schema: str,
+    identifier: str,
+    rows_of: Callable[..., str],
+    read: Callable[[str], bool],
 ) -> Iterator[str]:
     """A table of the rows to validate, dropped afterwards. The rows are worked out once (a
     view ran the query again for each of the suite's dozen queries); GX gives a query asset's
     columns by running its query whole and keeping every row in memory (805 MB for 543
     thousand CDR legs), of a table it reads the catalog. The table holds the columns the
-    suite reads (``read``) and the lineage columns only: at 7.4 million CDR legs, all 27
-    columns took 13 to 23 s to write, these 11 took 6 s, and each query of the suite reads
-    the narrower table. The connection holds a lock on the table's validation meanwhile: a
-    table a killed run left is dropped by the next."""
+    suite reads (``read``) and the lineage columns only, the rows ``rows_of`` those columns
+    gives: at 7.4 million CDR legs, all 27 columns took 13 to 23 s to write, these 11 took
+    6 s, and each query of the suite reads the narrower table. The connection holds a lock
+    on the table's validation meanwhile: a table a killed run left is dropped by the next."""
     import uuid
 
     import psycopg
@@ -365,8 +371,8 @@ def _rows_to_check(
             "and not attisdropped order by attnum",
             (f"{_quote(schema)}.{_quote(identifier)}",),
         ).fetchall()
-        kept = ", ".join(_quote(c) for (c,) in columns if c in LINEAGE_COLUMNS or read(c))
-        conn.execute(f"create unlogged table {name} as select {kept} from ({query}) as rows")
+        kept = [c for (c,) in columns if c in LINEAGE_COLUMNS or read(c)]
+        conn.execute(f"create unlogged table {name} as {rows_of(columns=kept)}")
         try:
             yield checked
         finally:
@@ -429,16 +435,43 @@ def _record_validated(
         )
 
 
-def current_rows_query(schema: str, identifier: str, since: str | None = None) -> str:
-    """The rows of a raw table that no later delivery of the same record supersedes; with
-    ``since``, of those stored from then on, whose later deliveries are too: the query then
-    reads the rows since then and not the whole history."""
+def current_rows_query(
+    schema: str,
+    identifier: str,
+    since: str | None = None,
+    load_ids: list[str] | None = None,
+    columns: list[str] | None = None,
+) -> str:
+    """The rows of a raw table that no later delivery of the same record supersedes, with
+    ``columns`` (every column when None). With ``since``, of those stored from then on, whose
+    later deliveries are too: the query then reads the rows since then and not the whole
+    history, by the raw table's index on ``_loaded_at``. With ``load_ids`` (and their
+    ``since``, pending_loads), the current rows of those loads.
+
+    Both sides of the anti-join are read behind a fence (``offset 0``) the planner does not
+    see through, with the columns it needs only. Reading the whole rows, it hashed them with
+    every column, a JSON table's whole record among them (the key of a JSON table is an
+    expression on its record): 2.2 million CallRail calls spilled the hash to disk, and
+    finding the current rows took 9 to 17 s.
+    """
     from callshrink.ingest import RAW_TABLES
 
     table = f"{_quote(schema)}.{_quote(identifier)}"
     raw = next(t for t in RAW_TABLES if t.identifier == identifier)
-    # `=` on the lookup key (the raw table's index on it finds the later deliveries of the
-    # rows checked), null-safe on the key's other columns, which may be empty
+    placed = [*raw.natural_key, "_loaded_at", "_line_number"]
+    stored = f" where _loaded_at >= '{since}'::timestamptz" if since is not None else ""
+    later_rows = f"select {_listed(placed)} from {table}{stored}"
+    if columns is None:
+        delivered_rows, given = f"select * from {table}{stored}", "*"
+    else:
+        delivered_rows = f"select {_listed(dict.fromkeys([*columns, *placed]))} from {table}"
+        delivered_rows += stored
+        given = ", ".join(f"delivered.{_quote(c)}" for c in columns)
+    if load_ids is not None:
+        listed = ", ".join(f"'{load_id}'" for load_id in load_ids)
+        delivered_rows += f"{' and' if stored else ' where'} _load_id in ({listed})"
+    # `=` on the lookup key (never null: the key the join hashes), null-safe on the key's
+    # other columns, which may be empty
     same_record = " and ".join(
         f"later.{_quote(c)} {'=' if c in raw.lookup_key else 'is not distinct from'} "
         f"delivered.{_quote(c)}"
@@ -447,24 +480,14 @@ def current_rows_query(schema: str, identifier: str, since: str | None = None) -
     later = (
         "(later._loaded_at, later._line_number) > (delivered._loaded_at, delivered._line_number)"
     )
-    stored = ""
-    if since is not None:
-        later += f" and later._loaded_at >= '{since}'::timestamptz"
-        stored = f" and delivered._loaded_at >= '{since}'::timestamptz"
     return (
-        f"select * from {table} as delivered where not exists (select 1 from {table} as later "
-        f"where {same_record} and {later}){stored}"
+        f"select {given} from ({delivered_rows} offset 0) as delivered where not exists "
+        f"(select 1 from ({later_rows} offset 0) as later where {same_record} and {later})"
     )
 
 
-def pending_rows_query(schema: str, identifier: str, load_ids: list[str], since: str) -> str:
-    """The current rows of the given loads, the first stored at ``since`` (pending_loads).
-
-    The range on ``_loaded_at`` is what the table's index can find: without it each query of
-    the validation reads the whole table to find a day's rows, a cost that grows with the
-    history."""
-    listed = ", ".join(f"'{load_id}'" for load_id in load_ids)
-    return f"{current_rows_query(schema, identifier, since)} and delivered._load_id in ({listed})"
+def _listed(columns: Iterable[str]) -> str:
+    return ", ".join(_quote(c) for c in columns)
 
 
 def _results(run: ExpectationSuiteValidationResult | None) -> list[ExpectationValidationResult]:

@@ -6,6 +6,7 @@ loader into a database of this module's own; the payments and their faults are w
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -135,7 +136,7 @@ def test_the_rows_of_the_pending_loads_are_found_by_the_load_time_index(warehous
     fingerprint = runner.suite_fingerprint(runner.SUITES["square_payments"]())
     pending, since = runner.pending_loads(url, "square_payments", fingerprint)
     assert len(pending) == 1
-    query = runner.pending_rows_query("raw", "square_payments", pending, since)
+    query = runner.current_rows_query("raw", "square_payments", since, pending)
     with psycopg.connect(url) as conn:
         ids = {row[0] for row in conn.execute(f"select id from ({query}) as pending")}
         assert ids == {"p3", "p4"}
@@ -151,6 +152,31 @@ def test_the_rows_of_the_pending_loads_are_found_by_the_load_time_index(warehous
     # before the day loaded, said there were none)
     assert plan.count("square_payments__records__loaded_at") == 2, plan
     assert "Nested Loop" not in plan, plan
+
+
+def test_the_rows_checked_are_hashed_without_the_whole_json_record(warehouse):
+    """Finding the current rows hashes one side of the anti-join. A JSON table's key is an
+    expression on its record, and read whole, the hash kept each row's record (2.2 million
+    CallRail calls spilled it to disk): both sides are read with the columns they need."""
+    url, deliver = warehouse
+    deliver("payments_a.jsonl", [payment("p1"), payment("p2", minute=1)])
+    deliver("payments_b.jsonl", [payment("p2", minute=2)])
+    query = runner.current_rows_query(
+        "raw", "square_payments", columns=["id", "_source_file", "_line_number"]
+    )
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(f"select id, _source_file from ({query}) as rows order by id")
+        assert rows.fetchall() == [
+            ("p1", f"{FOLDER}/payments_a.jsonl"),
+            ("p2", f"{FOLDER}/payments_b.jsonl"),
+        ]
+        for setting, value in runner.BATCH_SETTINGS.items():
+            conn.execute(f"set {setting} = {value}")
+        plan = [row[0] for row in conn.execute(f"explain (verbose, costs off) {query}")]
+    hashed = [plan[i + 1] for i, line in enumerate(plan) if line.strip() == "->  Hash"]
+    assert hashed and all("Output:" in line for line in hashed), plan
+    # the record's fields, never the record itself
+    assert not [line for line in hashed if re.search(r"\._record\b(?! ->)", line)], plan
 
 
 def test_the_rows_checked_are_a_table_dropped_after_and_a_killed_runs_too(warehouse):
