@@ -1,28 +1,42 @@
-"""One ingestion asset per raw table. Asset keys equal dbt source keys (<source>/<table>).
+"""The raw tables as Dagster assets, one multi-asset loading them all. Asset keys equal dbt
+source keys (<source>/<table>).
 
-Each asset loads its new landing files, then validates the rows no passed check has seen with
-its Great Expectations suite (orchestration/defs/quality.py) in the same step."""
+The step loads each table's new landing files on threads of its own (CALLSHRINK_LOAD_THREADS,
+default 2), each with its own connection, and validates each table's new rows with its Great
+Expectations suite (orchestration/defs/quality.py) as soon as that table is loaded, in the
+step's own thread, while the other tables load: on two cores a load keeps the server busy
+with COPY while the check of another runs its queries. A table that fails to load is named
+when the step fails, after the others are loaded and checked; dbt, downstream of every raw
+table, does not run then, as when each table had a step of its own."""
 
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 
 import dagster as dg
 
 from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
-from callshrink.ingest.loader import finish_load, start_load
+from callshrink.ingest.loader import TableLoadResult, finish_load, start_load
 from orchestration.defs.quality import check_spec, validate
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
 # "1": hash every landing file, even one whose path, size and modification time say it was
 # loaded before (`callshrink run --reread-files`)
 REREAD_VAR = "CALLSHRINK_REREAD_FILES"
+LOAD_THREADS_VAR = "CALLSHRINK_LOAD_THREADS"
+DEFAULT_LOAD_THREADS = 2
 
 
-def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
-    @dg.asset(
-        key=dg.AssetKey(list(table.asset_key)),
-        name=None,
+def raw_key(table: RawTable) -> dg.AssetKey:
+    return dg.AssetKey(list(table.asset_key))
+
+
+def raw_spec(table: RawTable) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=raw_key(table),
         group_name="raw",
         owners=["team:analytics-engineering"],
         description=(
@@ -31,46 +45,103 @@ def build_raw_asset(table: RawTable) -> dg.AssetsDefinition:
             "are unchanged; unreadable lines go to raw._quarantine."
         ),
         kinds={"postgres"},
-        check_specs=[check_spec(table)],
+        skippable=True,  # a table that failed to load has no materialization; the step fails
     )
-    def raw_asset(
-        context: dg.AssetExecutionContext,
-        warehouse: WarehouseResource,
-        landing: LandingResource,
-    ) -> dg.MaterializeResult:
-        folder = landing.path()
-        # The run id is the load id: every raw row points back to the Dagster run that loaded it.
-        load_id = uuid.UUID(context.run.run_id)
-        started = time.perf_counter()
-        with warehouse.connect() as conn:
-            ensure_raw_schema(conn)
-            start_load(conn, folder, load_id)
-            result = load_table(
-                conn,
-                table,
-                folder,
-                load_id,
-                log=context.log.warning,
-                reread=os.environ.get(REREAD_VAR) == "1",
-            )
-            finish_load(conn, load_id)
-        meta = {**result.metadata(), "load_seconds": round(time.perf_counter() - started, 2)}
-        context.log.info(
-            f"{table.identifier}: {meta['rows_loaded']} rows loaded, "
-            f"{meta['rows_quarantined']} quarantined, "
-            f"{meta['files_skipped_already_loaded']} files already loaded"
+
+
+@dg.multi_asset(
+    name="raw_tables",
+    specs=[raw_spec(table) for table in RAW_TABLES],
+    check_specs=[check_spec(table) for table in RAW_TABLES],
+    can_subset=True,
+)
+def raw_tables(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, landing: LandingResource
+) -> Iterator[dg.MaterializeResult]:
+    folder = landing.path()
+    # The run id is the load id: every raw row points back to the Dagster run that loaded it.
+    load_id = uuid.UUID(context.run.run_id)
+    url = warehouse.url()
+    selected = [t for t in RAW_TABLES if raw_key(t) in context.selected_asset_keys]
+    with warehouse.connect() as conn:
+        ensure_raw_schema(conn)
+        start_load(conn, folder, load_id)
+    failed: dict[str, BaseException] = {}
+    with ThreadPoolExecutor(load_threads(), thread_name_prefix="callshrink-load") as pool:
+        loads = {pool.submit(_load, warehouse, table, folder, load_id): table for table in selected}
+        for done in as_completed(loads):
+            table = loads[done]
+            try:
+                result, seconds, notes = done.result()
+            except Exception as error:  # the others are still loaded and checked
+                failed[table.identifier] = error
+                context.log.error(f"{table.identifier}: loading failed: {error!r}")
+                continue
+            for note in notes:
+                context.log.warning(note)
+            yield _materialized(context, table, folder, result, seconds, url)
+    with warehouse.connect() as conn:
+        finish_load(conn, load_id)
+    if failed:
+        raise dg.Failure(
+            description="loading failed: "
+            + "; ".join(f"raw.{name}: {error!r}" for name, error in sorted(failed.items()))
         )
-        problems = [problem for f in result.files for problem in f.problems]
-        return dg.MaterializeResult(
-            metadata={
-                **meta,
-                "landing_folder": dg.MetadataValue.path(str(folder / table.folder)),
-                "quarantined_lines": dg.MetadataValue.text("\n".join(problems)),
-            },
-            check_results=[validate(table, warehouse.url())],
+
+
+def _load(
+    warehouse: WarehouseResource, table: RawTable, folder: Path, load_id: uuid.UUID
+) -> tuple[TableLoadResult, float, list[str]]:
+    """One table's load, on a loading thread, with a connection of its own; the loader's
+    notes are kept for the step's thread to log."""
+    notes: list[str] = []
+    started = time.perf_counter()
+    with warehouse.connect() as conn:
+        result = load_table(
+            conn,
+            table,
+            folder,
+            load_id,
+            log=notes.append,
+            reread=os.environ.get(REREAD_VAR) == "1",
         )
+    return result, time.perf_counter() - started, notes
 
-    return raw_asset
+
+def _materialized(
+    context: dg.AssetExecutionContext,
+    table: RawTable,
+    folder: Path,
+    result: TableLoadResult,
+    seconds: float,
+    url: str,
+) -> dg.MaterializeResult:
+    meta = {**result.metadata(), "load_seconds": round(seconds, 2)}
+    context.log.info(
+        f"{table.identifier}: {meta['rows_loaded']} rows loaded, "
+        f"{meta['rows_quarantined']} quarantined, "
+        f"{meta['files_skipped_already_loaded']} files already loaded"
+    )
+    problems = [problem for f in result.files for problem in f.problems]
+    return dg.MaterializeResult(
+        asset_key=raw_key(table),
+        metadata={
+            **meta,
+            "landing_folder": dg.MetadataValue.path(str(folder / table.folder)),
+            "quarantined_lines": dg.MetadataValue.text("\n".join(problems)),
+        },
+        check_results=[validate(table, url)],
+    )
 
 
-raw_assets = [build_raw_asset(table) for table in RAW_TABLES]
+def load_threads() -> int:
+    """How many tables load at once: CALLSHRINK_LOAD_THREADS (default 2), a whole number of
+    at least 1; anything else fails the step, naming the variable."""
+    text = os.environ.get(LOAD_THREADS_VAR, "").strip()
+    if not text:
+        return DEFAULT_LOAD_THREADS
+    if not text.isdigit() or int(text) < 1:
+        raise dg.Failure(
+            description=f"{LOAD_THREADS_VAR}={text!r}: give how many tables load at once, 1 or more"
+        )
+    return int(text)

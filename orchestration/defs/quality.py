@@ -1,7 +1,7 @@
 """Great Expectations suites (expectations/) as checks on every raw asset.
 
-Each raw asset validates its table after loading it (the check runs in the asset's own step, so
-it has finished before dbt starts): the rows of the loads not validated before, the new rows and
+Each raw table is validated as soon as it is loaded, in the step that loads the raw tables
+(orchestration/defs/ingestion.py), so the check has finished before dbt starts: the rows of the loads not validated before, the new rows and
 those of a load whose validation failed (expectations/runner.py says why that is the whole
 table's verdict), or every current row when CALLSHRINK_VALIDATE=all (`callshrink run
 --validate-all`). A failed check blocks only what is downstream of that raw

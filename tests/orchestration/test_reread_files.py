@@ -13,7 +13,7 @@ import pytest
 from callshrink import cli, pipeline
 from callshrink.ingest import loader as loader_module
 from callshrink.ingest import table_by_key
-from orchestration.defs.ingestion import REREAD_VAR, build_raw_asset
+from orchestration.defs.ingestion import REREAD_VAR, raw_tables
 from orchestration.defs.resources import LandingResource, WarehouseResource
 from tests.conftest import recreate_database
 from tests.ingestion.hostile import event
@@ -38,11 +38,11 @@ def test_reread_files_makes_the_raw_asset_hash_a_file_it_skipped_unread(
     hashed: list[Path] = []
     real = loader_module._sha256
     monkeypatch.setattr(loader_module, "_sha256", lambda path: hashed.append(path) or real(path))
-    asset = build_raw_asset(table_by_key("asterisk", "queue_log"))
+    key = dg.AssetKey(list(table_by_key("asterisk", "queue_log").asset_key))
 
     def materialize() -> None:
         resources = {"warehouse": WarehouseResource(), "landing": LandingResource()}
-        assert dg.materialize([asset], resources=resources).success
+        assert dg.materialize([raw_tables], selection=[key], resources=resources).success
 
     materialize()
     materialize()
