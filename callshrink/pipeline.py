@@ -49,7 +49,7 @@ class PipelineResult:
         build = self.step_seconds.get(DBT_STEP)
         parts = [f"loading {loading:.1f} s", f"checks {checks:.1f} s"]
         if RAW_STEP in self.step_seconds:
-            parts.append(f"both at once {self.step_seconds[RAW_STEP]:.1f} s")
+            parts[-1] += f" ({self.step_seconds[RAW_STEP]:.1f} s together, tables at once)"
         parts.append(
             f"dbt build {build:.1f} s" if build is not None else "dbt build did not finish"
         )

@@ -37,8 +37,8 @@ def test_staging_models_depend_on_the_raw_ingestion_assets():
     assert graph.get(dg.AssetKey(["asterisk", "cdr"])).is_materializable
 
 
-def test_every_raw_asset_checks_its_table_with_great_expectations_in_its_own_step():
-    """The check is a spec of the raw asset itself, so it has run before dbt starts; dbt
+def test_every_raw_asset_checks_its_table_with_great_expectations_in_the_loading_step():
+    """The check is a spec of the raw assets' own step, so it has run before dbt starts; dbt
     blocks what is downstream of a failed one (tests/orchestration/test_blocked_source.py)."""
     from orchestration.definitions import defs
 
