@@ -1,13 +1,13 @@
 """Great Expectations suites (expectations/) as checks on every raw asset.
 
 Each raw table is validated as soon as it is loaded, in the step that loads the raw tables
-(orchestration/defs/ingestion.py), so the check has finished before dbt starts: the rows of the loads not validated before, the new rows and
-those of a load whose validation failed (expectations/runner.py says why that is the whole
-table's verdict), or every current row when CALLSHRINK_VALIDATE=all (`callshrink run
---validate-all`). A failed check blocks only what is downstream of that raw
-table: the dbt step leaves those models as they were and builds the rest, then fails the run
-naming the check (orchestration/defs/dbt.py). The check's metadata says which expectation
-failed and on which rows. Results and Data Docs are written to
+(orchestration/defs/ingestion.py), so the check has finished before dbt starts: the rows of the
+loads not validated before, the new rows and those of a load whose validation failed
+(expectations/runner.py says why that is the whole table's verdict), or every current row when
+CALLSHRINK_VALIDATE=all (`callshrink run --validate-all`). A failed check blocks only what is
+downstream of that raw table: the dbt step leaves those models as they were and builds the
+rest, then fails the run naming the check (orchestration/defs/dbt.py). The check's metadata
+says which expectation failed and on which rows. Results and Data Docs are written to
 <CALLSHRINK_HOME>/great_expectations/ (data_docs/index.html); the newest
 CALLSHRINK_KEEP_VALIDATIONS (default 60) runs of each table's suite are kept there. Each check
 renders its own pages; the index, which reads every stored result, is rebuilt once per run
