@@ -5,9 +5,9 @@ The step loads each table's new landing files on threads of its own (CALLSHRINK_
 default 2), each with its own connection, and validates each table's new rows with its Great
 Expectations suite (orchestration/defs/quality.py) as soon as that table is loaded, in the
 step's own thread, while the other tables load: on two cores a load keeps the server busy
-with COPY while the check of another runs its queries. A table that fails to load is named
-when the step fails, after the others are loaded and checked; dbt, downstream of every raw
-table, does not run then, as when each table had a step of its own."""
+with COPY while the check of another runs its queries. A table that fails to load (or whose
+check cannot run) is named when the step fails, after the others are loaded and checked; dbt,
+downstream of every raw table, does not run then, as when each table had a step of its own."""
 
 import os
 import time
@@ -66,26 +66,27 @@ def raw_tables(
     with warehouse.connect() as conn:
         ensure_raw_schema(conn)
         start_load(conn, folder, load_id)
-    failed: dict[str, BaseException] = {}
+    failed: dict[str, str] = {}  # the others are still loaded and checked
     with ThreadPoolExecutor(load_threads(), thread_name_prefix="callshrink-load") as pool:
         loads = {pool.submit(_load, warehouse, table, folder, load_id): table for table in selected}
         for done in as_completed(loads):
-            table = loads[done]
+            table, result = loads[done], None
             try:
                 result, seconds, notes = done.result()
-            except Exception as error:  # the others are still loaded and checked
-                failed[table.identifier] = error
-                context.log.error(f"{table.identifier}: loading failed: {error!r}")
+                for note in notes:
+                    context.log.warning(note)
+                materialized = _materialized(context, table, folder, result, seconds, url)
+            except Exception as error:
+                step = "loading" if result is None else "checking"
+                failed[table.identifier] = f"{step} failed: {error!r}"
+                context.log.error(f"raw.{table.identifier}: {failed[table.identifier]}")
                 continue
-            for note in notes:
-                context.log.warning(note)
-            yield _materialized(context, table, folder, result, seconds, url)
+            yield materialized
     with warehouse.connect() as conn:
         finish_load(conn, load_id)
     if failed:
         raise dg.Failure(
-            description="loading failed: "
-            + "; ".join(f"raw.{name}: {error!r}" for name, error in sorted(failed.items()))
+            description="; ".join(f"raw.{name}: {why}" for name, why in sorted(failed.items()))
         )
 
 

@@ -1,5 +1,5 @@
-"""The raw tables load at once, each checked as it is loaded; a table that fails to load does
-not stop the others, and the step then fails naming it."""
+"""The raw tables load at once, each checked as it is loaded; a table that fails to load, or
+whose check cannot run, does not stop the others, and the step then fails naming it."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_a_table_that_fails_to_load_leaves_the_others_loaded_and_checked(
     assert not result.success
     [failure] = result.get_step_failure_events()
     described = failure.step_failure_data.user_failure_data.description
-    assert "raw.asterisk_cdr: RuntimeError('the disk went away')" in described
+    assert "raw.asterisk_cdr: loading failed: RuntimeError('the disk went away')" in described
     materialized = [e.asset_key for e in result.get_asset_materialization_events()]
     assert materialized == [QUEUE_LOG]
     checks = result.get_asset_check_evaluations()
@@ -94,6 +94,28 @@ def test_a_table_that_fails_to_load_leaves_the_others_loaded_and_checked(
         table = table_by_key("asterisk", "queue_log")
         rows = conn.execute(f"select count(*) from raw.{table.identifier}").fetchone()
     assert rows == (3,)
+
+
+def test_a_check_that_cannot_run_leaves_the_other_tables_checked(
+    landing: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = ingestion.validate
+
+    def validate(table, url):
+        if table.identifier == "asterisk_cdr":
+            raise RuntimeError("no suite today")
+        return real(table, url)
+
+    monkeypatch.setattr(ingestion, "validate", validate)
+
+    result = materialize(QUEUE_LOG, CDR)
+
+    assert not result.success
+    [failure] = result.get_step_failure_events()
+    described = failure.step_failure_data.user_failure_data.description
+    assert "raw.asterisk_cdr: checking failed: RuntimeError('no suite today')" in described
+    checks = result.get_asset_check_evaluations()
+    assert [(c.asset_key, c.passed) for c in checks] == [(QUEUE_LOG, True)]
 
 
 def test_a_load_thread_count_that_is_not_a_whole_number_fails_naming_the_variable(
