@@ -48,8 +48,8 @@ class PipelineResult:
             checks += load.check_seconds
         build = self.step_seconds.get(DBT_STEP)
         parts = [f"loading {loading:.1f} s", f"checks {checks:.1f} s"]
-        if RAW_STEP in self.step_seconds:
-            parts[-1] += f" ({self.step_seconds[RAW_STEP]:.1f} s together, tables at once)"
+        if RAW_STEP in self.step_seconds:  # both, several tables at once
+            parts.append(f"raw step {self.step_seconds[RAW_STEP]:.1f} s")
         parts.append(
             f"dbt build {build:.1f} s" if build is not None else "dbt build did not finish"
         )

@@ -117,7 +117,7 @@ def test_a_run_over_hostile_files_exits_0_and_loses_no_good_record(
     )
     assert summary["step_seconds"]["callshrink_dbt_assets"] > 0
     assert summary["peak_memory_mb"] > 50
-    assert "time: loading " in output and " s, dbt build " in output
+    assert "time: loading " in output and " s, raw step " in output and " s, dbt build " in output
     for case in CORPUS:
         read, loaded, quarantined = manifest[case.path]
         assert read == loaded + quarantined, case.name
