@@ -142,6 +142,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         from orchestration.defs.ingestion import REREAD_VAR
 
         os.environ[REREAD_VAR] = "1"
+    if args.load_threads is not None:
+        from orchestration.defs.ingestion import LOAD_THREADS_VAR
+
+        os.environ[LOAD_THREADS_VAR] = str(args.load_threads)
     result = run_pipeline(quiet=args.quiet, full_refresh=args.full_refresh)
     if args.summary_json is not None:
         _write_summary_json(result, args.summary_json)
@@ -288,6 +292,13 @@ def _port(text: str) -> int:
     if not 1 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {port}")
     return port
+
+
+def _at_least_one(text: str) -> int:
+    """A count of things at once (--load-threads): a whole number, 1 or more."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _require_free_port(command: str, port: int, host: str = LOCALHOST) -> None:
@@ -624,6 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
         "default a file whose path, size and modification time are those it had when it "
         "was loaded is skipped unread (use this after restoring files whose times were "
         "kept but whose content changed)",
+    )
+    run_parser.add_argument(
+        "--load-threads",
+        type=_at_least_one,
+        metavar="N",
+        help="load N raw tables at once, each checked as soon as it is loaded (default: "
+        "$CALLSHRINK_LOAD_THREADS or 2; 1 loads them one after the other)",
     )
     run_parser.add_argument(
         "--summary-json",

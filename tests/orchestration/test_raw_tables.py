@@ -3,14 +3,17 @@ whose check cannot run, does not stop the others, and the step then fails naming
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import psycopg
 import pytest
 
+from callshrink import cli, pipeline
 from callshrink.ingest import table_by_key
 from orchestration.defs import ingestion
 from orchestration.defs.resources import LandingResource, WarehouseResource
@@ -130,3 +133,24 @@ def test_a_load_thread_count_that_is_not_a_whole_number_fails_naming_the_variabl
     assert (
         "CALLSHRINK_LOAD_THREADS='two'" in failure.step_failure_data.user_failure_data.description
     )
+
+
+def test_the_command_line_sets_how_many_tables_load_at_once(
+    landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    seen: list[str | None] = []
+
+    def run_pipeline(**_options) -> SimpleNamespace:
+        seen.append(os.environ.get(ingestion.LOAD_THREADS_VAR))
+        return SimpleNamespace(success=True)
+
+    monkeypatch.setattr(pipeline, "run_pipeline", run_pipeline)
+    (tmp_path / "reference").mkdir()
+    run = ["run", "-q", "--landing", str(landing), "--reference", str(tmp_path / "reference")]
+
+    assert cli.main(run) == 0
+    assert cli.main([*run, "--load-threads", "1"]) == 0
+    assert seen == [None, "1"]
+    with pytest.raises(SystemExit):
+        cli.main([*run, "--load-threads", "0"])
+    assert "--load-threads: a whole number of at least 1, got '0'" in capsys.readouterr().err
