@@ -20,7 +20,7 @@ import dagster as dg
 
 from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
 from callshrink.ingest.loader import TableLoadResult, finish_load, start_load
-from orchestration.defs.quality import check_spec, validate
+from orchestration.defs.quality import check_spec, raw_key, validate
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
 # "1": hash every landing file, even one whose path, size and modification time say it was
@@ -28,10 +28,6 @@ from orchestration.defs.resources import LandingResource, WarehouseResource
 REREAD_VAR = "CALLSHRINK_REREAD_FILES"
 LOAD_THREADS_VAR = "CALLSHRINK_LOAD_THREADS"
 DEFAULT_LOAD_THREADS = 2
-
-
-def raw_key(table: RawTable) -> dg.AssetKey:
-    return dg.AssetKey(list(table.asset_key))
 
 
 def raw_spec(table: RawTable) -> dg.AssetSpec:

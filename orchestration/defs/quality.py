@@ -29,10 +29,15 @@ KEEP_VALIDATIONS_VAR = "CALLSHRINK_KEEP_VALIDATIONS"
 DEFAULT_KEEP_VALIDATIONS = 60  # two months of daily runs
 
 
+def raw_key(table: RawTable) -> dg.AssetKey:
+    """The raw table's asset key, its dbt source's (<source>/<table>)."""
+    return dg.AssetKey(list(table.asset_key))
+
+
 def check_spec(table: RawTable) -> dg.AssetCheckSpec:
     return dg.AssetCheckSpec(
         CHECK_NAME,
-        asset=dg.AssetKey(list(table.asset_key)),
+        asset=raw_key(table),
         description=(
             f"Great Expectations suite raw.{table.identifier} (expectations/); a failure "
             "blocks the dbt models downstream of this table."
@@ -53,7 +58,7 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
     )
     return dg.AssetCheckResult(
         check_name=CHECK_NAME,
-        asset_key=dg.AssetKey(list(table.asset_key)),
+        asset_key=raw_key(table),
         passed=outcome.success,
         metadata=outcome.as_metadata(),
         description=None if outcome.success else outcome.describe(),
@@ -62,7 +67,7 @@ def validate(table: RawTable, url: str) -> dg.AssetCheckResult:
 
 @dg.asset(
     key=dg.AssetKey(["great_expectations", "data_docs"]),
-    deps=[dg.AssetKey(list(table.asset_key)) for table in RAW_TABLES],
+    deps=[raw_key(table) for table in RAW_TABLES],
     group_name="raw",
     owners=["team:analytics-engineering"],
     kinds={"html"},
