@@ -2,6 +2,10 @@
 -- location x local day x KPI with the day's value and n, its own weekday's centre line from a
 -- fixed baseline window, the sigma of the point, its 1-, 2- and 3-sigma bounds and zone, and
 -- whether the rules judge it. process_signals applies the rules to the judged points.
+{#- The planner estimates one row for each CTE of the points (they have no statistics) and
+    compared every baseline point with every weekday centre in a nested loop: 1.2 s of 2.6 at
+    3.9 million calls. Every join here is on keys, and hashed. -#}
+{{ config(pre_hook=["set local enable_nestloop = off"]) }}
 {%- set baseline_days = var('process_control_baseline_days') | int %}
 {%- set baseline_start = var('process_control_baseline_start') %}
 {%- set min_calls = var('process_control_min_calls') | int %}
@@ -11,33 +15,11 @@
     side, and show the limits back in the KPI's own unit #}
 {%- set log_scale_kpis = "('average_speed_of_answer_seconds', 'mean_minutes_to_recovery')" %}
 
+-- calls is read once, by the day's aggregate (the locations' first and newest days come from
+-- it): a CTE read twice is materialised whole, every column of every call of the history,
+-- and cannot be read in parallel (3.3 s of this model's 5.8 at 3.9 million calls)
 with calls as (
     select * from {{ ref('calls') }}
-),
-
--- each location's first and newest local day of calls; both are partial (the data starts
--- and ends at a UTC midnight, not the location's)
-location_days as (
-    select
-        location_id,
-        min(started_date) as first_day,
-        max(started_date) as newest_day
-    from calls
-    where location_id is not null
-    group by location_id
-),
-
-baselines as (
-    select
-        location_id,
-        first_day,
-        newest_day,
-        {%- if baseline_start %}
-            cast('{{ baseline_start }}' as date) as baseline_start
-        {%- else %}
-            first_day + 1 as baseline_start
-        {%- endif %}
-    from location_days
 ),
 
 -- the numerators and denominators of the warehouse's own metrics (calls.yml's measures)
@@ -60,6 +42,30 @@ daily as (
     from calls
     where location_id is not null and started_date is not null
     group by location_id, started_date
+),
+
+-- each location's first and newest local day of calls; both are partial (the data starts
+-- and ends at a UTC midnight, not the location's)
+location_days as (
+    select
+        location_id,
+        min(started_date) as first_day,
+        max(started_date) as newest_day
+    from daily
+    group by location_id
+),
+
+baselines as (
+    select
+        location_id,
+        first_day,
+        newest_day,
+        {%- if baseline_start %}
+            cast('{{ baseline_start }}' as date) as baseline_start
+        {%- else %}
+            first_day + 1 as baseline_start
+        {%- endif %}
+    from location_days
 ),
 
 -- the day's missed-call shrink in dollars (both shrink lines), by the day of the valued call
