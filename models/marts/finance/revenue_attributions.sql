@@ -19,7 +19,10 @@
 
 with
 
-records as (
+-- read twice (the matches, every record): not materialized, so that each read can be
+-- parallel; a materialised copy of every record kept the whole attribution on one process
+-- (3.6 s against 2.7 at 3.9 million calls)
+records as not materialized (
 
     select * from {{ ref('int_revenue_records') }}
     where is_revenue
