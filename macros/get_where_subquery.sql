@@ -8,7 +8,12 @@
       `_staged_at = <the newest _staged_at>`;
     - `__days_built__`: the call models' tests read the days from the first their last
       build wrote (macros/incremental_window.sql); every row after a full build, or for a
-      model with no recorded build.
+      model with no recorded build. A model whose rows carry the time of the build that
+      wrote them (`_built_at`: the models that rewrite older calls for their follow-ups,
+      from up to `followup_days()` before their cutoff) is read by it instead, the rows of
+      its last build (`_built_at = ` the time `_call_model_builds` recorded): the few older
+      calls rewritten, not every call of those days (a day's tests of marts.calls read 272
+      thousand rows instead of 1.07 million at 3.9 million calls: 4.0 s against 11.7).
     Otherwise as dbt's own: the relation filtered by `where`.
 #}
 {% macro default__get_where_subquery(relation) -%}
@@ -17,8 +22,14 @@
         {%- set where = '_staged_at = '
             ~ value_now('select max(_staged_at) from ' ~ relation, 'timestamptz') -%}
     {%- elif where == '__days_built__' -%}
-        {%- set built_from = days_built_from(relation) if execute else none -%}
-        {%- set where = "started_date_utc >= '" ~ built_from ~ "'::date" if built_from else '' -%}
+        {%- set build = last_call_model_build(relation) if execute else none -%}
+        {%- if build is none -%}
+            {%- set where = '' -%}
+        {%- elif '_built_at' in adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
+            {%- set where = "_built_at = '" ~ build.built_at ~ "'::timestamptz" -%}
+        {%- else -%}
+            {%- set where = "started_date_utc >= '" ~ build.built_from ~ "'::date" -%}
+        {%- endif -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') as dbt_subquery') -%}

@@ -201,15 +201,16 @@
     having min(call_time) is not null
 {%- endmacro %}
 
-{#- The first day the last build of `relation` wrote, as a SQL date literal; none when every
-    day (a full build) or no build is recorded (a table rebuilt whole). -#}
-{% macro days_built_from(relation) -%}
+{#- The last build of `relation` recorded: its first day written (`built_from`) and the time
+    of its invocation (`built_at`), as text; none when it wrote every day (a full build) or no
+    build is recorded (a table rebuilt whole). -#}
+{% macro last_call_model_build(relation) -%}
     {%- set found = run_query(
-        "select built_from::text from " ~ call_model_builds_relation()
-        ~ " where model = '" ~ relation ~ "'"
+        "select built_from::text, built_at::text from " ~ call_model_builds_relation()
+        ~ " where model = '" ~ relation ~ "' and built_from <> '-infinity'"
     ) -%}
-    {%- set built_from = found.columns[0].values()[0] if found.rows | length else none -%}
-    {%- do return(none if built_from in (none, '-infinity') else built_from) -%}
+    {%- do return({'built_from': found.rows[0][0], 'built_at': found.rows[0][1]}
+        if found.rows | length else none) -%}
 {%- endmacro %}
 
 {#- The start (UTC midnight) of the day of the cutoff of the last build of marts.calls (from

@@ -3,7 +3,8 @@
     flags here are the metric definitions of docs/metrics.md applied to one call, so that each
     metric of the semantic model is a plain sum or mean over this table. Incremental: the
     calls from the cutoff and the older calls whose follow-ups int_calls_followed_up rewrote
-    since this model's last build (in_rewritten_calls).
+    since this model's last build (in_rewritten_calls). Each row carries the time of the
+    build that wrote it (`_built_at`): the tests read those rows (macros/get_where_subquery.sql).
 #}
 {{ config(rewrites_older_calls=true) }}
 {%- set service_level = var('service_level_seconds') %}
@@ -112,7 +113,8 @@ final as (
         is_location_from_earlier_call,
         has_pbx_record,
         has_callrail_record,
-        stitch_gap_seconds::numeric(12, 3) as stitch_gap_seconds
+        stitch_gap_seconds::numeric(12, 3) as stitch_gap_seconds,
+        {{ build_time() }} as _built_at
     from measured
 
 )

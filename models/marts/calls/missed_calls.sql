@@ -2,9 +2,16 @@
     One row per missed opportunity (voicemail, abandoned or missed in open hours): who was
     left waiting (the caller's number masked but for its country code and last four digits),
     for how long, and whether and when the business got them back. Incremental like calls
-    (in_rewritten_calls).
+    (in_rewritten_calls), each row with the time of the build that wrote it.
 #}
-{{ config(rewrites_older_calls=true) }}
+{{ config(
+    rewrites_older_calls=true,
+    indexes=[
+        {'columns': ['started_date_utc']},
+        {'columns': ['started_at']},
+        {'columns': ['_built_at']},
+    ],
+) }}
 -- depends_on: {{ ref('int_calls_followed_up') }}
 with
 
@@ -36,7 +43,8 @@ final as (
         is_recovered,
         recovered_by,
         recovered_at,
-        minutes_to_recovery
+        minutes_to_recovery,
+        {{ build_time() }} as _built_at
     from calls
     where is_missed_opportunity
 
