@@ -63,3 +63,68 @@ def test_relationships_in_days_reads_the_days_built_and_fails_on_a_missing_call(
     output = failed.stdout + failed.stderr
     assert failed.returncode == 1, output[-5000:]
     assert "FAIL 1 relationships_in_days_caller_numbers_call_id" in output, output[-5000:]
+
+
+def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_wrote(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+) -> None:
+    """marts.calls rewrites every call from its cutoff and some older calls, and each row
+    carries the time of the build that wrote it (`_built_at`). Its tests read the rows of
+    its last build (`__days_built__`, macros/get_where_subquery.sql), not every call of the
+    days from its recorded first day: here the build is recorded as one that wrote from the
+    newest day on. Two copies of a call of the newest day that this build did not write pass
+    (a test of the days would fail them); two copies of the oldest call, written by it, fail."""
+    stage_reference()
+    select = ["test", "--select", "calls,test_name:unique"]
+    build = """model ~ '[.]"marts"[.]"calls"$'"""
+    built_from, built_at = conn.execute(
+        f"select built_from::text, built_at from intermediate._call_model_builds where {build}"
+    ).fetchone()
+    last_build = "2031-01-01 00:00:00+00"
+    not_rebuilt = "2001-01-01 00:00:00+00"
+    newest, oldest = conn.execute(
+        "select (array_agg(call_id order by started_at desc))[1], "
+        "(array_agg(call_id order by started_at))[1] from marts.calls"
+    ).fetchone()
+
+    def copy_twice(call_id: str, built: str) -> None:
+        for _ in range(2):
+            conn.execute(
+                "insert into marts.calls select (row.t).* from (select jsonb_populate_record("
+                "null::marts.calls, to_jsonb(calls) || jsonb_build_object('_built_at', %s::text))"
+                " as t from marts.calls where call_id = %s and _built_at <> %s::timestamptz"
+                " limit 1) as row",
+                (built, call_id, built),
+            )
+
+    conn.execute(
+        "update intermediate._call_model_builds set built_at = %s, "
+        f"built_from = (select max(started_date_utc) from marts.calls) where {build}",
+        (last_build,),
+    )
+    try:
+        copy_twice(newest, not_rebuilt)
+        passed = run_dbt(*select)
+        copy_twice(oldest, last_build)
+        failed = run_dbt(*select)
+    finally:
+        conn.execute(
+            "delete from marts.calls where _built_at in (%s, %s)", (last_build, not_rebuilt)
+        )
+        conn.execute(
+            f"update intermediate._call_model_builds set built_from = %s::date, built_at = %s "
+            f"where {build}",
+            (built_from, built_at),
+        )
+
+    output = passed.stdout + passed.stderr
+    assert passed.returncode == 0, output[-5000:]
+    assert "PASS unique_calls_call_id" in output, output[-5000:]
+    (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
+        "callshrink/models/marts/calls/calls.yml/unique_calls_call_id.sql"
+    )
+    assert "_built_at = '2031-01-01" in compiled.read_text(), compiled.read_text()
+
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output[-5000:]
+    assert "FAIL 1 unique_calls_call_id" in output, output[-5000:]
