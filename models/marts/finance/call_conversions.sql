@@ -15,7 +15,9 @@ calls as (
 
 ),
 
-attributions as (
+-- read twice (the newest record, each call's revenue): not materialized, so that neither
+-- read copies every attribution first and each can be parallel
+attributions as not materialized (
 
     select * from {{ ref('revenue_attributions') }}
 
