@@ -80,46 +80,53 @@ cells as (
 
 ),
 
-location_level as (
+-- every level in one pass over the measured calls (a CTE read once per level was copied
+-- whole first, and each level read it again): grouping() tells the levels apart, a bit set
+-- for each of location_id, region, marketing_source, caller_type left out of the group
+levels as (
 
     select
+        grouping(location_id, region, marketing_source, caller_type) as left_out,
         location_id,
-        marketing_source,
-        caller_type,
-        {{ cell_figures }}
-    from measured_calls
-    group by location_id, marketing_source, caller_type
-
-),
-
-region_level as (
-
-    select
         region,
         marketing_source,
         caller_type,
         {{ cell_figures }}
     from measured_calls
-    group by region, marketing_source, caller_type
+    group by grouping sets (
+        (location_id, marketing_source, caller_type),
+        (region, marketing_source, caller_type),
+        (marketing_source, caller_type),
+        ()
+    )
+
+),
+
+location_level as (
+
+    select * from levels
+    where left_out = 4
+
+),
+
+region_level as (
+
+    select * from levels
+    where left_out = 8
 
 ),
 
 source_level as (
 
-    select
-        marketing_source,
-        caller_type,
-        {{ cell_figures }}
-    from measured_calls
-    group by marketing_source, caller_type
+    select * from levels
+    where left_out = 12
 
 ),
 
 system_level as (
 
-    select
-        {{ cell_figures }}
-    from measured_calls
+    select * from levels
+    where left_out = 15
 
 ),
 
