@@ -79,7 +79,7 @@ def data_docs() -> dg.MaterializeResult:
     from expectations.runner import build_docs_index  # GX is slow to import
 
     index = build_docs_index(results_dir())
-    return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(index or "")})
+    return dg.MaterializeResult(metadata={"index": dg.MetadataValue.path(index)} if index else {})
 
 
 def results_dir() -> Path:
