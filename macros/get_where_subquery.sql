@@ -1,7 +1,7 @@
 {#
     Tests read the rows a model's last build wrote (dbt_project.yml, data_tests). dbt renders
     a `where` config when it parses the project, before any relation or build is known, so
-    two `where` words are filled in here, when the test runs, each with a literal (the
+    three `where` words are filled in here, when the test runs, each with a literal (the
     planner then reads the index range of those rows; against a subquery it guesses a third
     of the table and reads all of it):
     - `__last_build__`: the staging tests read the rows of the last build,
@@ -14,13 +14,23 @@
       its last build (`_built_at = ` the time `_call_model_builds` recorded): the few older
       calls rewritten, not every call of those days (a day's tests of marts.calls read 272
       thousand rows instead of 1.07 million at 3.9 million calls: 4.0 s against 11.7).
+    - `__calls_rebuilt__:<column>`: a table rebuilt whole whose rows reference marts.calls
+      (call_id) and carry a time at or after their call's start (`<column>`: the call's
+      start, an attributed record's time) checks its references in the rows from the first
+      day the last build of marts.calls rewrote on (`calls_rebuilt_since()`): a call a
+      build deleted started then, and the calls before it are as the references saw them.
+      Every row after a full build of the calls. At 3.9 million calls, the references of
+      revenue_attributions to calls took 0.7 s instead of 4.7 of a day's run, those of
+      call_conversions and missed_call_shrink 0.5 and 0.6 instead of 2.3 and 2.9.
     Otherwise as dbt's own: the relation filtered by `where`.
 #}
 {% macro default__get_where_subquery(relation) -%}
-    {%- set where = config.get('where', '') -%}
+    {%- set where = config.get('where') or '' -%}
     {%- if where == '__last_build__' -%}
         {%- set where = '_staged_at = '
             ~ value_now('select max(_staged_at) from ' ~ relation, 'timestamptz') -%}
+    {%- elif where.startswith('__calls_rebuilt__:') -%}
+        {%- set where = where.split(':')[1] ~ ' >= ' ~ calls_rebuilt_since() if execute else '' -%}
     {%- elif where == '__days_built__' -%}
         {%- set build = last_call_model_build(relation) if execute else none -%}
         {%- if build is none -%}

@@ -214,19 +214,26 @@
 {%- endmacro %}
 
 {#- The start (UTC midnight) of the day of the cutoff of the last build of marts.calls (from
-    the cutoff on it rewrote every call; before it, calls only for follow-ups, which nothing
-    read by the callback list depends on), as a SQL expression (-infinity after its full
-    build, or when none is recorded), for a model that follows the calls by call rather than
-    by day (restricted.callback_work_items); -infinity on a full build of that model: every
-    call. The build recorded the day of its follow-up cutoff, `followup_days()` earlier. -#}
-{% macro calls_rebuilt_from() -%}
-    {%- if is_incremental() -%}
+    the cutoff on it rewrote every call; before it, calls only for follow-ups, which keep
+    their start and their call_id), as a literal: -infinity after its full build, or when
+    none is recorded. The build recorded the day of its follow-up cutoff, `followup_days()`
+    earlier. A call of marts.calls that a build deleted (re-stitched or re-grouped away)
+    started after this. -#}
+{% macro calls_rebuilt_since() -%}
     {{ value_now(
         "(select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'"
         ~ " + interval '" ~ (followup_days() | int) * 24 ~ " hours'"
         ~ " from " ~ call_model_builds_relation() ~ " where model = '" ~ ref('calls') ~ "')",
         'timestamptz'
     ) }}
+{%- endmacro %}
+
+{#- `calls_rebuilt_since()` for a model that follows the calls by call rather than by day
+    (restricted.callback_work_items: nothing it reads of a call changes with its
+    follow-ups); -infinity on a full build of that model: every call. -#}
+{% macro calls_rebuilt_from() -%}
+    {%- if is_incremental() -%}
+    {{ calls_rebuilt_since() }}
     {%- else -%}
     '-infinity'::timestamptz
     {%- endif -%}

@@ -128,3 +128,52 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
     output = failed.stdout + failed.stderr
     assert failed.returncode == 1, output[-5000:]
     assert "FAIL 1 unique_calls_call_id" in output, output[-5000:]
+
+
+def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+) -> None:
+    """marts.call_conversions is rebuilt whole, and its call_id must be a call of marts.calls.
+    A call a build of marts.calls deleted started in the days that build rewrote, so the
+    test reads the conversions from the first of them on (`__calls_rebuilt__:started_at`,
+    macros/get_where_subquery.sql), recorded here as after the newest call. A conversion of a
+    call no call has, started long before, passes; one started after, fails."""
+    stage_reference()
+    select = ["test", "--select", "call_conversions,test_name:relationships"]
+    build = """model ~ '[.]"marts"[.]"calls"$'"""
+    (built_from,) = conn.execute(
+        f"select built_from::text from intermediate._call_model_builds where {build}"
+    ).fetchone()
+
+    def orphan_started(started_at: str) -> None:
+        conn.execute(
+            "insert into marts.call_conversions select (row.t).* from (select "
+            "jsonb_populate_record(null::marts.call_conversions, to_jsonb(conversions) || "
+            "jsonb_build_object('call_id', %s::text, 'started_at', %s::text)) as t "
+            "from marts.call_conversions as conversions limit 1) as row",
+            (ORPHAN, started_at),
+        )
+
+    conn.execute(
+        "update intermediate._call_model_builds set built_from = "
+        f"(select max(started_date_utc) from marts.calls) where {build}"
+    )
+    try:
+        orphan_started("2000-01-01 00:00:00+00")
+        passed = run_dbt(*select)
+        orphan_started("2100-01-01 00:00:00+00")
+        failed = run_dbt(*select)
+    finally:
+        conn.execute("delete from marts.call_conversions where call_id = %s", (ORPHAN,))
+        conn.execute(
+            f"update intermediate._call_model_builds set built_from = %s::date where {build}",
+            (built_from,),
+        )
+
+    output = passed.stdout + passed.stderr
+    assert passed.returncode == 0, output[-5000:]
+    assert "PASS relationships_call_conversions_call_id" in output, output[-5000:]
+
+    output = failed.stdout + failed.stderr
+    assert failed.returncode == 1, output[-5000:]
+    assert "FAIL 1 relationships_call_conversions_call_id" in output, output[-5000:]
