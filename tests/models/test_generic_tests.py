@@ -8,6 +8,8 @@ is put back.
 
 from __future__ import annotations
 
+import subprocess
+
 import psycopg
 
 from callshrink.dbt import stage_reference
@@ -15,6 +17,13 @@ from callshrink.settings import PROJECT_DIR
 from tests.conftest import PipelineRun, run_dbt
 
 ORPHAN = "no-such-pbx:0000000000.1"
+
+
+def _assert_ran(run: subprocess.CompletedProcess, line: str, returncode: int = 0) -> None:
+    """dbt exited with `returncode` and printed `line` (a test's PASS or FAIL line)."""
+    output = run.stdout + run.stderr
+    assert run.returncode == returncode, output[-5000:]
+    assert line in output, output[-5000:]
 
 
 def test_relationships_in_days_reads_the_days_built_and_fails_on_a_missing_call(
@@ -51,18 +60,14 @@ def test_relationships_in_days_reads_the_days_built_and_fails_on_a_missing_call(
             (built_from,),
         )
 
-    output = passed.stdout + passed.stderr
-    assert passed.returncode == 0, output[-5000:]
-    assert "PASS relationships_in_days_caller_numbers_call_id" in output, output[-5000:]
+    _assert_ran(passed, "PASS relationships_in_days_caller_numbers_call_id")
     (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
         "callshrink/models/restricted/caller_numbers.yml/relationships_in_days_*.sql"
     )
     # the newest day of caller_numbers, and of calls the day before it on
     assert compiled.read_text().count("started_date_utc >= '") == 2, compiled.read_text()
 
-    output = failed.stdout + failed.stderr
-    assert failed.returncode == 1, output[-5000:]
-    assert "FAIL 1 relationships_in_days_caller_numbers_call_id" in output, output[-5000:]
+    _assert_ran(failed, "FAIL 1 relationships_in_days_caller_numbers_call_id", returncode=1)
 
 
 def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_wrote(
@@ -117,17 +122,13 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
             (built_from, built_at),
         )
 
-    output = passed.stdout + passed.stderr
-    assert passed.returncode == 0, output[-5000:]
-    assert "PASS unique_calls_call_id" in output, output[-5000:]
+    _assert_ran(passed, "PASS unique_calls_call_id")
     (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
         "callshrink/models/marts/calls/calls.yml/unique_calls_call_id.sql"
     )
     assert "_built_at = '2031-01-01" in compiled.read_text(), compiled.read_text()
 
-    output = failed.stdout + failed.stderr
-    assert failed.returncode == 1, output[-5000:]
-    assert "FAIL 1 unique_calls_call_id" in output, output[-5000:]
+    _assert_ran(failed, "FAIL 1 unique_calls_call_id", returncode=1)
 
 
 def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
@@ -170,10 +171,6 @@ def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
             (built_from,),
         )
 
-    output = passed.stdout + passed.stderr
-    assert passed.returncode == 0, output[-5000:]
-    assert "PASS relationships_call_conversions_call_id" in output, output[-5000:]
+    _assert_ran(passed, "PASS relationships_call_conversions_call_id")
 
-    output = failed.stdout + failed.stderr
-    assert failed.returncode == 1, output[-5000:]
-    assert "FAIL 1 relationships_call_conversions_call_id" in output, output[-5000:]
+    _assert_ran(failed, "FAIL 1 relationships_call_conversions_call_id", returncode=1)
