@@ -296,9 +296,10 @@ def _port(text: str) -> int:
 
 def _at_least_one(text: str) -> int:
     """A count of things at once (--load-threads): a whole number, 1 or more."""
-    if not text.strip().isdigit() or int(text) < 1:
+    count = settings.whole_number_at_least_one(text)
+    if count is None:
         raise argparse.ArgumentTypeError(f"a whole number of at least 1, got {text!r}")
-    return int(text)
+    return count
 
 
 def _require_free_port(command: str, port: int, host: str = LOCALHOST) -> None:

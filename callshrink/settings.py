@@ -49,6 +49,13 @@ WAREHOUSE_DB = "callshrink"
 _ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
+def whole_number_at_least_one(text: str) -> int | None:
+    """``text`` as a count of things done at once (digits only, 1 or more), else None: the one
+    rule of ``callshrink run --load-threads`` and ``CALLSHRINK_LOAD_THREADS``."""
+    text = text.strip()
+    return int(text) if text.isdigit() and int(text) >= 1 else None
+
+
 def home_dir() -> Path:
     return Path(os.environ.get("CALLSHRINK_HOME", PROJECT_DIR / ".callshrink")).resolve()
 

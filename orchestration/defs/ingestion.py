@@ -20,6 +20,7 @@ import dagster as dg
 
 from callshrink.ingest import RAW_TABLES, RawTable, ensure_raw_schema, load_table
 from callshrink.ingest.loader import TableLoadResult, finish_load, start_load
+from callshrink.settings import whole_number_at_least_one
 from orchestration.defs.quality import check_spec, raw_key, validate
 from orchestration.defs.resources import LandingResource, WarehouseResource
 
@@ -137,8 +138,9 @@ def load_threads() -> int:
     text = os.environ.get(LOAD_THREADS_VAR, "").strip()
     if not text:
         return DEFAULT_LOAD_THREADS
-    if not text.isdigit() or int(text) < 1:
+    threads = whole_number_at_least_one(text)
+    if threads is None:
         raise dg.Failure(
             description=f"{LOAD_THREADS_VAR}={text!r}: give how many tables load at once, 1 or more"
         )
-    return int(text)
+    return threads
