@@ -8,7 +8,10 @@ is put back.
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -17,6 +20,44 @@ from callshrink.settings import PROJECT_DIR
 from tests.conftest import PipelineRun, run_dbt
 
 ORPHAN = "no-such-pbx:0000000000.1"
+
+
+@contextmanager
+def _build_recorded(conn: psycopg.Connection, model: str, assignments: str) -> Iterator[None]:
+    """The last build of `model` ('<schema>.<name>') recorded in _call_model_builds as
+    `assignments` (SQL: `built_from = ...`) while the block runs, then as it was."""
+    schema, name = model.split(".")
+    build = f"""model ~ '[.]"{schema}"[.]"{name}"$'"""
+    table = "intermediate._call_model_builds"
+    # as text: a full build's built_from is -infinity, which no Python date holds
+    before = conn.execute(
+        f"select built_from::text, built_at from {table} where {build}"
+    ).fetchone()
+    conn.execute(f"update {table} set {assignments} where {build}")
+    try:
+        yield
+    finally:
+        conn.execute(
+            f"update {table} set built_from = %s::date, built_at = %s where {build}", before
+        )
+
+
+def _insert_copy(
+    conn: psycopg.Connection,
+    table: str,
+    changes: dict[str, str],
+    condition: str = "true",
+    params: tuple = (),
+) -> None:
+    """Insert into `table` a copy of one of its rows that meet `condition` (SQL on
+    `original`, with `params`), with the columns of `changes` set to their values (text, cast
+    by Postgres)."""
+    conn.execute(
+        f"insert into {table} select (copy.t).* from (select jsonb_populate_record("
+        f"null::{table}, to_jsonb(original) || %s::jsonb) as t from {table} as original "
+        f"where {condition} limit 1) as copy",
+        (json.dumps(changes), *params),
+    )
 
 
 def _assert_ran(run: subprocess.CompletedProcess, line: str, returncode: int = 0) -> None:
@@ -36,29 +77,19 @@ def test_relationships_in_days_reads_the_days_built_and_fails_on_a_missing_call(
     copy of the newest row with a call_id no call has is then its one failure."""
     stage_reference()
     select = ["test", "--select", "caller_numbers,test_name:relationships_in_days"]
-    build = """model ~ '[.]"restricted"[.]"caller_numbers"$'"""
-    (built_from,) = conn.execute(
-        f"select built_from::text from intermediate._call_model_builds where {build}"
-    ).fetchone()
     conn.execute(
         "create temp table orphan as select * from restricted.caller_numbers "
         "order by started_at desc limit 1"
     )
     conn.execute("update orphan set call_id = %s", (ORPHAN,))
-    conn.execute(
-        "update intermediate._call_model_builds set built_from = "
-        f"(select started_date_utc from orphan) where {build}"
-    )
-    try:
-        passed = run_dbt(*select)
-        conn.execute("insert into restricted.caller_numbers select * from orphan")
-        failed = run_dbt(*select)
-    finally:
-        conn.execute("delete from restricted.caller_numbers where call_id = %s", (ORPHAN,))
-        conn.execute(
-            f"update intermediate._call_model_builds set built_from = %s::date where {build}",
-            (built_from,),
-        )
+    newest_day = "built_from = (select started_date_utc from orphan)"
+    with _build_recorded(conn, "restricted.caller_numbers", newest_day):
+        try:
+            passed = run_dbt(*select)
+            conn.execute("insert into restricted.caller_numbers select * from orphan")
+            failed = run_dbt(*select)
+        finally:
+            conn.execute("delete from restricted.caller_numbers where call_id = %s", (ORPHAN,))
 
     _assert_ran(passed, "PASS relationships_in_days_caller_numbers_call_id")
     (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
@@ -81,10 +112,6 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
     (a test of the days would fail them); two copies of the oldest call, written by it, fail."""
     stage_reference()
     select = ["test", "--select", "calls,test_name:unique"]
-    build = """model ~ '[.]"marts"[.]"calls"$'"""
-    built_from, built_at = conn.execute(
-        f"select built_from::text, built_at from intermediate._call_model_builds where {build}"
-    ).fetchone()
     last_build = "2031-01-01 00:00:00+00"
     not_rebuilt = "2001-01-01 00:00:00+00"
     newest, oldest = conn.execute(
@@ -94,33 +121,27 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
 
     def copy_twice(call_id: str, built: str) -> None:
         for _ in range(2):
-            conn.execute(
-                "insert into marts.calls select (row.t).* from (select jsonb_populate_record("
-                "null::marts.calls, to_jsonb(calls) || jsonb_build_object('_built_at', %s::text))"
-                " as t from marts.calls where call_id = %s and _built_at <> %s::timestamptz"
-                " limit 1) as row",
-                (built, call_id, built),
+            _insert_copy(
+                conn,
+                "marts.calls",
+                {"_built_at": built},
+                "call_id = %s and _built_at <> %s::timestamptz",
+                (call_id, built),
             )
 
-    conn.execute(
-        "update intermediate._call_model_builds set built_at = %s, "
-        f"built_from = (select max(started_date_utc) from marts.calls) where {build}",
-        (last_build,),
+    recorded = (
+        f"built_at = '{last_build}', built_from = (select max(started_date_utc) from marts.calls)"
     )
-    try:
-        copy_twice(newest, not_rebuilt)
-        passed = run_dbt(*select)
-        copy_twice(oldest, last_build)
-        failed = run_dbt(*select)
-    finally:
-        conn.execute(
-            "delete from marts.calls where _built_at in (%s, %s)", (last_build, not_rebuilt)
-        )
-        conn.execute(
-            f"update intermediate._call_model_builds set built_from = %s::date, built_at = %s "
-            f"where {build}",
-            (built_from, built_at),
-        )
+    with _build_recorded(conn, "marts.calls", recorded):
+        try:
+            copy_twice(newest, not_rebuilt)
+            passed = run_dbt(*select)
+            copy_twice(oldest, last_build)
+            failed = run_dbt(*select)
+        finally:
+            conn.execute(
+                "delete from marts.calls where _built_at in (%s, %s)", (last_build, not_rebuilt)
+            )
 
     _assert_ran(passed, "PASS unique_calls_call_id")
     (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
@@ -141,35 +162,19 @@ def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
     call no call has, started long before, passes; one started after, fails."""
     stage_reference()
     select = ["test", "--select", "call_conversions,test_name:relationships"]
-    build = """model ~ '[.]"marts"[.]"calls"$'"""
-    (built_from,) = conn.execute(
-        f"select built_from::text from intermediate._call_model_builds where {build}"
-    ).fetchone()
 
     def orphan_started(started_at: str) -> None:
-        conn.execute(
-            "insert into marts.call_conversions select (row.t).* from (select "
-            "jsonb_populate_record(null::marts.call_conversions, to_jsonb(conversions) || "
-            "jsonb_build_object('call_id', %s::text, 'started_at', %s::text)) as t "
-            "from marts.call_conversions as conversions limit 1) as row",
-            (ORPHAN, started_at),
-        )
+        _insert_copy(conn, "marts.call_conversions", {"call_id": ORPHAN, "started_at": started_at})
 
-    conn.execute(
-        "update intermediate._call_model_builds set built_from = "
-        f"(select max(started_date_utc) from marts.calls) where {build}"
-    )
-    try:
-        orphan_started("2000-01-01 00:00:00+00")
-        passed = run_dbt(*select)
-        orphan_started("2100-01-01 00:00:00+00")
-        failed = run_dbt(*select)
-    finally:
-        conn.execute("delete from marts.call_conversions where call_id = %s", (ORPHAN,))
-        conn.execute(
-            f"update intermediate._call_model_builds set built_from = %s::date where {build}",
-            (built_from,),
-        )
+    after_the_newest_call = "built_from = (select max(started_date_utc) from marts.calls)"
+    with _build_recorded(conn, "marts.calls", after_the_newest_call):
+        try:
+            orphan_started("2000-01-01 00:00:00+00")
+            passed = run_dbt(*select)
+            orphan_started("2100-01-01 00:00:00+00")
+            failed = run_dbt(*select)
+        finally:
+            conn.execute("delete from marts.call_conversions where call_id = %s", (ORPHAN,))
 
     _assert_ran(passed, "PASS relationships_call_conversions_call_id")
 
