@@ -32,9 +32,10 @@ process (the loader and the checks run in it; not dbt's, a child process) and th
 size after it. Then the ratio of the two incremental days (the same day's files on a small and
 a large history: a day's work should not grow with history) and the year: the large initial run's
 seconds scaled linearly by 35,000,000 over its calls, with the share of the year it measured.
-Last, for the large history and its day, dbt's own elapsed time and its ten slowest models
-and tests (run_results.json of the run's dbt folder). No figure is asserted. Run it on a
-quiet machine.
+Last, for the large history and its day, dbt's own elapsed time, its ten slowest models
+and tests, and its longest path: the chain of models and tests, each waiting for the one
+before it, that set the build's end (run_results.json and manifest.json of the run's dbt
+folder). No figure is asserted. Run it on a quiet machine.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -294,6 +296,53 @@ def print_slowest_nodes(run: Run, count: int = 10) -> None:
     )
     for node in nodes[:count]:
         print(f"  {node['execution_time']:7.1f} s  {node['unique_id']}")
+    manifest = json.loads((folders[-1] / "manifest.json").read_text())
+    path = longest_path(results["results"], manifest["parent_map"])
+    if path:
+        print(f"{run.label}: the longest path, seconds from the first node's start (start, end):")
+        for node_id, started, ended in path:
+            print(f"  {started:7.1f} {ended:7.1f}  {node_id}")
+
+
+def _execute_span(result: dict) -> tuple[datetime, datetime] | None:
+    for timing in result.get("timing", []):
+        if timing["name"] == "execute" and timing.get("started_at") and timing.get("completed_at"):
+            return (
+                datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00")),
+                datetime.fromisoformat(timing["completed_at"].replace("Z", "+00:00")),
+            )
+    return None
+
+
+def longest_path(
+    results: list[dict], parent_map: dict[str, list[str]]
+) -> list[tuple[str, float, float]]:
+    """The chain of nodes that set the build's end: from the node that finished last, back
+    through the predecessor each one waited for longest, the one of them that finished last.
+    A node's predecessors in `dbt build` are its parents and the tests of its parents (a
+    model starts once its parents' tests pass). (unique_id, start, end) in seconds from the
+    first node's start, first node first."""
+    spans = {r["unique_id"]: span for r in results if (span := _execute_span(r)) is not None}
+    if not spans:
+        return []
+    tests_of: dict[str, list[str]] = {}
+    for node_id, parents in parent_map.items():
+        if node_id.startswith("test.") and node_id in spans:
+            for parent in parents:
+                tests_of.setdefault(parent, []).append(node_id)
+    origin = min(start for start, _ in spans.values())
+    node_id: str | None = max(spans, key=lambda key: spans[key][1])
+    path = []
+    while node_id is not None:
+        started, ended = spans[node_id]
+        path.append((node_id, (started - origin).total_seconds(), (ended - origin).total_seconds()))
+        parents = [p for p in parent_map.get(node_id, []) if p in spans]
+        waited_for = parents
+        if not node_id.startswith("test."):  # a test waits for what it tests only
+            waited_for = parents + [test for p in parents for test in tests_of.get(p, [])]
+        finished_before = [p for p in waited_for if spans[p][1] <= started]
+        node_id = max(finished_before, key=lambda key: spans[key][1], default=None)
+    return path[::-1]
 
 
 if __name__ == "__main__":
