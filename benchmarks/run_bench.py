@@ -276,12 +276,13 @@ def report(
         f"{large.summary['peak_memory_mb']:,} MB"
     )
     for run in (runs["large"][0], runs["large"][1]):
-        print_slowest_nodes(run)
+        print_dbt_profile(run)
 
 
-def print_slowest_nodes(run: Run, count: int = 10) -> None:
-    """The run's slowest dbt models and tests, from the run_results.json of its dbt folder
-    (target/callshrink_dbt_assets-<run id>-*, kept for the newest CALLSHRINK_KEEP_DBT_RUNS)."""
+def print_dbt_profile(run: Run, count: int = 10) -> None:
+    """The run's slowest dbt models and tests and its longest path, from the run_results.json
+    and manifest.json of its dbt folder (target/callshrink_dbt_assets-<run id>-*, kept for the
+    newest CALLSHRINK_KEEP_DBT_RUNS)."""
     folders = sorted(
         (PROJECT_DIR / "target").glob(f"callshrink_dbt_assets-{run.summary['run_id'][:7]}-*")
     )
