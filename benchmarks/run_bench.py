@@ -308,9 +308,10 @@ def print_dbt_profile(run: Run, count: int = 10) -> None:
 def _execute_span(result: dict) -> tuple[datetime, datetime] | None:
     for timing in result.get("timing", []):
         if timing["name"] == "execute" and timing.get("started_at") and timing.get("completed_at"):
+            # dbt writes UTC with a "Z", which fromisoformat reads from Python 3.11 on
             return (
-                datetime.fromisoformat(timing["started_at"].replace("Z", "+00:00")),
-                datetime.fromisoformat(timing["completed_at"].replace("Z", "+00:00")),
+                datetime.fromisoformat(timing["started_at"]),
+                datetime.fromisoformat(timing["completed_at"]),
             )
     return None
 
