@@ -297,8 +297,11 @@ def print_dbt_profile(run: Run, count: int = 10) -> None:
     )
     for node in nodes[:count]:
         print(f"  {node['execution_time']:7.1f} s  {node['unique_id']}")
-    manifest = json.loads((folders[-1] / "manifest.json").read_text())
-    path = longest_path(results["results"], manifest["parent_map"])
+    manifest_file = folders[-1] / "manifest.json"
+    if not manifest_file.exists():  # the figures above are printed; the path needs the graph
+        print(f"{run.label}: no manifest.json in {folders[-1]}, so no longest path")
+        return
+    path = longest_path(results["results"], json.loads(manifest_file.read_text())["parent_map"])
     if path:
         print(f"{run.label}: the longest path, seconds from the first node's start (start, end):")
         for node_id, started, ended in path:
