@@ -75,23 +75,41 @@
     calls whose follow-ups int_calls_followed_up has rewritten since this model's last build
     (their `_built_at` is later than the time `_call_model_builds` recorded for it). A model
     that missed a run (a failed test upstream) so catches up on every call rewritten since.
+
+    `stamped=true` for a model that reads marts.calls, whose rows carry the time of the
+    build that wrote them: calls rewrote those same calls in its own builds since this
+    model's last one, so the older calls are those of its rows with a later `_built_at`.
+    Both arms are then ranges of calls' indexes (on started_at and on _built_at), read
+    together, instead of a scan of every call tested against the rewritten ones: 0.9 s
+    against 2.8 for shrink_candidates' day at 3.9 million calls.
 #}
-{% macro in_rewritten_calls() -%}
+{% macro in_rewritten_calls(stamped=false) -%}
     {%- if is_incremental() -%}
+        {%- set last_build = last_build_time() -%}
         (
             {{ in_call_window('started_at') }}
+            {%- if stamped %}
+            or _built_at > {{ last_build }}
+            {%- else %}
             or call_id in (
                 select rewritten.call_id from {{ ref('int_calls_followed_up') }} as rewritten
-                where rewritten._built_at > {{ value_now(
-                    "select coalesce(max(built_at), '-infinity') from "
-                    ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
-                    'timestamptz'
-                ) }}
+                where rewritten._built_at > {{ last_build }}
             )
+            {%- endif %}
         )
     {%- else -%}
         true
     {%- endif -%}
+{%- endmacro %}
+
+{#- When this model's last build began, as `_call_model_builds` recorded it (-infinity when
+    none is), a literal: a macro of its own, so that a unit test can give its value. -#}
+{% macro last_build_time() -%}
+    {{ value_now(
+        "select coalesce(max(built_at), '-infinity') from "
+        ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
+        'timestamptz'
+    ) }}
 {%- endmacro %}
 
 {#- Days a call's follow-up values look ahead: 7 days of repeat contacts, or the recovery
@@ -223,9 +241,22 @@
     {{ value_now(
         "(select coalesce(max(built_from), '-infinity'::date)::timestamp at time zone 'UTC'"
         ~ " + interval '" ~ (followup_days() | int) * 24 ~ " hours'"
-        ~ " from " ~ call_model_builds_relation() ~ " where model = '" ~ ref('calls') ~ "')",
+        ~ " from " ~ call_model_builds_relation() ~ " where model = '" ~ calls_relation() ~ "')",
         'timestamptz'
     ) }}
+{%- endmacro %}
+
+{#- marts.calls, named as its builds are recorded (its `this`), found in the graph rather than
+    by ref: a test that reads by `__calls_rebuilt__` a view built on calls (missed_call_shrink)
+    reads only the record of calls' builds, and need not declare calls as its parent. -#}
+{% macro calls_relation() -%}
+    {%- for node in graph.nodes.values()
+        if node.resource_type == 'model' and node.package_name == project_name
+        and node.name == 'calls' -%}
+        {{- return(api.Relation.create(
+            database=node.database, schema=node.schema, identifier=node.alias)) -}}
+    {%- endfor -%}
+    {{- exceptions.raise_compiler_error('no model calls in the graph') -}}
 {%- endmacro %}
 
 {#- `calls_rebuilt_since()` for a model that follows the calls by call rather than by day

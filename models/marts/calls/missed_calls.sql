@@ -12,13 +12,12 @@
         {'columns': ['_built_at']},
     ],
 ) }}
--- depends_on: {{ ref('int_calls_followed_up') }}
 with
 
 calls as (
 
     select * from {{ ref('calls') }}
-    where {{ in_rewritten_calls() }}
+    where {{ in_rewritten_calls(stamped=true) }}
 
 ),
 

@@ -9,12 +9,17 @@
     Short abandons are left out, as from every other rate. Each call is valued at its
     conversion cell (location x marketing source x caller type, with its fallback level):
     expected shrink = conversion rate x average converted value, with the cell's bounds.
+
+    A view: the calls, with their cause and cell, are kept incrementally in
+    shrink_candidates, and the cells' figures, which every day's revenue moves, are joined
+    here when the view is read.
 #}
+{{ config(materialized='view') }}
 with
 
-calls as (
+candidates as (
 
-    select * from {{ ref('calls') }}
+    select * from {{ ref('shrink_candidates') }}
 
 ),
 
@@ -24,55 +29,22 @@ cells as (
 
 ),
 
-stays as (
-
-    select * from {{ ref('int_pbx_queue_entries') }}
-
-),
-
-unrecovered_calls as (
-
-    select
-        *,
-        case
-            when is_missed_opportunity then 'missed_opportunity'
-            else 'after_hours'
-        end as category
-    from calls
-    where
-        is_first_unanswered_attempt
-        and not is_unanswered_recovered
-        and (is_missed_opportunity or outcome = 'after_hours')
-
-),
-
-valued_calls as (
-
-    select
-        unrecovered_calls.*,
-        {{ shrink_cause() }} as cause
-    from unrecovered_calls
-    left join stays
-        on unrecovered_calls.pbx_call_id = stays.pbx_call_id
-
-),
-
 final as (
 
     select
-        valued_calls.call_id,
-        valued_calls.category,
-        valued_calls.cause,
-        valued_calls.outcome,
-        valued_calls.location_id,
-        valued_calls.region,
-        valued_calls.started_at,
-        valued_calls.started_at_local,
-        valued_calls.started_date,
-        valued_calls.started_hour,
-        valued_calls.marketing_source,
-        valued_calls.marketing_campaign,
-        valued_calls.caller_type,
+        candidates.call_id,
+        candidates.category,
+        candidates.cause,
+        candidates.outcome,
+        candidates.location_id,
+        candidates.region,
+        candidates.started_at,
+        candidates.started_at_local,
+        candidates.started_date,
+        candidates.started_hour,
+        candidates.marketing_source,
+        candidates.marketing_campaign,
+        candidates.caller_type,
         cells.cell_id,
         cells.fallback_level,
         cells.eligible_calls,
@@ -84,18 +56,12 @@ final as (
         cells.value_per_eligible_call_usd as expected_shrink_usd,
         cells.value_per_eligible_call_low_usd as expected_shrink_low_usd,
         cells.value_per_eligible_call_high_usd as expected_shrink_high_usd
-    from valued_calls
-    -- by the cell's id, one hashed key (a null location or caller type is '?' in it), not
-    -- the three columns null-safe: those the planner can only hash by source and then
-    -- compare every call with each cell of its source
+    from candidates
     inner join cells
-        on
-            {{ conversion_cell_id(
-                'valued_calls.location_id',
-                'valued_calls.marketing_source',
-                'valued_calls.caller_type'
-            ) }} = cells.cell_id
-            and valued_calls.marketing_source = cells.marketing_source
+        on candidates.cell_id = cells.cell_id
+    where
+        candidates.is_first_unanswered_attempt
+        and not candidates.is_unanswered_recovered
 
 )
 
