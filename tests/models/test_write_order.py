@@ -1,5 +1,5 @@
 """A full build of the call models and of CallRail's staging writes their rows in time order
-(macros/create_table_as.sql), so the day's reads of a later run, by index, touch the pages of
+(macros/write_order.sql), so the day's reads of a later run, by index, touch the pages of
 those days and not the whole table."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@
     write_order=['started_at'],
 ) }}
 {#- The call models read a day's calls by started_at; deduplicated by id, a full build's
-    rows would lie in the order of CallRail's random ids (macros/create_table_as.sql). The CDR and
+    rows would lie in the order of CallRail's random ids (macros/write_order.sql). The CDR and
     queue_log are written in the order of their keys, which begin with the time. -#}
 
 with
