@@ -32,6 +32,7 @@
 {#- Days the look-back flags reach before a call: 24 h for repeats, the recovery window for
     chains of unanswered attempts. -#}
 {%- set lookback_days = [1, ((var('recovery_window_hours') + 23) // 24)] | max %}
+{%- set lookback = "interval '" ~ lookback_days * 24 ~ " hours'" %}
 {%- set unanswered_outcomes =
     "('voicemail', 'abandoned', 'missed', 'short_abandon', 'after_hours')" %}
 {%- set any_touched_caller =
@@ -122,14 +123,9 @@ earlier_inbound_calls as (
         direction = 'inbound'
         and not coalesce(is_spam, false)
         and caller_phone_e164 is not null
-        and {{ in_call_window(
-            'started_at',
-            extra_days=followup_days(),
-            margin="interval '" ~ lookback_days * 24 ~ " hours'"
-        ) }}
-        {%- if is_incremental() %}
-            and caller_phone_e164 = {{ any_touched_caller }}
-        {%- endif %}
+        and {{ in_call_window('started_at', extra_days=followup_days(), margin=lookback) }}
+        -- an incremental build: the callers the new calls touched
+        and {{ 'caller_phone_e164 = ' ~ any_touched_caller if is_incremental() else 'true' }}
 
 ),
 
