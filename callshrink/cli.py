@@ -607,9 +607,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Materialise every Dagster asset once: load new landing files into raw "
         "tables, run the Great Expectations checks, then dbt build (models and "
         "tests). Files loaded before are skipped, so running twice is safe. Staging "
-        "builds incrementally by record (the records loaded since the last run), the "
-        "call models from the earliest input changed since (less dbt var "
-        "incremental_lookback_hours); --full-refresh rebuilds them from scratch.",
+        "and the revenue records build incrementally by record (the records changed "
+        "since the last run), the call models from the earliest input changed since "
+        "(less dbt var incremental_lookback_hours); --full-refresh rebuilds them from "
+        "scratch.",
     )
     run_parser.add_argument("--landing", type=Path, help=folders_help["landing"])
     run_parser.add_argument("--reference", type=Path, help=folders_help["reference"])
@@ -619,9 +620,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--full-refresh",
         action="store_true",
-        help="rebuild the incremental staging and call models from scratch: after upgrading "
-        "callshrink (a model's columns changed), or to apply a changed reference (a "
-        "pbx_systems time zone, business hours) to records loaded before",
+        help="rebuild the incremental staging, call and revenue models from scratch: after "
+        "upgrading callshrink (a model's columns changed), or to apply a changed reference "
+        "(a pbx_systems time zone, business hours, the location crosswalk) to records "
+        "loaded before",
     )
     run_parser.add_argument(
         "--validate-all",

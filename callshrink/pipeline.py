@@ -94,9 +94,9 @@ def _precompile_metric_queries() -> None:
 def run_pipeline(quiet: bool = False, full_refresh: bool = False) -> PipelineResult:
     """Materialise everything (ingestion, checks, dbt build) and print a summary.
 
-    full_refresh rebuilds the incremental models (staging, calls) from scratch instead of
-    building the records and days a run touched (needed after a model's columns change, or
-    for a changed reference such as a pbx_systems time zone)."""
+    full_refresh rebuilds the incremental models (staging, calls, revenue) from scratch
+    instead of building the records and days a run touched (needed after a model's columns
+    change, or for a changed reference such as a pbx_systems time zone)."""
     import dagster as dg
 
     from callshrink.dbt import ensure_manifest

@@ -168,12 +168,18 @@
 
 {#- One row per model, its last build's: the table does not grow run by run. The models that
     write older calls than their cutoff (the follow-up models, and the callback list, which
-    follows calls of any day) record the day `followup_days()` before it. -#}
+    follows calls of any day) record the day `followup_days()` before it. A model
+    incremental by record (config `incremental_by_record`: int_revenue_records and
+    revenue_attributions, whose rows carry `_built_at`) writes records of any day and
+    records the build's UTC day: its tests read the rows of its last build by their
+    `_built_at`. -#}
 {% macro record_call_model_build() -%}
     {%- set writes_older = config.get('rewrites_older_calls')
         or config.get('unique_key') != 'started_date_utc' -%}
     insert into {{ call_model_builds_relation() }} (model, built_from, built_at)
-    {%- if is_incremental() %}
+    {%- if is_incremental() and config.get('incremental_by_record') %}
+    values ('{{ this }}', ({{ build_time() }} at time zone 'UTC')::date, {{ build_time() }})
+    {%- elif is_incremental() %}
     select
         '{{ this }}',
         ({{ call_cutoff(followup_days() if writes_older else 0) }} at time zone 'UTC')::date,

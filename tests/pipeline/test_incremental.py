@@ -73,21 +73,24 @@ STAGING_MODELS = tuple(
         "square__refunds", "square__customers", "hubspot__contacts", "hubspot__deals",
     )
 )  # fmt: skip
-INCREMENTAL_MODELS = STAGING_MODELS + CALL_MODELS
+# The revenue records and their attribution, incremental by record, and the calls' revenue.
+REVENUE_MODELS = (
+    "intermediate.int_revenue_records",
+    "marts.revenue_attributions",
+    "marts.call_conversions",
+)
+INCREMENTAL_MODELS = STAGING_MODELS + CALL_MODELS + REVENUE_MODELS
 # The tables rebuilt whole on every run that read them (revenue included).
 TABLE_MODELS = (
     "intermediate.int_pbx_queue_entries",
     "intermediate.int_queue_members_available",
-    "intermediate.int_revenue_records",
     "intermediate.int_revenue_months_closed",
-    "marts.call_conversions",
     "marts.callback_recovery_curve",
     "marts.conversion_cells",
     "marts.data_health",
     "marts.pbx_names",
     "marts.process_control_points",
     "marts.process_signals",
-    "marts.revenue_attributions",
     "marts.revenue_left_out",
     "marts.revenue_left_out_totals",
     "marts.revenue_months",
@@ -198,8 +201,7 @@ def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, o
     ).fetchone()
     for money in ("amount_money", "total_money"):
         payment[money]["amount"] += 100
-    updated = datetime.fromisoformat(payment["updated_at"].replace("Z", "+00:00"))
-    payment["updated_at"] = (updated + timedelta(hours=1)).isoformat()
+    payment["updated_at"] = _later(payment["updated_at"])
     for folder, record in (("tracking/callrail", call), ("pos/square/payments", payment)):
         _deliver_again(landing / folder / "corrected.jsonl", record)
     return {
@@ -208,6 +210,79 @@ def _deliver_corrections(conn: psycopg.Connection, landing: Path) -> dict[str, o
         "payment": payment["id"],
         "total_usd": Decimal(payment["total_money"]["amount"]).scaleb(-2),
     }
+
+
+def _change_revenue_inputs(conn: psycopg.Connection, landing: Path) -> dict[str, str]:
+    """Change what old revenue records read, the ways the field does, on the earliest days
+    (before any day the call models recompute): the customer of the earliest attributed
+    payment and the contact of the earliest attributed deal are delivered again with the
+    number of another's (a later updated_at); the next attributed payment is delivered again
+    FAILED; the one after it, loaded once, is moved into the quarantine by hand. Returns the
+    ids, and the number the first customer's payment must reach."""
+    payments = [
+        record
+        for (record,) in conn.execute(
+            "select raw._record from raw.square_payments as raw"
+            " inner join marts.revenue_attributions as attributed"
+            " on attributed.record_type = 'payment'"
+            " and attributed.record_id = raw._record ->> 'id'"
+            " where attributed.is_attributed and raw._record ->> 'customer_id' is not null"
+            " order by attributed.occurred_at, attributed.record_id"
+        )
+    ]
+    first, second, failed, moved = payments[:4]
+    (customer,), (other,) = (
+        conn.execute(
+            "select _record from raw.square_customers where _record ->> 'id' = %s"
+            " order by _loaded_at desc limit 1",
+            (payment["customer_id"],),
+        ).fetchone()
+        for payment in (first, second)
+    )
+    assert customer["phone_number"] != other["phone_number"]
+    customer["phone_number"] = other["phone_number"]
+    customer["updated_at"] = _later(customer["updated_at"])
+    failed["status"] = "FAILED"
+    failed["updated_at"] = _later(failed["updated_at"])
+    contact, other_contact = (
+        record
+        for (record,) in conn.execute(
+            "select distinct on (attributed.occurred_at, contact._record ->> 'id') contact._record"
+            " from marts.revenue_attributions as attributed"
+            " inner join staging.stg_hubspot__deals as deals"
+            " on attributed.record_type = 'deal' and deals.hubspot_deal_id = attributed.record_id"
+            " inner join raw.hubspot_contacts as contact"
+            " on contact._record ->> 'id' = deals.primary_hubspot_contact_id"
+            " where attributed.is_attributed"
+            " and contact._record -> 'properties' ->> 'phone' is not null"
+            " order by attributed.occurred_at limit 2"
+        )
+    )
+    contact["properties"]["phone"] = other_contact["properties"]["phone"]
+    contact["updatedAt"] = _later(contact["updatedAt"])
+    for folder, record in (
+        ("pos/square/customers", customer),
+        ("pos/square/payments", failed),
+        ("crm/hubspot/contacts", contact),
+    ):
+        _deliver_again(landing / folder / "changed.jsonl", record)
+    ((source_file, line),) = conn.execute(
+        "select _source_file, _line_number from raw.square_payments where _record ->> 'id' = %s",
+        (moved["id"],),
+    ).fetchall()
+    move_to_quarantine(conn, [f"{source_file}:{line}"], "moved by hand: test")
+    return {
+        "payment": first["id"],
+        "phone_of": second["id"],
+        "failed": failed["id"],
+        "moved": moved["id"],
+    }
+
+
+def _later(timestamp: str) -> str:
+    """An ISO timestamp one hour later (a record's next version)."""
+    later = datetime.fromisoformat(timestamp.replace("Z", "+00:00")) + timedelta(hours=1)
+    return later.isoformat()
 
 
 def _move_correction(conn: psycopg.Connection, call_id: str) -> None:
@@ -391,6 +466,8 @@ def test_incremental_builds_equal_a_full_refresh(
             old_leg = _move_latest_leg_of(conn, dates[1])
         if run == 3:  # it leaves dates[3], to dates[5]
             restarted_call = _restart_latest_call_of(conn, landing, dates[3])
+            # and revenue records of the first days read another number, or are gone
+            revenue = _change_revenue_inputs(conn, landing)
             # and the correction of run 2 is taken back: its record's first delivery returns
             _move_correction(conn, corrected["call"])
             # and queue events of days after dates[3] come again (the cutoff stays)
@@ -426,6 +503,24 @@ def test_incremental_builds_equal_a_full_refresh(
         for leg in (moved_leg, old_leg):
             kept = conn.execute(f"select count(*) from {model} where leg_id = %s", (leg,))
             assert kept.fetchone()[0] == 0, (model, leg)
+
+    # the revenue records took the changes of their customer and payments: the first
+    # payment reaches the second's number, the failed one is no longer revenue, the moved one
+    # is gone
+    def revenue_record(model: str, record_id: str) -> list[tuple]:
+        column = "phone_e164" if model.startswith("intermediate") else "is_attributed"
+        return conn.execute(
+            f"select {column} from {model} where record_type = 'payment' and record_id = %s",
+            (record_id,),
+        ).fetchall()
+
+    records = "intermediate.int_revenue_records"
+    assert revenue_record(records, revenue["payment"]) == revenue_record(
+        records, revenue["phone_of"]
+    )
+    assert revenue_record("marts.revenue_attributions", revenue["failed"]) == []
+    for model in (records, "marts.revenue_attributions"):
+        assert revenue_record(model, revenue["moved"]) == [], model
     # the call the cutoff went through kept every leg
     assert (
         conn.execute(

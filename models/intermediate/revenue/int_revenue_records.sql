@@ -4,38 +4,139 @@
     when the source knows it, and the phone that reaches the caller. A payment has no phone:
     it reaches the caller through its Square customer; a refund through its payment; a deal
     through its first associated HubSpot contact (phone, else mobile phone).
+
+    Incremental by record (macros/revenue_changes.sql): a run rewrites the records that
+    changed since its last build, and each row carries the time of the build that wrote it
+    (`_built_at`), for revenue_attributions and for the tests; revenue_attributions also
+    reads the records by their time and the refunds by their payment (the indexes). A
+    changed square_location row of the location crosswalk reaches the records written after
+    it; `callshrink run --full-refresh` applies it to every record.
 #}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='delete+insert',
+    unique_key=['record_type', 'record_id'],
+    on_schema_change='fail',
+    incremental_by_record=true,
+    indexes=[
+        {'columns': ['record_id']},
+        {'columns': ['_built_at']},
+        {'columns': ['occurred_at']},
+        {'columns': ['payment_id']},
+    ],
+    pre_hook="{{ forget_revenue_records() }}",
+    post_hook=["{{ record_call_model_build() }}", "{{ create_missing_indexes() }}"],
+) }}
+{%- set since = last_build_time() if is_incremental() else none %}
+
+-- each staged table is read more than once (the changed records, then their rows): not
+-- materialized, so that each read takes its index instead of a copy of the whole table
 with
 
-payments as (
+payments as not materialized (
 
     select * from {{ ref('stg_square__payments') }}
 
 ),
 
-refunds as (
+refunds as not materialized (
 
     select * from {{ ref('stg_square__refunds') }}
 
 ),
 
-customers as (
+customers as not materialized (
 
     select * from {{ ref('stg_square__customers') }}
 
 ),
 
-deals as (
+deals as not materialized (
 
     select * from {{ ref('stg_hubspot__deals') }}
 
 ),
 
-contacts as (
+contacts as not materialized (
 
     select * from {{ ref('stg_hubspot__contacts') }}
 
 ),
+
+{%- if is_incremental() %}
+
+    -- the records this build rewrites (macros/revenue_changes.sql). `= any(array(...))`
+    -- probes the staged tables' indexes once per changed key: the planner has no estimate of
+    -- a CTE's rows, and with `in (select ...)` it scans and hashes the whole table instead
+    changed_customers as (
+
+        select square_customer_id from customers
+        where _staged_at > {{ since }}
+        union
+        {{ moved_record_ids('square', 'customers', since) }}
+
+    ),
+
+    changed_payments as (
+
+        select payment_id from payments
+        where _staged_at > {{ since }}
+        union
+        select payments.payment_id from payments
+        where
+            payments.square_customer_id
+            = any(array(select changed.square_customer_id from changed_customers as changed))
+        union
+        {{ moved_record_ids('square', 'payments', since) }}
+
+    ),
+
+    changed_refunds as (
+
+        select refund_id from refunds
+        where
+            _staged_at > {{ since }}
+            or payment_id in (select changed.payment_id from changed_payments as changed)
+        union
+        {{ moved_record_ids('square', 'refunds', since) }}
+
+    ),
+
+    -- the payments the build reads: the changed ones, and those of the changed refunds (the
+    -- refund's location and phone when it has none of its own)
+    read_payments as (
+
+        select payment_id from changed_payments
+        union
+        select refunds.payment_id from refunds
+        where
+            refunds.refund_id
+            = any(array(select changed.refund_id from changed_refunds as changed))
+
+    ),
+
+    changed_contacts as (
+
+        select hubspot_contact_id from contacts
+        where _staged_at > {{ since }}
+        union
+        {{ moved_record_ids('hubspot', 'contacts', since) }}
+
+    ),
+
+    changed_deals as (
+
+        select hubspot_deal_id from deals
+        where
+            _staged_at > {{ since }}
+            or primary_hubspot_contact_id in (
+                select changed.hubspot_contact_id from changed_contacts as changed
+            )
+        union
+        {{ moved_record_ids('hubspot', 'deals', since) }}
+
+    ),
+{%- endif %}
 
 square_locations as (
 
@@ -66,6 +167,11 @@ payment_records as (
         on payments.square_customer_id = customers.square_customer_id
     left join square_locations
         on payments.square_location_id = square_locations.square_location_id
+    {%- if is_incremental() %}
+        where
+            payments.payment_id
+            = any(array(select wanted.payment_id from read_payments as wanted))
+    {%- endif %}
 
 ),
 
@@ -88,6 +194,10 @@ refund_records as (
         on refunds.payment_id = payment_records.payment_id
     left join square_locations
         on refunds.square_location_id = square_locations.square_location_id
+    {%- if is_incremental() %}
+        where
+            refunds.refund_id = any(array(select changed.refund_id from changed_refunds as changed))
+    {%- endif %}
 
 ),
 
@@ -108,16 +218,33 @@ deal_records as (
     from deals
     left join contacts
         on deals.primary_hubspot_contact_id = contacts.hubspot_contact_id
+    {%- if is_incremental() %}
+        where
+            deals.hubspot_deal_id
+            = any(array(select changed.hubspot_deal_id from changed_deals as changed))
+    {%- endif %}
 
 ),
 
 final as (
 
-    select * from payment_records
+    select
+        *,
+        {{ build_time() }} as _built_at
+    from payment_records
+    {%- if is_incremental() %}
+        where payment_id in (select changed.payment_id from changed_payments as changed)
+    {%- endif %}
     union all
-    select * from refund_records
+    select
+        *,
+        {{ build_time() }} as _built_at
+    from refund_records
     union all
-    select * from deal_records
+    select
+        *,
+        {{ build_time() }} as _built_at
+    from deal_records
 
 )
 

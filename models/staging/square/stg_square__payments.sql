@@ -1,9 +1,11 @@
+{#- square_customer_id: int_revenue_records finds a changed customer's payments by it -#}
 {{ config(
     unique_key='payment_id',
     indexes=[
         {'columns': ['payment_id']},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
+        {'columns': ['square_customer_id']},
     ],
     pre_hook="{{ forget_moved_rows(source('square', 'payments')) }}",
 ) }}

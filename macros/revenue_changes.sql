@@ -1,0 +1,65 @@
+{#
+    int_revenue_records builds incrementally by record: a run rewrites the payments, refunds
+    and deals whose record changed since its last build, not the whole history. A record
+    changed when:
+    - its staged row was written since (`_staged_at` later than the last build's start:
+      a new record, a new delivery of one, or an earlier delivery staged again after a
+      row was moved into the quarantine);
+    - its row was moved into the quarantine by hand since (`moved_record_ids`): the record
+      takes an earlier delivery, or is gone;
+    - what gives it its phone changed: a payment's Square customer, a deal's first HubSpot
+      contact (staged or moved, as above), and a refund's payment.
+    The start of the last build (`last_build_time()`, the dbt invocation's start) is earlier
+    than the staging builds of that invocation, so the rows they staged are read once more by
+    the next build; none is missed. A record can only leave staging by a move, so the
+    pre-hook deletes the moved records (`forget_revenue_records`) and the build writes back
+    those that still have a delivery.
+#}
+
+{#- The ids (the natural key `id`) of the rows of a vendor's raw table moved into the
+    quarantine after `since`. The raw table is found in the graph rather than by `source()`,
+    so the model that asks keeps its staging models as its only parents; a macro of its own,
+    so that a unit test can give its rows. -#}
+{% macro moved_record_ids(source_name, table_name, since) -%}
+    {%- set raw = graph.sources.values()
+        | selectattr('source_name', 'equalto', source_name)
+        | selectattr('name', 'equalto', table_name) | first -%}
+    select moved.record_key ->> 'id'
+    from {{ adapter.quote(raw.schema) }}._quarantine as moved
+    where
+        moved.raw_table = '{{ raw.identifier }}'
+        and moved.record_key is not null
+        and moved.quarantined_at > {{ since }}
+{%- endmacro %}
+
+{#- The pre-hook of int_revenue_records and revenue_attributions: before an incremental build,
+    delete the records whose row was moved into the quarantine since the last build (the
+    build writes back those that still have a delivery); with `records` (int_revenue_records,
+    for revenue_attributions), also the records it rewrote since that are not revenue now. -#}
+{% macro forget_revenue_records(records=none) -%}
+    {%- if is_incremental() -%}
+        {%- set since = last_build_time() -%}
+        with gone as materialized (
+            select 'payment' as record_type, payment_id as record_id from (
+                {{ moved_record_ids('square', 'payments', since) }}) as moved (payment_id)
+            union all
+            select 'refund', refund_id from (
+                {{ moved_record_ids('square', 'refunds', since) }}) as moved (refund_id)
+            union all
+            select 'deal', deal_id from (
+                {{ moved_record_ids('hubspot', 'deals', since) }}) as moved (deal_id)
+            {%- if records %}
+            union all
+            select record_type, record_id from {{ records }}
+            where _built_at > {{ since }} and not is_revenue
+            {%- endif %}
+        )
+        {#- by the index on record_id, once per record gone (macros/delete_insert.sql) #}
+        delete from {{ this }}
+        where
+            record_id = any(array(select gone.record_id from gone))
+            and (record_type, record_id) in (select gone.record_type, gone.record_id from gone)
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
