@@ -13,11 +13,6 @@
     it; `callshrink run --full-refresh` applies it to every record.
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['record_type', 'record_id'],
-    on_schema_change='fail',
-    incremental_by_record=true,
     indexes=[
         {'columns': ['record_id']},
         {'columns': ['_built_at']},
@@ -25,7 +20,6 @@
         {'columns': ['payment_id']},
     ],
     pre_hook="{{ forget_revenue_records() }}",
-    post_hook=["{{ record_call_model_build() }}", "{{ create_missing_indexes() }}"],
 ) }}
 {%- set since = last_build_time() if is_incremental() else none %}
 

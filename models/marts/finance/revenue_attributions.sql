@@ -29,16 +29,10 @@
     to their matches row by row: 189 s for 49 thousand records.)
 #}
 {{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key=['record_type', 'record_id'],
-    on_schema_change='fail',
-    incremental_by_record=true,
     pre_hook=[
         "set local enable_nestloop = off",
         "{{ forget_revenue_records(ref('int_revenue_records')) }}",
     ],
-    post_hook=["{{ record_call_model_build() }}", "{{ create_missing_indexes() }}"],
 ) }}
 {%- set window_days = var('attribution_window_days') %}
 {%- set since = last_build_time() if is_incremental() else none %}
