@@ -112,6 +112,20 @@
     ) }}
 {%- endmacro %}
 
+{#- When the transaction of this model's last build began (its invocation's start when an
+    older version recorded none; -infinity when no build is), a literal. The rows its
+    parents wrote in that invocation were committed before it, so the rows they wrote since
+    are the later ones: int_revenue_records reads the staged rows by it, where the
+    invocation's start would take every row the invocation staged once more, all of them
+    after a full build. A macro of its own, so that a unit test can give its value. -#}
+{% macro last_build_began() -%}
+    {{ value_now(
+        "select coalesce(max(coalesce(began_at, built_at)), '-infinity') from "
+        ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
+        'timestamptz'
+    ) }}
+{%- endmacro %}
+
 {#- Days a call's follow-up values look ahead: 7 days of repeat contacts, or the recovery
     window when it is longer. -#}
 {% macro followup_days() -%}
@@ -157,6 +171,9 @@
         built_from date not null,
         built_at timestamptz not null
     );
+    {#- when the build's own transaction began (`last_build_began`); added to a warehouse made
+        before it -#}
+    alter table {{ call_model_builds_relation() }} add column if not exists began_at timestamptz;
     create table if not exists {{ call_input_changes_relation() }} (
         source text not null,
         earliest timestamptz not null,
@@ -172,23 +189,31 @@
     incremental by record (config `incremental_by_record`: int_revenue_records and
     revenue_attributions, whose rows carry `_built_at`) writes records of any day and
     records the build's UTC day: its tests read the rows of its last build by their
-    `_built_at`. -#}
+    `_built_at`. Each build also records when its own transaction began (`began_at`, a
+    post-hook runs in the model's transaction): later than the builds of its parents in the
+    same invocation, which `last_build_began()` gives. -#}
 {% macro record_call_model_build() -%}
     {%- set writes_older = config.get('rewrites_older_calls')
         or config.get('unique_key') != 'started_date_utc' -%}
-    insert into {{ call_model_builds_relation() }} (model, built_from, built_at)
+    insert into {{ call_model_builds_relation() }} (model, built_from, built_at, began_at)
     {%- if is_incremental() and config.get('incremental_by_record') %}
-    values ('{{ this }}', ({{ build_time() }} at time zone 'UTC')::date, {{ build_time() }})
+    values (
+        '{{ this }}', ({{ build_time() }} at time zone 'UTC')::date, {{ build_time() }}, now()
+    )
     {%- elif is_incremental() %}
     select
         '{{ this }}',
         ({{ call_cutoff(followup_days() if writes_older else 0) }} at time zone 'UTC')::date,
-        {{ build_time() }}
+        {{ build_time() }},
+        now()
     {%- else %}
-    values ('{{ this }}', '-infinity'::date, {{ build_time() }})
+    values ('{{ this }}', '-infinity'::date, {{ build_time() }}, now())
     {%- endif %}
     on conflict (model) do update
-    set built_from = excluded.built_from, built_at = excluded.built_at
+    set
+        built_from = excluded.built_from,
+        built_at = excluded.built_at,
+        began_at = excluded.began_at
 {%- endmacro %}
 
 {#

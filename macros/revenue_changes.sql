@@ -2,18 +2,18 @@
     int_revenue_records builds incrementally by record: a run rewrites the payments, refunds
     and deals whose record changed since its last build, not the whole history. A record
     changed when:
-    - its staged row was written since (`_staged_at` later than the last build's start:
-      a new record, a new delivery of one, or an earlier delivery staged again after a
-      row was moved into the quarantine);
-    - its row was moved into the quarantine by hand since (`moved_record_ids`): the record
-      takes an earlier delivery, or is gone;
+    - its staged row was written since (`_staged_at` later than the start of the last
+      build's transaction, `last_build_began()`: the staging builds of that invocation were
+      committed before it): a new record, a new delivery of one, or an earlier delivery
+      staged again after a row was moved into the quarantine;
+    - its row was moved into the quarantine by hand since the last build's invocation began
+      (`moved_record_ids`, `last_build_time()`): the record takes an earlier delivery, or is
+      gone. A move made while that invocation ran, after staging read the quarantine, is
+      staged by the next one, so it is read again then;
     - what gives it its phone changed: a payment's Square customer, a deal's first HubSpot
       contact (staged or moved, as above), and a refund's payment.
-    The start of the last build (`last_build_time()`, the dbt invocation's start) is earlier
-    than the staging builds of that invocation, so the rows they staged are read once more by
-    the next build; none is missed. A record can only leave staging by a move, so the
-    pre-hook deletes the moved records (`forget_revenue_records`) and the build writes back
-    those that still have a delivery.
+    A record can only leave staging by a move, so the pre-hook deletes the moved records
+    (`forget_revenue_records`) and the build writes back those that still have a delivery.
 #}
 
 {#- The ids (the natural key `id`) of the rows of a vendor's raw table moved into the

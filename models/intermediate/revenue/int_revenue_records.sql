@@ -21,6 +21,9 @@
     ],
     pre_hook="{{ forget_revenue_records() }}",
 ) }}
+{#- the rows staged since this model's last build began; the rows moved into the quarantine
+    since its invocation began (macros/revenue_changes.sql) -#}
+{%- set staged_since = last_build_began() if is_incremental() else none %}
 {%- set since = last_build_time() if is_incremental() else none %}
 
 -- each staged table is read more than once (the changed records, then their rows): not
@@ -65,7 +68,7 @@ contacts as not materialized (
     changed_customers as (
 
         select square_customer_id from customers
-        where _staged_at > {{ since }}
+        where _staged_at > {{ staged_since }}
         union
         {{ moved_record_ids('square', 'customers', since) }}
 
@@ -74,7 +77,7 @@ contacts as not materialized (
     changed_payments as (
 
         select payment_id from payments
-        where _staged_at > {{ since }}
+        where _staged_at > {{ staged_since }}
         union
         select payments.payment_id from payments
         where
@@ -89,7 +92,7 @@ contacts as not materialized (
 
         select refund_id from refunds
         where
-            _staged_at > {{ since }}
+            _staged_at > {{ staged_since }}
             or payment_id in (select changed.payment_id from changed_payments as changed)
         union
         {{ moved_record_ids('square', 'refunds', since) }}
@@ -112,7 +115,7 @@ contacts as not materialized (
     changed_contacts as (
 
         select hubspot_contact_id from contacts
-        where _staged_at > {{ since }}
+        where _staged_at > {{ staged_since }}
         union
         {{ moved_record_ids('hubspot', 'contacts', since) }}
 
@@ -122,7 +125,7 @@ contacts as not materialized (
 
         select hubspot_deal_id from deals
         where
-            _staged_at > {{ since }}
+            _staged_at > {{ staged_since }}
             or primary_hubspot_contact_id in (
                 select changed.hubspot_contact_id from changed_contacts as changed
             )
