@@ -105,11 +105,7 @@
 {#- When this model's last build began, as `_call_model_builds` recorded it (-infinity when
     none is), a literal: a macro of its own, so that a unit test can give its value. -#}
 {% macro last_build_time() -%}
-    {{ value_now(
-        "select coalesce(max(built_at), '-infinity') from "
-        ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
-        'timestamptz'
-    ) }}
+    {{ recorded_build_time('built_at') }}
 {%- endmacro %}
 
 {#- When the transaction of this model's last build began (its invocation's start when an
@@ -119,8 +115,14 @@
     invocation's start would take every row the invocation staged once more, all of them
     after a full build. A macro of its own, so that a unit test can give its value. -#}
 {% macro last_build_began() -%}
+    {{ recorded_build_time('coalesce(began_at, built_at)') }}
+{%- endmacro %}
+
+{#- `column` (an expression) of this model's row of `_call_model_builds`, as a literal;
+    -infinity when no build is recorded. -#}
+{% macro recorded_build_time(column) -%}
     {{ value_now(
-        "select coalesce(max(coalesce(began_at, built_at)), '-infinity') from "
+        "select coalesce(max(" ~ column ~ "), '-infinity') from "
         ~ call_model_builds_relation() ~ " where model = '" ~ this ~ "'",
         'timestamptz'
     ) }}

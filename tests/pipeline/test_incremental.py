@@ -218,7 +218,8 @@ def _change_revenue_inputs(conn: psycopg.Connection, landing: Path) -> dict[str,
     payment and the contact of the earliest attributed deal are delivered again with the
     number of another's (a later updated_at); the next attributed payment is delivered again
     FAILED; the one after it, loaded once, is moved into the quarantine by hand. Returns the
-    ids, and the number the first customer's payment must reach."""
+    ids: the first payment, the payment whose number it must now reach, the failed one and
+    the moved one."""
     payments = [
         record
         for (record,) in conn.execute(
