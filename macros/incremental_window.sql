@@ -182,6 +182,13 @@
         changed_at timestamptz not null
     );
     delete from {{ call_input_changes_relation() }}
+    where changed_at < (select min(built_at) from {{ call_model_builds_relation() }});
+    {#- the calls whose attributions changed (macros/revenue_changes.sql), likewise -#}
+    create table if not exists {{ attribution_changes_relation() }} (
+        call_id text not null,
+        changed_at timestamptz not null
+    );
+    delete from {{ attribution_changes_relation() }}
     where changed_at < (select min(built_at) from {{ call_model_builds_relation() }})
 {%- endmacro %}
 

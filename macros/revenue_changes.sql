@@ -35,10 +35,13 @@
 {#- The pre-hook of int_revenue_records and revenue_attributions: before an incremental build,
     delete the records whose row was moved into the quarantine since the last build (the
     build writes back those that still have a delivery); with `records` (int_revenue_records,
-    for revenue_attributions), also the records it rewrote since that are not revenue now. -#}
+    for revenue_attributions), also the records it rewrote since that are not revenue now.
+    revenue_attributions logs the calls of the rows it deletes, and before a full build the
+    calls of every row (`logs_attribution_changes`, below). -#}
 {% macro forget_revenue_records(records=none) -%}
     {%- if is_incremental() -%}
         {%- set since = last_build_time() -%}
+        {%- set delete_gone %}
         with gone as materialized (
             select 'payment' as record_type, payment_id as record_id from (
                 {{ moved_record_ids('square', 'payments', since) }}) as moved (payment_id)
@@ -59,7 +62,46 @@
         where
             record_id = any(array(select gone.record_id from gone))
             and (record_type, record_id) in (select gone.record_type, gone.record_id from gone)
+        {%- endset %}
+        {{ log_attribution_changes(delete_gone) if config.get('logs_attribution_changes')
+            else delete_gone }}
+    {%- elif config.get('logs_attribution_changes') and load_relation(this) is not none -%}
+        {#- a full build replaces every row: every call attributed before may have lost one #}
+        insert into {{ attribution_changes_relation() }} (call_id, changed_at)
+        select distinct call_id, {{ build_time() }} from {{ this }} where call_id is not null
     {%- else -%}
         select 1
     {%- endif -%}
+{%- endmacro %}
+
+{#
+    revenue_attributions (config `logs_attribution_changes`) logs the calls whose
+    attributions it removes: the calls of the rows its pre-hook deletes, of the rows its
+    delete+insert replaces, and, before a full build replaces a table that exists, of every
+    row. With the calls of the rows it writes (`_built_at`), those are the calls whose
+    attributed revenue can have changed since a given build: call_conversions reads them
+    instead of comparing every call it holds with the sums of every attribution. The log
+    (`_attribution_changes` in the intermediate schema, made before every run by
+    `create_call_model_builds`) drops what every call model has read.
+#}
+{% macro attribution_changes_relation() -%}
+    {{ adapter.quote(generate_schema_name('intermediate', none)) }}._attribution_changes
+{%- endmacro %}
+
+{#- `delete_statement` (a delete from revenue_attributions) as one that logs the calls of the
+    rows it deletes. -#}
+{% macro log_attribution_changes(delete_statement) -%}
+    with removed as (
+        {{ delete_statement | trim }}
+        returning call_id
+    )
+    insert into {{ attribution_changes_relation() }} (call_id, changed_at)
+    select distinct call_id, {{ build_time() }} from removed where call_id is not null
+{%- endmacro %}
+
+{#- The calls logged since `since` (above). A macro of its own, so that a unit test can give
+    its rows. -#}
+{% macro attribution_changed_calls(since) -%}
+    select changed.call_id from {{ attribution_changes_relation() }} as changed
+    where changed.changed_at > {{ since }}
 {%- endmacro %}

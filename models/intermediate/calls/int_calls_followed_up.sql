@@ -25,6 +25,7 @@
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
         {'columns': ['_built_at']},
+        {'columns': ['call_id']},
     ],
 ) }}
 {%- set service_level = var('service_level_seconds') %}

@@ -10,6 +10,7 @@
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
         {'columns': ['_built_at']},
+        {'columns': ['call_id']},
     ],
 ) }}
 with

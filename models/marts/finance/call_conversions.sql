@@ -8,10 +8,12 @@
     record: its sale, if any, has had time to arrive.
 
     Incremental like the call marts (in_rewritten_calls): a build writes the calls calls
-    rewrote since its last one, and rewrites the other calls it holds whose figures changed:
-    a record attributed to or away from them, or the newest revenue moving past their
-    maturity. Those are found by comparing each call's row with the attributions' sums, a
-    read of the attributions and of this table's few columns instead of every call's.
+    rewrote since its last one, and rewrites the other calls it holds whose figures can have
+    changed: the calls of the attributions written since (their `_built_at`) and of those
+    removed since (logged by revenue_attributions, macros/revenue_changes.sql), and the
+    calls the newest revenue record moved across the maturity line. Each is read by an
+    index (the call; maturity and start), and the revenue is summed for the calls written
+    only: a day's build reads the day's calls and attributions, not every call it holds.
 #}
 {{ config(
     materialized='incremental',
@@ -21,7 +23,10 @@
     rewrites_older_calls=true,
     post_hook=["{{ record_call_model_build() }}", "{{ create_missing_indexes() }}"],
 ) }}
-{%- set maturity = "interval '" ~ var('conversion_maturity_days') ~ " days'" %}
+{%- set since = last_build_time() if is_incremental() else none %}
+{#- a call is mature when it started at this line or before; no revenue record: none is -#}
+{%- set maturity_line = "coalesce((select newest.newest_revenue_at from newest_revenue as newest)"
+    ~ " - interval '" ~ var('conversion_maturity_days') ~ " days', '-infinity')" %}
 {%- set eligible_columns = [
     'call_id', 'location_id', 'region', 'marketing_source', 'marketing_campaign',
     'caller_type', 'started_at', 'started_at_local', 'started_date', 'started_hour'] %}
@@ -37,8 +42,8 @@ calls as not materialized (
 
 ),
 
--- read twice (the newest record, each call's revenue): not materialized, so that neither
--- read copies every attribution first and each can be parallel
+-- read two or three times (the newest record, each call's revenue, the changed calls): not
+-- materialized, so that no read copies every attribution first and each takes its index
 attributions as not materialized (
 
     select * from {{ ref('revenue_attributions') }}
@@ -60,38 +65,42 @@ newest_revenue as (
 
 ),
 
-call_revenue as (
-
-    select
-        call_id,
-        sum(signed_amount_usd) as net_revenue_usd,
-        count(*) as revenue_records
-    from attributions
-    where is_attributed
-    group by call_id
-
-),
-
 {%- if is_incremental() %}
 
-    -- the calls built before and not rewritten above whose revenue or maturity changed
+    -- the calls whose attributed revenue can have changed since the last build: those of the
+    -- attributions written since and of those removed since
+    changed_calls as (
+
+        select call_id from attributions
+        where _built_at > {{ since }} and call_id is not null
+        union
+        {{ attribution_changed_calls(since) }}
+
+    ),
+
+    -- the calls built before whose figures can have changed: their revenue, or their maturity
+    -- (a call on the wrong side of the maturity line). Three reads, each by an index: as
+    -- one `or`, Postgres tests every row it reads against every changed call, one by one.
+    changed_kept_calls as (
+
+        select {{ eligible_columns | join(', ') }} from {{ this }}
+        where call_id = any(array(select changed.call_id from changed_calls as changed))
+        union
+        select {{ eligible_columns | join(', ') }} from {{ this }}
+        where is_mature and started_at > {{ maturity_line }}
+        union
+        select {{ eligible_columns | join(', ') }} from {{ this }}
+        where not is_mature and started_at <= {{ maturity_line }}
+
+    ),
+
+    -- of those, the ones not rewritten above
     kept_calls as (
 
-        select {{ 'kept.' ~ eligible_columns | join(', kept.') }}
-        from {{ this }} as kept
-        cross join newest_revenue
-        left join call_revenue
-            on kept.call_id = call_revenue.call_id
+        select * from changed_kept_calls
         where
-            kept.call_id not in (select rewritten.call_id from calls as rewritten)
-            and not ({{ in_call_window('kept.started_at') }})
-            and (
-                kept.net_revenue_usd <> coalesce(call_revenue.net_revenue_usd, 0)
-                or kept.revenue_records <> coalesce(call_revenue.revenue_records, 0)
-                or kept.is_mature <> coalesce(
-                    kept.started_at <= newest_revenue.newest_revenue_at - {{ maturity }}, false
-                )
-            )
+            call_id not in (select rewritten.call_id from calls as rewritten)
+            and not ({{ in_call_window('started_at') }})
 
     ),
 {%- endif %}
@@ -106,6 +115,23 @@ written_calls as (
 
 ),
 
+call_revenue as (
+
+    select
+        call_id,
+        sum(signed_amount_usd) as net_revenue_usd,
+        count(*) as revenue_records
+    from attributions
+    where
+        is_attributed
+        {%- if is_incremental() %}
+            -- the calls written only, by the index on call_id
+            and call_id = any(array(select written.call_id from written_calls as written))
+        {%- endif %}
+    group by call_id
+
+),
+
 final as (
 
     select
@@ -117,13 +143,9 @@ final as (
             else 0
         end::numeric(18, 2) as converted_value_usd,
         coalesce(call_revenue.revenue_records, 0)::integer as revenue_records,
-        coalesce(
-            written_calls.started_at <= newest_revenue.newest_revenue_at - {{ maturity }},
-            false
-        ) as is_mature,
+        written_calls.started_at <= {{ maturity_line }} as is_mature,
         {{ build_time() }} as _built_at
     from written_calls
-    cross join newest_revenue
     left join call_revenue
         on written_calls.call_id = call_revenue.call_id
 

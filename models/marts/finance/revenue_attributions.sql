@@ -19,7 +19,8 @@
     - the refunds of those payments, and the payments of those refunds (a refund follows
       its payment).
     The pre-hook deletes the records that left int_revenue_records or stopped being revenue
-    (`forget_revenue_records`, macros/revenue_changes.sql). A changed location time zone
+    (`forget_revenue_records`, macros/revenue_changes.sql). The calls of the rows a build
+    deletes or replaces are logged (`logs_attribution_changes`), for call_conversions. A changed location time zone
     reaches the records attributed after it; `callshrink run --full-refresh` applies it to
     every record. A full build hashes every answered call once (3.0 s at 3.75 million calls
     against 5.9 s looked up by the caller's number once per record, a nested loop the hook
@@ -29,6 +30,7 @@
     to their matches row by row: 189 s for 49 thousand records.)
 #}
 {{ config(
+    logs_attribution_changes=true,
     pre_hook=[
         "set local enable_nestloop = off",
         "{{ forget_revenue_records(ref('int_revenue_records')) }}",
