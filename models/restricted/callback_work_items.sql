@@ -31,8 +31,6 @@
     ],
     post_hook=["{{ grant_to_restricted_role() }}", "{{ create_callback_list_function() }}"],
 ) }}
--- depends_on: {{ ref('callback_recovery_curve') }}
--- depends_on: {{ ref('conversion_cells') }}
 
 with
 
