@@ -10,7 +10,6 @@
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
         {'columns': ['_built_at']},
-        {'columns': ['call_id']},
     ],
 ) }}
 with

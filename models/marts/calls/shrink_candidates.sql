@@ -20,7 +20,6 @@
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
         {'columns': ['_built_at']},
-        {'columns': ['call_id']},
         {'columns': ["date_trunc('day', started_at_local)"]},
     ],
 ) }}
