@@ -21,12 +21,15 @@
     unique_key='call_id',
     on_schema_change='fail',
     rewrites_older_calls=true,
-    post_hook=["{{ record_call_model_build() }}", "{{ create_missing_indexes() }}"],
+    pre_hook=["{{ create_missing_indexes() }}"],
+    post_hook=["{{ record_call_model_build() }}"],
 ) }}
 {%- set since = last_build_time() if is_incremental() else none %}
 {#- a call is mature when it started at this line or before; no revenue record: none is -#}
 {%- set maturity_line = "coalesce((select newest.newest_revenue_at from newest_revenue as newest)"
     ~ " - interval '" ~ var('conversion_maturity_days') ~ " days', '-infinity')" %}
+{%- set written_calls_only =
+    'call_id = any(array(select written.call_id from written_calls as written))' %}
 {%- set eligible_columns = [
     'call_id', 'location_id', 'region', 'marketing_source', 'marketing_campaign',
     'caller_type', 'started_at', 'started_at_local', 'started_date', 'started_hour'] %}
@@ -124,10 +127,8 @@ call_revenue as (
     from attributions
     where
         is_attributed
-        {%- if is_incremental() %}
-            -- the calls written only, by the index on call_id
-            and call_id = any(array(select written.call_id from written_calls as written))
-        {%- endif %}
+        -- an incremental build: the calls written only, by the index on call_id
+        and {{ written_calls_only if is_incremental() else 'true' }}
     group by call_id
 
 ),
