@@ -20,9 +20,9 @@
       its payment).
     The pre-hook deletes the records that left int_revenue_records or stopped being revenue
     (`forget_revenue_records`, macros/revenue_changes.sql). The calls of the rows a build
-    deletes or replaces are logged (`logs_attribution_changes`), for call_conversions. A changed location time zone
-    reaches the records attributed after it; `callshrink run --full-refresh` applies it to
-    every record. A full build hashes every answered call once (3.0 s at 3.75 million calls
+    deletes or replaces are logged (`logs_attribution_changes`), for call_conversions. A
+    changed location time zone reaches the records attributed after it; `callshrink run
+    --full-refresh` applies it to every record. A full build hashes every answered call once (3.0 s at 3.75 million calls
     against 5.9 s looked up by the caller's number once per record, a nested loop the hook
     keeps the planner from); an incremental build reads the calls of its few records'
     numbers by int_calls_classified's index on the number, and hashes those. (With nested
@@ -38,6 +38,14 @@
 ) }}
 {%- set window_days = var('attribution_window_days') %}
 {%- set since = last_build_time() if is_incremental() else none %}
+{#- the filters an incremental build adds (below); a full build has `true` in their place -#}
+{%- set attributed_again_only =
+    'record_id = any(array(select again.record_id from attributed_again as again))'
+    ~ ' and (record_type, record_id) in'
+    ~ ' (select again.record_type, again.record_id from attributed_again as again)' %}
+{%- set records_numbers_only =
+    'caller_phone_e164 = any(array(select distinct wanted.phone_e164 from records as wanted'
+    ~ ' where wanted.phone_e164 is not null))' %}
 
 with
 
@@ -103,15 +111,8 @@ records as {{ 'materialized' if is_incremental() else 'not materialized' }} (
     select * from {{ ref('int_revenue_records') }}
     where
         is_revenue
-        {%- if is_incremental() %}
-            and record_id = any(array(select again.record_id from attributed_again as again))
-            and (record_type, record_id) in (
-                select
-                    again.record_type,
-                    again.record_id
-                from attributed_again as again
-            )
-        {%- endif %}
+        -- an incremental build: the records attributed again (by the index on record_id)
+        and {{ attributed_again_only if is_incremental() else 'true' }}
 
 ),
 
@@ -138,14 +139,9 @@ answered_calls as (
     -- an outbound call (a callback) has no outcome: answered is an inbound call's
     where
         outcome = 'answered' and caller_phone_e164 is not null
-        {%- if is_incremental() %}
-            -- the calls of the records' numbers, by the index on the number: with every
-            -- join hashed (the hook), the other calls are not read
-            and caller_phone_e164 = any(array(
-                select distinct wanted.phone_e164 from records as wanted
-                where wanted.phone_e164 is not null
-            ))
-        {%- endif %}
+        -- an incremental build: the calls of the records' numbers, by the index on the
+        -- number (with every join hashed, the hook, the other calls are not read)
+        and {{ records_numbers_only if is_incremental() else 'true' }}
 
 ),
 
