@@ -15,14 +15,6 @@
 
     as_of null: the newest call in the warehouse. location null: every location. The body is
     plain text (not BEGIN ATOMIC), so dbt may replace the tables it reads underneath it.
-
-    The function reads the curve and the cells when it is called, not when it is made, so
-    callback_work_items does not wait for them: they are named from the graph
-    (`model_relation`), not by ref, and the body is not checked against the tables when it
-    is made (`check_function_bodies`), since on a first build they may not exist yet. So
-    the work list is built beside call_conversions and the cells instead of after them, off
-    the longest path of a day's run. A mistake in the body shows on the function's first
-    call: `callshrink callbacks`, the app's page and the tests that call it.
 -#}
 {% macro callback_list_function() -%}
     {{ adapter.quote(generate_schema_name('restricted', none)) }}.callback_list
@@ -33,7 +25,6 @@
     {%- set function = callback_list_function() -%}
     {%- set role_name = dbt.string_literal(var('restricted_role')) -%}
     {%- set role = adapter.quote(var('restricted_role')) -%}
-    set local check_function_bodies = off;
     drop function if exists {{ function }}(timestamptz, text);
     create function {{ function }}(as_of timestamptz default null, location text default null)
     returns table (
@@ -61,7 +52,7 @@
 
         curve as (
 
-            select * from {{ model_relation('callback_recovery_curve') }}
+            select * from {{ ref('callback_recovery_curve') }}
 
         ),
 
@@ -77,7 +68,7 @@
         -- the cells' figures of this build: an item is valued when listed, not when written
         cells as (
 
-            select * from {{ model_relation('conversion_cells') }}
+            select * from {{ ref('conversion_cells') }}
 
         ),
 

@@ -290,23 +290,13 @@
     by ref: a test that reads by `__calls_rebuilt__` a view built on calls (missed_call_shrink)
     reads only the record of calls' builds, and need not declare calls as its parent. -#}
 {% macro calls_relation() -%}
-    {{- return(model_relation('calls')) -}}
-{%- endmacro %}
-
-{#- The relation of this project's model `name`, from the graph: a reference that adds no
-    edge to the DAG, for SQL that reads the model later than the build that writes it. -#}
-{% macro model_relation(name) -%}
-    {#- a parse, or sqlfluff's templater, has no graph: the name stands in -#}
-    {%- if 'nodes' not in graph -%}
-        {{- return(api.Relation.create(identifier=name)) -}}
-    {%- endif -%}
     {%- for node in graph.nodes.values()
         if node.resource_type == 'model' and node.package_name == project_name
-        and node.name == name -%}
+        and node.name == 'calls' -%}
         {{- return(api.Relation.create(
             database=node.database, schema=node.schema, identifier=node.alias)) -}}
     {%- endfor -%}
-    {{- exceptions.raise_compiler_error('no model ' ~ name ~ ' in the graph') -}}
+    {{- exceptions.raise_compiler_error('no model calls in the graph') -}}
 {%- endmacro %}
 
 {#- `calls_rebuilt_since()` for a model that follows the calls by call rather than by day

@@ -31,6 +31,8 @@
     ],
     post_hook=["{{ grant_to_restricted_role() }}", "{{ create_callback_list_function() }}"],
 ) }}
+-- depends_on: {{ ref('callback_recovery_curve') }}
+-- depends_on: {{ ref('conversion_cells') }}
 
 with
 

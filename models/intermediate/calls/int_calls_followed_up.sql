@@ -14,13 +14,10 @@
     when its caller has a call from the cutoff, as built now or as built before (a call
     re-stitched to another number changes the follow-ups of both callers): only those
     callers' older calls are recomputed (`touched_callers`), not every call of the follow-up
-    days. Such an older call is rewritten for its follow-ups: its look-back values (new or
-    returning, repeat call, first unanswered attempt) depend on earlier calls only, all
-    before the cutoff and unchanged, so they are kept as built (`built_lookbacks`, by the
-    index on call_id) instead of looked up again. The rows carry the time of the build that
-    wrote them (`_built_at`), for the models downstream to follow (in_rewritten_calls). "New"
-    looks back over the whole history; the look-back flags read the inputs `lookback_days`
-    further back than the calls they are worked out for (in_call_window's margin).
+    days. The rows carry the time of the build that wrote them (`_built_at`), for the models
+    downstream to follow (in_rewritten_calls). "New" looks back over the whole history; the
+    look-back flags read the inputs `lookback_days` further back than the rows written
+    (in_call_window's margin).
 #}
 {{ config(
     rewrites_older_calls=true,
@@ -28,7 +25,6 @@
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
         {'columns': ['_built_at']},
-        {'columns': ['call_id']},
     ],
 ) }}
 {%- set service_level = var('service_level_seconds') %}
@@ -39,9 +35,6 @@
 {%- set lookback = "interval '" ~ lookback_days * 24 ~ " hours'" %}
 {%- set unanswered_outcomes =
     "('voicemail', 'abandoned', 'missed', 'short_abandon', 'after_hours')" %}
-{#- the calls whose look-back values are worked out: every call in a full build, the calls
-    from the cutoff in an incremental one -#}
-{%- set looks_back = in_call_window('calls.started_at') %}
 {%- set any_touched_caller =
     "any(array(select touched.caller_phone_e164 from touched_callers as touched))" %}
 {%- set compliance_checks = [] %}
@@ -118,8 +111,8 @@ calls as (
 
 earlier_inbound_calls as (
 
-    -- inbound calls (not spam) a call of `looks_back` may look back to: the inputs reach
-    -- lookback_days before the first of them
+    -- inbound calls (not spam) a call written here may look back to: the inputs reach
+    -- lookback_days before the first day written
     select
         call_id,
         caller_phone_e164,
@@ -130,7 +123,7 @@ earlier_inbound_calls as (
         direction = 'inbound'
         and not coalesce(is_spam, false)
         and caller_phone_e164 is not null
-        and {{ in_call_window('started_at', margin=lookback) }}
+        and {{ in_call_window('started_at', extra_days=followup_days(), margin=lookback) }}
         -- an incremental build: the callers the new calls touched
         and {{ 'caller_phone_e164 = ' ~ any_touched_caller if is_incremental() else 'true' }}
 
@@ -157,7 +150,7 @@ lookbacks as (
             and calls.started_at - interval '{{ lookback_days * 24 }} hours'
             <= earlier.started_at
             and calls.call_id <> earlier.call_id
-    where calls.direction = 'inbound' and {{ looks_back }}
+    where calls.direction = 'inbound'
     group by calls.call_id
 
 ),
@@ -186,33 +179,7 @@ returning_calls as (
             limit 1
         ) as earlier
     -- noqa: enable=RF03
-    where calls.direction = 'inbound' and {{ looks_back }}
-
-),
-
-built_lookbacks as (
-
-    {%- if is_incremental() %}
-        -- the older calls' look-back values, as built (above)
-        select
-            call_id,
-            caller_type,
-            is_repeat_call,
-            is_first_unanswered_attempt
-        from {{ this }}
-        where call_id = any(array(
-            select older.call_id from calls as older
-            where not ({{ in_call_window('older.started_at') }})
-        ))
-    {%- else %}
-        -- a full build works out every call's
-        select
-            null::text as call_id,
-            null::text as caller_type,
-            null::boolean as is_repeat_call,
-            null::boolean as is_first_unanswered_attempt
-        where false
-    {%- endif %}
+    where calls.direction = 'inbound'
 
 ),
 
@@ -265,7 +232,6 @@ linked as (
         case
             when calls.direction <> 'inbound' then null
             when calls.caller_phone_e164 is null then 'unknown'
-            when built.call_id is not null then built.caller_type
             when returning_calls.call_id is not null then 'returning'
             else 'new'
         end as caller_type,
@@ -283,12 +249,11 @@ linked as (
         calls.is_unanswered and followups.recovered_by_call_id is not null
             as is_unanswered_recovered,
         calls.direction = 'inbound'
-        and coalesce(lookbacks.has_inbound_call_24h_before, built.is_repeat_call, false)
+        and coalesce(lookbacks.has_inbound_call_24h_before, false)
             as is_repeat_call,
-        coalesce(
-            built.is_first_unanswered_attempt,
-            calls.is_unanswered and not coalesce(lookbacks.has_unanswered_call_before, false)
-        ) as is_first_unanswered_attempt
+        calls.is_unanswered
+        and not coalesce(lookbacks.has_unanswered_call_before, false)
+            as is_first_unanswered_attempt
     from calls
     left join returning_calls
         on calls.call_id = returning_calls.call_id
@@ -296,8 +261,6 @@ linked as (
         on calls.call_id = followups.call_id
     left join lookbacks
         on calls.call_id = lookbacks.call_id
-    left join built_lookbacks as built
-        on calls.call_id = built.call_id
 
 ),
 
