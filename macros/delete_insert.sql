@@ -38,13 +38,13 @@
     replaced whole (a call re-stitched away is gone), the older calls one by one. An older
     call is rewritten for its follow-ups only and keeps its start (a call whose inputs
     changed starts after the cutoff, before and after the change). A model that indexes
-    call_id (int_calls_followed_up, calls, call_conversions) deletes them by that index, one
-    probe each: on marts.calls at 3.9 million calls, a day's 77 thousand in 0.7 s against
-    1.6 to 3.1 s as below. The others find them from the earliest start among the new rows
-    on, by the index on started_at (every row of the follow-up days read and tested), not by
-    testing every row of the history (5.9 s for marts.calls). An index kept for this delete
-    alone does not pay: on int_calls_followed_up its upkeep added 1.2 s to inserting a day's
-    rows, about what it saved the delete (that model has it for its look-back values).
+    call_id (calls, call_conversions) deletes them by that index, one probe each: on
+    marts.calls at 3.9 million calls, a day's 77 thousand in 0.7 s against 1.6 to 3.1 s as
+    below. The others find them from the earliest start among the new rows on, by the index
+    on started_at (every row of the follow-up days read and tested), not by testing every
+    row of the history (5.9 s for marts.calls). An index kept for this delete alone does not
+    pay: on int_calls_followed_up its upkeep added 1.2 s to inserting a day's rows, about
+    what it saved the delete.
 #}
 {% macro delete_rewritten_calls(target, source) -%}
     {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}

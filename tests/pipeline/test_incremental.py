@@ -567,7 +567,6 @@ def test_incremental_builds_equal_a_full_refresh(
     # the next build makes it, before it reads the table (macros/create_missing_indexes.sql)
     added_later = {
         "intermediate.int_calls_classified": "(caller_phone_e164, started_at)",
-        "intermediate.int_calls_followed_up": "(call_id)",
         "marts.call_conversions": "(is_mature, started_at)",
         "staging.stg_asterisk__queue_log": "(occurred_at, queue_event_id)",
     }
