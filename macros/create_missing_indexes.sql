@@ -5,8 +5,9 @@
     without this an index added to the config in a new version would wait for a
     `--full-refresh`, and a query that relies on it would read the whole table once per row
     on a warehouse built before it: int_calls_followed_up probes int_calls_classified by
-    caller once per call, and call_conversions reads its own changed calls by call_id. A pre-hook, so that a build that reads its own table finds
-    the index already there. A full build makes every index itself. An index counts
+    caller once per call, and call_conversions reads its own changed calls by call_id. A
+    pre-hook, so that a build that reads its own table finds the index already there. A
+    full build makes every index itself. An index counts
     as present when one on the table has the same columns in the same order and the same
     uniqueness. An index on an expression (`date_trunc('day', started_at_local)`) is not
     looked for: Postgres keeps the expression in its own spelling, not the config's. Nothing

@@ -50,8 +50,7 @@
     {%- set cutoff = value_now(call_cutoff(), 'timestamptz') -%}
     {%- set older_calls =
         'select call_id from ' ~ source ~ ' where started_at < ' ~ cutoff -%}
-    {%- if 'call_id' in (config.get('indexes') or [])
-        | map(attribute='columns') | map('first') | list -%}
+    {%- if 'call_id' in indexed_first_columns() -%}
     delete from {{ target }} where started_at >= {{ cutoff }};
     delete from {{ target }} where call_id = any(array({{ older_calls }}))
     {%- else -%}
@@ -112,9 +111,7 @@
 #}
 {% macro delete_keys(target, source, unique_key) -%}
     {%- set key = [unique_key] if unique_key is string else unique_key -%}
-    {%- set indexed = (config.get('indexes') or [])
-        | selectattr('columns') | map(attribute='columns') | map('first')
-        | select('in', key) | list -%}
+    {%- set indexed = indexed_first_columns() | select('in', key) | list -%}
     {%- set columns = key | join(', ') -%}
     delete from {{ target }}
     where
@@ -171,4 +168,11 @@
             target, source, unique_key, dest_columns, incremental_predicates
         ) }}
     {%- endif -%}
+{%- endmacro %}
+
+{#- The first column of each index in the model's `indexes` config: the columns a delete can
+    read by an index. -#}
+{% macro indexed_first_columns() -%}
+    {{- return((config.get('indexes') or [])
+        | selectattr('columns') | map(attribute='columns') | map('first') | list) -}}
 {%- endmacro %}

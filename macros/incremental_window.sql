@@ -165,7 +165,7 @@
 {%- endmacro %}
 
 {#- Made before every run; the changes every call model has read since are dropped, so the
-    table holds a run or two of rows. -#}
+    change tables hold a run or two of rows. -#}
 {% macro create_call_model_builds() -%}
     create schema if not exists {{ adapter.quote(generate_schema_name('intermediate', none)) }};
     create table if not exists {{ call_model_builds_relation() }} (
@@ -181,15 +181,16 @@
         earliest timestamptz not null,
         changed_at timestamptz not null
     );
-    delete from {{ call_input_changes_relation() }}
-    where changed_at < (select min(built_at) from {{ call_model_builds_relation() }});
-    {#- the calls whose attributions changed (macros/revenue_changes.sql), likewise -#}
+    {# the calls whose attributions changed (macros/revenue_changes.sql) #}
     create table if not exists {{ attribution_changes_relation() }} (
         call_id text not null,
         changed_at timestamptz not null
     );
-    delete from {{ attribution_changes_relation() }}
+    {%- for changes in [call_input_changes_relation(), attribution_changes_relation()] %}
+    delete from {{ changes }}
     where changed_at < (select min(built_at) from {{ call_model_builds_relation() }})
+    {{- ';' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- One row per model, its last build's: the table does not grow run by run. The models that

@@ -22,9 +22,9 @@
     (`forget_revenue_records`, macros/revenue_changes.sql). The calls of the rows a build
     deletes or replaces are logged (`logs_attribution_changes`), for call_conversions. A
     changed location time zone reaches the records attributed after it; `callshrink run
-    --full-refresh` applies it to every record. A full build hashes every answered call once (3.0 s at 3.75 million calls
-    against 5.9 s looked up by the caller's number once per record, a nested loop the hook
-    keeps the planner from); an incremental build reads the calls of its few records'
+    --full-refresh` applies it to every record. A full build hashes every answered call once
+    (3.0 s at 3.75 million calls against 5.9 s looked up by the caller's number once per
+    record, a nested loop the hook keeps the planner from); an incremental build reads the calls of its few records'
     numbers by int_calls_classified's index on the number, and hashes those. (With nested
     loops allowed, the planner, which cannot count the records a build takes, joined them
     to their matches row by row: 189 s for 49 thousand records.)
