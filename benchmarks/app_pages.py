@@ -379,9 +379,11 @@ def build(
         generate_s = generate_data(data, wanted)
     if not refresh:
         with psycopg.connect(server, autocommit=True) as conn:
-            name = sql.Identifier(conninfo_to_dict(url)["dbname"])
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-            conn.execute(sql.SQL("create database {}").format(name))
+            name = conninfo_to_dict(url)["dbname"]
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+            db.create_database(conn, name)
     db.ensure_app_role(url)
     command = [
         tool("callshrink"),

@@ -100,9 +100,10 @@ def split_landing(landing: Path, dest: Path, hold_back: int) -> tuple[list[str],
 def fresh_database(server_url: str, database: str) -> str:
     """The URL of `database` on the server, dropped (with its sessions) and created empty."""
     with psycopg.connect(server_url, autocommit=True) as conn:
-        name = sql.Identifier(database)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
-        conn.execute(sql.SQL("create database {}").format(name))
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
+        )
+        db.create_database(conn, database)
     return settings.with_database(server_url, database)
 
 

@@ -117,7 +117,9 @@ class Scenario:
         self.env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
         self.env |= {settings.DATABASE_URL_VAR: self.url, "CALLSHRINK_HOME": str(self.dir / "home")}
         self.logs = 0
-        self._database("drop database if exists {} with (force)", "create database {}")
+        self._database("drop database if exists {} with (force)")
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            db.create_database(conn, self.database)
 
     def _database(self, *statements: str) -> None:
         with psycopg.connect(self.server, autocommit=True) as conn:

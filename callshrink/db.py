@@ -143,8 +143,24 @@ def _configure(admin_url: str) -> bool:
             "select 1 from pg_database where datname = %s", (WAREHOUSE_DB,)
         ).fetchone()
         if not exists:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(WAREHOUSE_DB)))
+            create_database(conn, WAREHOUSE_DB)
     return running != _PRIVATE_SERVER_START_SETTINGS
+
+
+def create_database(conn: psycopg.Connection, name: str) -> None:
+    """Create database ``name`` (``conn`` in autocommit), its text ordered byte by byte.
+
+    The warehouse sorts and indexes text keys by the million (numbers, call and leg ids,
+    deduplication by `distinct on`). Under a language's collation, or libc's `C.UTF-8`, each
+    comparison calls the C library's `strcoll`, and Postgres cannot use its abbreviated sort
+    keys; under `C` it compares bytes: a sort of 3.9 million (number, call id) pairs took
+    4.6 s against 9.0 s. For UTF-8, byte order is code point order, the order `C.UTF-8` and
+    Python's `sorted` give. Character classes (`upper`, regular expressions) still follow
+    the server's `LC_CTYPE`, which the new database keeps."""
+    options = sql.SQL("template template0 lc_collate 'C'")
+    if conn.info.server_version >= 150000:  # a cluster made with ICU as its default provider
+        options += sql.SQL(" locale_provider libc")
+    conn.execute(sql.SQL("create database {} {}").format(sql.Identifier(name), options))
 
 
 def _pg_ctl(action: str, pgdata: Path) -> None:

@@ -115,7 +115,7 @@ def recreate_database(server_url: str, name: str) -> str:
     name = database_name(name)
     drop_database(server_url, name)
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        db.create_database(conn, name)
     url = settings.with_database(server_url, name)
     with exclusive():  # roles and their grants are shared by every database of the server
         db.ensure_app_role(url)

@@ -68,6 +68,13 @@ def test_private_server_starts_answers_and_stops(private_env, tmp_path):
     assert callshrink("db", "url", env=private_env).stdout.strip() == url
     with psycopg.connect(url) as conn:
         assert conn.execute("select current_database()").fetchone() == ("callshrink",)
+        # text sorts byte by byte (db.create_database), whatever the machine's locale: code
+        # point order, capitals first (a language's collation gives a, B, b, é)
+        assert conn.execute(
+            "select datcollate, (select array_agg(t order by t) from "
+            "unnest(array['b', 'é', 'B', 'a']) as t) from pg_database "
+            "where datname = current_database()"
+        ).fetchone() == ("C", ["B", "a", "b", "é"])
     again = callshrink("db", "start", env=private_env)  # idempotent
     assert again.stdout.strip() == url
     assert callshrink("db", "url", "--show-password", env=private_env).stdout.strip() == url
