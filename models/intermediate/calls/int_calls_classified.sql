@@ -10,16 +10,13 @@
     within `callback_location_days`. So the model reads that many days of inbound calls before
     the ones it writes (their caller, start and location).
     Indexed by caller and start besides the call models' day and start: int_calls_followed_up
-    looks up each call's earlier calls from the same number in it. The index includes the
-    few columns those lookups read (location, direction, call id, spam, outcome), so they
-    are answered from the index alone (macros/create_index.sql).
+    looks up each call's earlier calls from the same number in it.
 #}
 {{ config(
     indexes=[
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
-        {'columns': ['caller_phone_e164', 'started_at'],
-            'include': ['location_id', 'direction', 'call_id', 'is_spam', 'outcome']},
+        {'columns': ['caller_phone_e164', 'started_at']},
     ],
 ) }}
 with
