@@ -69,7 +69,7 @@ def test_private_server_starts_answers_and_stops(private_env, tmp_path):
     with psycopg.connect(url) as conn:
         assert conn.execute("select current_database()").fetchone() == ("callshrink",)
         # text sorts byte by byte (db.create_database), whatever the machine's locale: code
-        # point order, capitals first (a language's collation gives a, B, b, é)
+        # point order, capitals first (a language's collation puts a before B)
         assert conn.execute(
             "select datcollate, (select array_agg(t order by t) from "
             "unnest(array['b', 'é', 'B', 'a']) as t) from pg_database "
