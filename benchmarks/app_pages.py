@@ -67,7 +67,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -369,6 +368,8 @@ def build(
     """Generate (unless DATA holds the same exports), then a fresh database and callshrink run;
     with ``refresh``, the same database kept and ``callshrink run --full-refresh`` (the dbt
     project changed, the data did not)."""
+    from build_bench import fresh_database
+
     from callshrink import db
     from callshrink.dbt import tool
 
@@ -378,12 +379,7 @@ def build(
     else:
         generate_s = generate_data(data, wanted)
     if not refresh:
-        with psycopg.connect(server, autocommit=True) as conn:
-            name = conninfo_to_dict(url)["dbname"]
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-            )
-            db.create_database(conn, name)
+        fresh_database(server, conninfo_to_dict(url)["dbname"])
     db.ensure_app_role(url)
     command = [
         tool("callshrink"),

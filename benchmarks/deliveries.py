@@ -30,6 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
+from build_bench import fresh_database
 from psycopg import sql
 
 from callshrink import db, settings
@@ -117,17 +118,15 @@ class Scenario:
         self.env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
         self.env |= {settings.DATABASE_URL_VAR: self.url, "CALLSHRINK_HOME": str(self.dir / "home")}
         self.logs = 0
-        self._database("drop database if exists {} with (force)")
-        with psycopg.connect(self.server, autocommit=True) as conn:
-            db.create_database(conn, self.database)
-
-    def _database(self, *statements: str) -> None:
-        with psycopg.connect(self.server, autocommit=True) as conn:
-            for statement in statements:
-                conn.execute(sql.SQL(statement).format(sql.Identifier(self.database)))
+        fresh_database(server, self.database)
 
     def drop(self) -> None:
-        self._database("drop database if exists {} with (force)")
+        with psycopg.connect(self.server, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(
+                    sql.Identifier(self.database)
+                )
+            )
 
     def path(self, pattern: str, index: int = 0) -> Path:
         return sorted(self.landing.glob(pattern))[index]
