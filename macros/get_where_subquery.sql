@@ -47,3 +47,13 @@
         {%- do return(relation) -%}
     {%- endif -%}
 {%- endmacro %}
+
+{#- The relation a generic test reads: `model` as a test receives it, the relation itself or
+    the subquery above over it. -#}
+{% macro tested_relation(model) -%}
+    {%- set prefix = '(select * from ' -%}
+    {%- if model is string and model.startswith(prefix) -%}
+        {%- do return(model[prefix | length:].split(' where ', 1)[0]) -%}
+    {%- endif -%}
+    {%- do return(model | string) -%}
+{%- endmacro %}

@@ -108,10 +108,12 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
     carries the time of the build that wrote it (`_built_at`). Its tests read the rows of
     its last build (`__days_built__`, macros/get_where_subquery.sql), not every call of the
     days from its recorded first day: here the build is recorded as one that wrote from the
-    newest day on. Two copies of a call of the newest day that this build did not write pass
-    (a test of the days would fail them); two copies of the oldest call, written by it, fail."""
+    newest day on. A copy of a call of the newest day with a direction no call has, which
+    this build did not write, passes (a test of the days would fail it); such a copy of the
+    oldest call, written by it, fails. (Copies with ids of their own: the table's unique
+    indexes refuse a second row of a call.)"""
     stage_reference()
-    select = ["test", "--select", "calls,test_name:unique"]
+    select = ["test", "--select", "calls,test_name:accepted_values"]
     last_build = "2031-01-01 00:00:00+00"
     not_rebuilt = "2001-01-01 00:00:00+00"
     newest, oldest = conn.execute(
@@ -119,37 +121,35 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
         "(array_agg(call_id order by started_at))[1] from marts.calls"
     ).fetchone()
 
-    def copy_twice(call_id: str, built: str) -> None:
-        for _ in range(2):
-            _insert_copy(
-                conn,
-                "marts.calls",
-                {"_built_at": built},
-                "call_id = %s and _built_at <> %s::timestamptz",
-                (call_id, built),
-            )
+    def copy_sideways(call_id: str, built: str) -> None:
+        changes = {
+            "_built_at": built,
+            "call_id": f"copy-of:{call_id}",
+            "pbx_call_id": None,
+            "callrail_call_id": None,
+            "direction": "sideways",
+        }
+        _insert_copy(conn, "marts.calls", changes, "call_id = %s", (call_id,))
 
     recorded = (
         f"built_at = '{last_build}', built_from = (select max(started_date_utc) from marts.calls)"
     )
     with _build_recorded(conn, "marts.calls", recorded):
         try:
-            copy_twice(newest, not_rebuilt)
+            copy_sideways(newest, not_rebuilt)
             passed = run_dbt(*select)
-            copy_twice(oldest, last_build)
+            copy_sideways(oldest, last_build)
             failed = run_dbt(*select)
         finally:
-            conn.execute(
-                "delete from marts.calls where _built_at in (%s, %s)", (last_build, not_rebuilt)
-            )
+            conn.execute("delete from marts.calls where call_id like 'copy-of:%'")
 
-    _assert_ran(passed, "PASS unique_calls_call_id")
+    _assert_ran(passed, "PASS accepted_values_calls_direction")
     (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
-        "callshrink/models/marts/calls/calls.yml/unique_calls_call_id.sql"
+        "callshrink/models/marts/calls/calls.yml/accepted_values_calls_direction_*.sql"
     )
     assert "_built_at = '2031-01-01" in compiled.read_text(), compiled.read_text()
 
-    _assert_ran(failed, "FAIL 1 unique_calls_call_id", returncode=1)
+    _assert_ran(failed, "FAIL 1 accepted_values_calls_direction", returncode=1)
 
 
 def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
@@ -163,8 +163,9 @@ def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
     stage_reference()
     select = ["test", "--select", "call_conversions,test_name:relationships"]
 
-    def orphan_started(started_at: str) -> None:
-        _insert_copy(conn, "marts.call_conversions", {"call_id": ORPHAN, "started_at": started_at})
+    def orphan_started(started_at: str) -> None:  # a call id of its own: call_id is unique
+        orphan = f"{ORPHAN}{started_at[:4]}"
+        _insert_copy(conn, "marts.call_conversions", {"call_id": orphan, "started_at": started_at})
 
     after_the_newest_call = "built_from = (select max(started_date_utc) from marts.calls)"
     with _build_recorded(conn, "marts.calls", after_the_newest_call):
@@ -174,8 +175,89 @@ def test_a_whole_table_checks_its_calls_of_the_days_the_calls_last_rebuilt(
             orphan_started("2100-01-01 00:00:00+00")
             failed = run_dbt(*select)
         finally:
-            conn.execute("delete from marts.call_conversions where call_id = %s", (ORPHAN,))
+            conn.execute(
+                "delete from marts.call_conversions where call_id like %s", (f"{ORPHAN}%",)
+            )
 
     _assert_ran(passed, "PASS relationships_call_conversions_call_id")
 
     _assert_ran(failed, "FAIL 1 relationships_call_conversions_call_id", returncode=1)
+
+
+def test_a_unique_index_answers_the_unique_test_and_without_one_the_rows_are_counted(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+) -> None:
+    """marts.calls keeps call_id unique with a unique index (its config), so the `unique`
+    test of call_id (macros/test_unique.sql) finds the index and reads no row of the table:
+    in the plan of the compiled test, every scan of calls is never executed. In its place,
+    an index that proves nothing (a plain one, a unique one of two columns, a unique one of
+    some rows) leaves the test to count the rows, and a second row of a call is its one
+    failure each time."""
+    stage_reference()
+    select = ["test", "--select", "calls,test_name:unique"]
+    _assert_ran(run_dbt(*select), "PASS unique_calls_call_id")
+    (compiled,) = (PROJECT_DIR / "target" / "compiled").glob(
+        "callshrink/models/marts/calls/calls.yml/unique_calls_call_id.sql"
+    )
+    plan = [line for (line,) in conn.execute("explain analyze " + compiled.read_text())]
+    scans = [line for line in plan if " on calls " in line]
+    assert scans and all("(never executed)" in line for line in scans), "\n".join(plan)
+
+    (name, definition) = conn.execute(
+        "select indexname, indexdef from pg_indexes where schemaname = 'marts' "
+        "and tablename = 'calls' and indexdef like 'CREATE UNIQUE INDEX % (call_id)'"
+    ).fetchone()
+    marker = "unique-test-copy"
+    conn.execute(f'drop index marts."{name}"')
+    try:
+        # a second row of the newest call, in the rows the tests read (its last build's)
+        _insert_copy(
+            conn,
+            "marts.calls",
+            {"region": marker, "pbx_call_id": None, "callrail_call_id": None},
+            "call_id = (select max(call_id) from marts.calls)",
+        )
+        for proves_nothing in ["(call_id)", "(call_id, region)", "(call_id) where false"]:
+            unique = "" if proves_nothing == "(call_id)" else "unique"
+            conn.execute(f"create {unique} index proves_nothing on marts.calls {proves_nothing}")
+            try:
+                failed = run_dbt(*select)
+            finally:
+                conn.execute("drop index marts.proves_nothing")
+            _assert_ran(failed, "FAIL 1 unique_calls_call_id", returncode=1)
+    finally:
+        conn.execute("delete from marts.calls where region = %s", (marker,))
+        conn.execute(definition)
+
+
+def test_every_unique_column_of_an_incremental_model_has_its_unique_index(
+    pipeline_run: PipelineRun, conn: psycopg.Connection
+) -> None:
+    """The incremental models grow with the history, and their `unique` tests are answered
+    by a unique index on the column (macros/test_unique.sql): every one of them has it in
+    the warehouse, made from the model's `indexes` config. A test without one would count
+    the rows it reads on every run (a whole table's after a full build)."""
+    parsed = run_dbt("parse", "--quiet")
+    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
+    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
+    nodes = manifest["nodes"]
+    tested = sorted(
+        (model["schema"], model["alias"], test["column_name"])
+        for test in nodes.values()
+        if test["resource_type"] == "test"
+        and (test.get("test_metadata") or {}).get("name") == "unique"
+        for model in [nodes.get(test.get("attached_node") or "")]
+        if model and model["config"]["materialized"] == "incremental"
+    )
+    assert len(tested) >= 20, tested
+    missing = [
+        (schema, table, column)
+        for schema, table, column in tested
+        if not conn.execute(
+            "select 1 from pg_index as i join pg_attribute as a on a.attrelid = i.indrelid "
+            "and a.attnum = i.indkey[0] where i.indrelid = to_regclass(%s) and i.indisunique "
+            "and i.indnkeyatts = 1 and i.indpred is null and a.attname = %s",
+            (f'"{schema}"."{table}"', column),
+        ).fetchone()
+    ]
+    assert not missing, missing

@@ -124,6 +124,17 @@ def _index_on(conn: psycopg.Connection, table: str, columns: str) -> str | None:
     return found[0] if found else None
 
 
+def _unique_flags(conn: psycopg.Connection, table: str, columns: str) -> list[bool]:
+    """For each index of `table` ('schema.name') on exactly `columns`, whether it is unique."""
+    schema, name = table.split(".")
+    rows = conn.execute(
+        "select indexdef like 'CREATE UNIQUE %%' from pg_indexes "
+        "where schemaname = %s and tablename = %s and indexdef like %s",
+        (schema, name, f"% USING btree {columns}"),
+    ).fetchall()
+    return [unique for (unique,) in rows]
+
+
 def _snapshot(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
     """Row count and a digest of the sorted rows of every model compared (without
     `_staged_at` and `_built_at`, the time of the build that wrote a row)."""
@@ -573,6 +584,13 @@ def test_incremental_builds_equal_a_full_refresh(
     for table, columns in added_later.items():
         conn.execute(f'drop index {table.split(".")[0]}."{_index_on(conn, table, columns)}"')
         assert _index_on(conn, table, columns) is None
+    # and has a plain index where the config now asks for a unique one (the column of a
+    # `unique` test, macros/test_unique.sql): the build makes the unique one, drops the plain
+    made_unique = {"marts.calls": "(call_id)", "staging.stg_asterisk__cdr": "(leg_id)"}
+    for table, columns in made_unique.items():
+        conn.execute(f'drop index {table.split(".")[0]}."{_index_on(conn, table, columns)}"')
+        conn.execute(f"create index older_plain_index on {table} {columns}")
+        assert _unique_flags(conn, table, columns) == [False]
 
     # a run with nothing new rewrites no call: no model takes a change it has read, or one
     # made in the same invocation by a staging model that is not upstream of it, as new
@@ -581,6 +599,8 @@ def test_incremental_builds_equal_a_full_refresh(
     assert result.success, result.summary()
     for table, columns in added_later.items():
         assert _index_on(conn, table, columns) is not None, table
+    for table, columns in made_unique.items():
+        assert _unique_flags(conn, table, columns) == [True], table
     rewritten = {
         model: conn.execute(
             f"select count(*) from {model} where xmin::text::bigint >= %s::bigint", first_new

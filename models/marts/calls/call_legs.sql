@@ -13,6 +13,7 @@
         {'columns': ['started_date_utc']},
         {'columns': ['call_started_at']},
         {'columns': ['started_at']},
+        {'columns': ['leg_id'], 'unique': True},
     ],
 ) }}
 with

@@ -12,7 +12,7 @@
 {{ config(
     unique_key='leg_id',
     indexes=[
-        {'columns': ['leg_id']},
+        {'columns': ['leg_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
         {'columns': ['started_at']},

@@ -6,6 +6,7 @@
     unique_key='queue_event_id',
     indexes=[
         {'columns': ['occurred_at', 'queue_event_id']},
+        {'columns': ['queue_event_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],

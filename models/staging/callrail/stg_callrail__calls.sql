@@ -1,7 +1,7 @@
 {{ config(
     unique_key='callrail_call_id',
     indexes=[
-        {'columns': ['callrail_call_id']},
+        {'columns': ['callrail_call_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
         {'columns': ['started_at']},

@@ -2,7 +2,7 @@
 {{ config(
     unique_key='hubspot_contact_id',
     indexes=[
-        {'columns': ['hubspot_contact_id']},
+        {'columns': ['hubspot_contact_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],

@@ -2,7 +2,7 @@
 {{ config(
     unique_key='hubspot_deal_id',
     indexes=[
-        {'columns': ['hubspot_deal_id']},
+        {'columns': ['hubspot_deal_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],

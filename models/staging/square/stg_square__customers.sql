@@ -1,7 +1,7 @@
 {{ config(
     unique_key='square_customer_id',
     indexes=[
-        {'columns': ['square_customer_id']},
+        {'columns': ['square_customer_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],

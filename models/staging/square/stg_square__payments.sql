@@ -2,7 +2,7 @@
 {{ config(
     unique_key='payment_id',
     indexes=[
-        {'columns': ['payment_id']},
+        {'columns': ['payment_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
         {'columns': ['square_customer_id']},

@@ -1,7 +1,7 @@
 {{ config(
     unique_key='refund_id',
     indexes=[
-        {'columns': ['refund_id']},
+        {'columns': ['refund_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],
