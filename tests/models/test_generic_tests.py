@@ -210,7 +210,7 @@ def test_a_unique_index_answers_the_unique_test_and_without_one_the_rows_are_cou
     marker = "unique-test-copy"
     conn.execute(f'drop index marts."{name}"')
     try:
-        # a second row of the newest call, in the rows the tests read (its last build's)
+        # a second row of a call, with its _built_at: among the rows the tests read
         _insert_copy(
             conn,
             "marts.calls",
