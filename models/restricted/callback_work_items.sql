@@ -24,11 +24,6 @@
 #}
 {{ config(
     unique_key='call_id',
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['call_id'], 'unique': True},
-    ],
     pre_hook=[
         "{% if is_incremental() %}"
         ~ "delete from {{ this }} where started_at >= {{ calls_rebuilt_from() }}"

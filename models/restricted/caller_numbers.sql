@@ -4,14 +4,7 @@
     that must dial or match a number). The app's role cannot read this schema. Incremental
     from the cutoff only: a call's number does not change with the calls after it.
 #}
-{{ config(
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['call_id'], 'unique': True},
-    ],
-    post_hook=["{{ grant_to_restricted_role() }}"],
-) }}
+{{ config(post_hook=["{{ grant_to_restricted_role() }}"]) }}
 
 with
 

@@ -229,35 +229,3 @@ def test_a_unique_index_answers_the_unique_test_and_without_one_the_rows_are_cou
         conn.execute("delete from marts.calls where region = %s", (marker,))
         conn.execute(definition)
 
-
-def test_every_unique_column_of_an_incremental_model_has_its_unique_index(
-    pipeline_run: PipelineRun, conn: psycopg.Connection
-) -> None:
-    """The incremental models grow with the history, and their `unique` tests are answered
-    by a unique index on the column (macros/test_unique.sql): every one of them has it in
-    the warehouse, made from the model's `indexes` config. A test without one would count
-    the rows it reads on every run (a whole table's after a full build)."""
-    parsed = run_dbt("parse", "--quiet")
-    assert parsed.returncode == 0, parsed.stdout + parsed.stderr
-    manifest = json.loads((PROJECT_DIR / "target" / "manifest.json").read_text())
-    nodes = manifest["nodes"]
-    tested = sorted(
-        (model["schema"], model["alias"], test["column_name"])
-        for test in nodes.values()
-        if test["resource_type"] == "test"
-        and (test.get("test_metadata") or {}).get("name") == "unique"
-        for model in [nodes.get(test.get("attached_node") or "")]
-        if model and model["config"]["materialized"] == "incremental"
-    )
-    assert len(tested) >= 20, tested
-    missing = [
-        (schema, table, column)
-        for schema, table, column in tested
-        if not conn.execute(
-            "select 1 from pg_index as i join pg_attribute as a on a.attrelid = i.indrelid "
-            "and a.attnum = i.indkey[0] where i.indrelid = to_regclass(%s) and i.indisunique "
-            "and i.indnkeyatts = 1 and i.indpred is null and a.attname = %s",
-            (f'"{schema}"."{table}"', column),
-        ).fetchone()
-    ]
-    assert not missing, missing

@@ -16,7 +16,6 @@
     indexes=[
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
-        {'columns': ['call_id'], 'unique': True},
         {'columns': ['caller_phone_e164', 'started_at']},
     ],
 ) }}

@@ -15,15 +15,6 @@
     Incremental by day: each round's choice can look two tolerances away, so the inputs reach
     that much further back, for each of the three rounds, than the calls written.
 #}
-{{ config(
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['call_id'], 'unique': True},
-        {'columns': ['callrail_call_id'], 'unique': True},
-        {'columns': ['pbx_call_id'], 'unique': True},
-    ],
-) }}
 {%- set stitch_margin = "interval '" ~ (6 * var('stitch_tolerance_seconds')) ~ " seconds'" %}
 
 with

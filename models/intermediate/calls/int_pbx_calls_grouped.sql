@@ -17,13 +17,6 @@
     Incremental by day (macros/incremental_window.sql): legs reach one day further back than
     the groups written, so a call that began before midnight keeps all its legs.
 #}
-{{ config(
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['pbx_call_id'], 'unique': True},
-    ],
-) }}
 with
 
 legs as (

@@ -19,13 +19,6 @@
     in pbx_systems reaches the days the next run recomputes; `callshrink run --full-refresh`
     re-reads the whole history.
 #}
-{{ config(
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['leg_id'], 'unique': True},
-    ],
-) }}
 with
 
 legs as (

@@ -8,13 +8,6 @@
     shrink's causes are made of (docs/metrics.md, Shrink by root cause).
     Incremental like the other call models: the stays entered from the cutoff on.
 #}
-{{ config(
-    indexes=[
-        {'columns': ['started_date_utc']},
-        {'columns': ['started_at']},
-        {'columns': ['pbx_call_id'], 'unique': True},
-    ],
-) }}
 with
 
 queue_events as (

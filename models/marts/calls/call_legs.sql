@@ -13,7 +13,6 @@
         {'columns': ['started_date_utc']},
         {'columns': ['call_started_at']},
         {'columns': ['started_at']},
-        {'columns': ['leg_id'], 'unique': True},
     ],
 ) }}
 with

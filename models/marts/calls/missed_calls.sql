@@ -9,7 +9,6 @@
     indexes=[
         {'columns': ['started_date_utc']},
         {'columns': ['started_at']},
-        {'columns': ['call_id'], 'unique': True},
         {'columns': ['_built_at']},
     ],
 ) }}

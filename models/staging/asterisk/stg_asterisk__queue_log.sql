@@ -6,7 +6,6 @@
     unique_key='queue_event_id',
     indexes=[
         {'columns': ['occurred_at', 'queue_event_id']},
-        {'columns': ['queue_event_id'], 'unique': True},
         {'columns': ['_loaded_at']},
         {'columns': ['_staged_at']},
     ],
