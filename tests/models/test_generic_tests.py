@@ -228,4 +228,3 @@ def test_a_unique_index_answers_the_unique_test_and_without_one_the_rows_are_cou
     finally:
         conn.execute("delete from marts.calls where region = %s", (marker,))
         conn.execute(definition)
-

@@ -113,26 +113,26 @@ def incremental_url(
     yield from own_database(server_url, DATABASE, tmp_path, monkeypatch)
 
 
+def _indexes_on(conn: psycopg.Connection, table: str, columns: str) -> list[tuple[str, bool]]:
+    """Each index of `table` ('schema.name') on exactly `columns`: its name, and whether it
+    is unique."""
+    schema, name = table.split(".")
+    return conn.execute(
+        "select indexname, indexdef like 'CREATE UNIQUE %%' from pg_indexes "
+        "where schemaname = %s and tablename = %s and indexdef like %s",
+        (schema, name, f"% USING btree {columns}"),
+    ).fetchall()
+
+
 def _index_on(conn: psycopg.Connection, table: str, columns: str) -> str | None:
     """The name of an index of `table` ('schema.name') on exactly `columns`, or None."""
-    schema, name = table.split(".")
-    found = conn.execute(
-        "select indexname from pg_indexes where schemaname = %s and tablename = %s "
-        "and indexdef like %s",
-        (schema, name, f"% USING btree {columns}"),
-    ).fetchone()
-    return found[0] if found else None
+    found = _indexes_on(conn, table, columns)
+    return found[0][0] if found else None
 
 
 def _unique_flags(conn: psycopg.Connection, table: str, columns: str) -> list[bool]:
     """For each index of `table` ('schema.name') on exactly `columns`, whether it is unique."""
-    schema, name = table.split(".")
-    rows = conn.execute(
-        "select indexdef like 'CREATE UNIQUE %%' from pg_indexes "
-        "where schemaname = %s and tablename = %s and indexdef like %s",
-        (schema, name, f"% USING btree {columns}"),
-    ).fetchall()
-    return [unique for (unique,) in rows]
+    return [unique for _, unique in _indexes_on(conn, table, columns)]
 
 
 def _snapshot(conn: psycopg.Connection) -> dict[str, tuple[int, str]]:
