@@ -110,8 +110,8 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
     days from its recorded first day: here the build is recorded as one that wrote from the
     newest day on. A copy of a call of the newest day with a direction no call has, which
     this build did not write, passes (a test of the days would fail it); such a copy of the
-    oldest call, written by it, fails. (Copies with ids of their own: the table's unique
-    indexes refuse a second row of a call.)"""
+    oldest call, written by it, fails. (Copies with call ids of their own: the table's
+    unique index on call_id refuses a second row of a call.)"""
     stage_reference()
     select = ["test", "--select", "calls,test_name:accepted_values"]
     last_build = "2031-01-01 00:00:00+00"
@@ -125,8 +125,6 @@ def test_a_model_that_rewrites_older_calls_is_tested_on_the_rows_its_last_build_
         changes = {
             "_built_at": built,
             "call_id": f"copy-of:{call_id}",
-            "pbx_call_id": None,
-            "callrail_call_id": None,
             "direction": "sideways",
         }
         _insert_copy(conn, "marts.calls", changes, "call_id = %s", (call_id,))
