@@ -97,12 +97,18 @@ def split_landing(landing: Path, dest: Path, hold_back: int) -> tuple[list[str],
 # --- database ---------------------------------------------------------------------------------
 
 
-def fresh_database(server_url: str, database: str) -> str:
-    """The URL of `database` on the server, dropped (with its sessions) and created empty."""
+def drop_database(server_url: str, database: str) -> None:
+    """Drop `database` from the server, with its sessions, if it is there."""
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(database))
         )
+
+
+def fresh_database(server_url: str, database: str) -> str:
+    """The URL of `database` on the server, dropped (with its sessions) and created empty."""
+    drop_database(server_url, database)
+    with psycopg.connect(server_url, autocommit=True) as conn:
         db.create_database(conn, database)
     return settings.with_database(server_url, database)
 

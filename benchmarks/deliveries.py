@@ -30,8 +30,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-from build_bench import fresh_database
-from psycopg import sql
+from build_bench import drop_database, fresh_database
 
 from callshrink import db, settings
 from callshrink.dbt import tool
@@ -114,19 +113,13 @@ class Scenario:
         shutil.copytree(pristine / "landing", self.landing)  # copy2: modification times kept
         shutil.copytree(pristine / "reference", self.reference)
         self.server, self.database = server, f"callshrink_deliveries_{number:02d}"
-        self.url = settings.with_database(server, self.database)
+        self.url = fresh_database(server, self.database)
         self.env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
         self.env |= {settings.DATABASE_URL_VAR: self.url, "CALLSHRINK_HOME": str(self.dir / "home")}
         self.logs = 0
-        fresh_database(server, self.database)
 
     def drop(self) -> None:
-        with psycopg.connect(self.server, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("drop database if exists {} with (force)").format(
-                    sql.Identifier(self.database)
-                )
-            )
+        drop_database(self.server, self.database)
 
     def path(self, pattern: str, index: int = 0) -> Path:
         return sorted(self.landing.glob(pattern))[index]
